@@ -1,0 +1,142 @@
+# aelab — build, set-up, tests and benchmarks. `make help` lists the targets.
+#
+# Switches (defaults in brackets):
+#   CUDA      [auto] auto: build gpu/ when nvcc is found; 1: require it; 0: leave gpu/ out.
+#   GPU       [1]    GPU=0 is a synonym for CUDA=0 (the name the GPU issue uses).
+#   CUDA_ARCH [90]   SM architecture for the CUDA backend (sm_XX code plus PTX for it).
+#   SAN       []     asan: AddressSanitizer + UBSan build in build-asan/ (see `make asan`).
+#   WERROR    [1]    warnings are errors; WERROR=0 to relax while hacking.
+#   THREADS   []     thread count for test runs (default: all cores).
+
+CUDA      ?= auto
+GPU       ?= 1
+CUDA_ARCH ?= 90
+SAN       ?=
+WERROR    ?= 1
+
+ifeq ($(GPU),0)
+  CUDA := 0
+endif
+ifeq ($(filter $(CUDA),auto 0 1),)
+  $(error CUDA must be auto, 0 or 1, not '$(CUDA)')
+endif
+ifeq ($(filter $(WERROR),0 1),)
+  $(error WERROR must be 0 or 1, not '$(WERROR)')
+endif
+
+CC ?= gcc
+comma := ,
+BUILD := build
+ifeq ($(SAN),asan)
+  BUILD := build-asan
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifneq ($(SAN),)
+  $(error SAN must be empty or asan, not '$(SAN)')
+endif
+
+PKGS := yaml-0.1 openblas zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -fopenmp -MMD -MP $(SANFLAGS) $(PKG_CFLAGS)
+ifeq ($(WERROR),1)
+  CFLAGS += -Werror
+endif
+CFLAGS += -I. -Iengine -Irunner
+LDLIBS := $(PKG_LIBS) -lcsv -lm -fopenmp $(SANFLAGS)
+
+# ---- CUDA probe (tested by tests/test_make_probe.sh) ----
+NVCC := $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(CUDA),0)
+  NVCC :=
+else ifeq ($(CUDA),1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1 but nvcc was not found on PATH or in /usr/local/cuda/bin)
+  endif
+endif
+ifneq ($(NVCC),)
+  CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+  $(info aelab: CUDA backend ON (nvcc: $(NVCC), sm_$(CUDA_ARCH)))
+  CFLAGS += -DAE_WITH_CUDA
+  NVCCFLAGS := -O2 -std=c++17 -I. -Iengine -Igpu -DAE_WITH_CUDA \
+      -gencode arch=compute_$(CUDA_ARCH),code=sm_$(CUDA_ARCH) \
+      -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) \
+      -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror)
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+  GPU_SRC := $(wildcard gpu/*.cu)
+else
+  $(info aelab: CUDA backend OFF (nvcc not found or CUDA=0))
+  GPU_SRC :=
+endif
+ENGINE_SRC := $(wildcard engine/*.c)
+RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC)) \
+           $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BIN := bin/aelab$(if $(SAN),-$(SAN))
+
+.PHONY: all help deps data run test test-unit test-gpu regress bench asan valgrind clean
+all: $(BIN)
+
+help:
+	@echo "make            build bin/aelab"
+	@echo "make deps       install missing Debian packages (quick when none are missing)"
+	@echo "make data       put MNIST and Fashion-MNIST under data/ (idempotent, verified)"
+	@echo "make run        deps + build + data, then run lecture 17 on MNIST"
+	@echo "make test       deps + build + data, then every test (pass/fail)"
+	@echo "make test-gpu   compare the CUDA backend with the CPU (skips without a GPU)"
+	@echo "make regress    run every lecture experiment and compare with results/baselines"
+	@echo "make bench      benchmarks, written to bench/results.md"
+	@echo "make asan       the test suite under AddressSanitizer + UBSan"
+	@echo "make clean      remove build outputs"
+
+$(BUILD)/lib/libaelab.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/runner/main.o $(BUILD)/lib/libaelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gpu/%.o: gpu/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/lib/libaelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+data: deps
+	@scripts/data.sh
+
+run: deps all data
+	./$(BIN) run experiments/lecture17_mnist_stacked.yaml
+
+test: deps data
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh
+
+test-gpu: all $(TEST_BIN)
+	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh gpu
+
+regress: deps data all
+	@AELAB=$(BIN) tests/regress.sh
+
+bench: deps data all
+	@AELAB=$(BIN) bench/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory SAN=asan CUDA=0 test
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

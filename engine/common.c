@@ -1,0 +1,34 @@
+/* engine/common.c — error objects and checked allocation. */
+#include "common.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+bool ae_fail(AeError *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+void *ae_xmalloc_at(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "%s:%d: error: out of memory allocating %zu bytes\n", file, line, n);
+        exit(1);
+    }
+    return p;
+}
+
+void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "%s:%d: error: out of memory allocating %zu x %zu bytes\n", file, line,
+                count, size);
+        exit(1);
+    }
+    return p;
+}

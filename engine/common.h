@@ -1,0 +1,46 @@
+/* engine/common.h — shared conventions of the engine: assertions, error objects, limits.
+ *
+ * Three kinds of errors (STYLE.md):
+ *  - user data / system calls: engine functions return false and fill an AeError; the runner
+ *    decides how to print it and which exit code to use;
+ *  - programmer errors: AE_ASSERT, which stays on in release builds and is never used on user
+ *    data.
+ */
+#ifndef AE_COMMON_H
+#define AE_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define AE_VERSION "0.1.0"
+
+/* Largest number of layers in one stack (encoder, decoder or head). */
+#define AE_MAX_LAYERS 16
+
+#define AE_ASSERT(cond)                                                                   \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: internal error: assertion failed: %s\n", __FILE__,    \
+                    __LINE__, #cond);                                                     \
+            abort();                                                                      \
+        }                                                                                 \
+    } while (0)
+
+/* An error message filled by engine functions that can fail on user data or I/O. */
+typedef struct AeError {
+    char msg[1024];
+} AeError;
+
+/* Formats msg into err (NULL-safe) and returns false, so callers can `return ae_fail(...)`. */
+bool ae_fail(AeError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* malloc/calloc that abort with file:line on exhaustion (host memory only). */
+void *ae_xmalloc_at(size_t n, const char *file, int line);
+void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line);
+#define ae_xmalloc(n) ae_xmalloc_at((n), __FILE__, __LINE__)
+#define ae_xcalloc(c, s) ae_xcalloc_at((c), (s), __FILE__, __LINE__)
+
+#endif

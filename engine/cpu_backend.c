@@ -1,0 +1,438 @@
+/* engine/cpu_backend.c — the CPU backend: GEMMs through OpenBLAS, everything else as fused
+ * element-wise passes over host memory, parallel with OpenMP.
+ *
+ * Determinism: element-wise passes write disjoint elements, so they are exact whatever the thread
+ * count. Reductions (losses, penalties, dot, column sums) are split into a fixed number of chunks
+ * (AE_NCHUNKS, independent of the thread count), each summed in double in order, then the chunk
+ * sums are added in order: the result depends on neither the thread count nor the scheduling.
+ * OpenBLAS's sgemm may depend on the thread count; DESIGN.md promises bit-identity only for the
+ * same backend and thread count.
+ *
+ * tag-backend-ops: the semantics of every op are in engine/backend.h; the plain-loop references
+ * are in engine/ref_ops.c and the CUDA twins in gpu/.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "backend.h"
+#include "common.h"
+#include "rng.h"
+
+/* Work below this many elements runs on one thread: forking costs more than it saves. */
+#define PAR_MIN 32768
+#define AE_NCHUNKS 64
+
+/* Sums f(i) for i in [0, n) in double, deterministically (see the top of the file). `body`
+ * is an expression of i giving the term. */
+#define CHUNKED_SUM(result, n, body)                                                       \
+    do {                                                                                   \
+        double cs_part[AE_NCHUNKS];                                                        \
+        size_t cs_n = (n);                                                                 \
+        _Pragma("omp parallel for schedule(static) if (cs_n > PAR_MIN)")                  \
+        for (int cs_c = 0; cs_c < AE_NCHUNKS; cs_c++) {                                    \
+            size_t cs_lo = cs_n * (size_t)cs_c / AE_NCHUNKS;                               \
+            size_t cs_hi = cs_n * (size_t)(cs_c + 1) / AE_NCHUNKS;                         \
+            double cs_s = 0.0;                                                             \
+            for (size_t i = cs_lo; i < cs_hi; i++) cs_s += (body);                         \
+            cs_part[cs_c] = cs_s;                                                          \
+        }                                                                                  \
+        double cs_total = 0.0;                                                             \
+        for (int cs_c = 0; cs_c < AE_NCHUNKS; cs_c++) cs_total += cs_part[cs_c];           \
+        (result) = cs_total;                                                               \
+    } while (0)
+
+/* ---- memory ---- */
+
+static void *cpu_alloc(size_t nbytes) { return calloc(1, nbytes ? nbytes : 1); }
+static void cpu_free(void *p) { free(p); }
+static void cpu_memcpy(void *dst, const void *src, size_t nbytes) {
+    if (nbytes) memcpy(dst, src, nbytes);
+}
+static void cpu_fill(float *x, float v, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] = v;
+}
+static void cpu_synchronize(void) {}
+
+/* ---- GEMM ---- */
+
+static void cpu_gemm_nn(int M, int N, int K, float alpha, const float *A, const float *B,
+                        float beta, float *C) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, K, B, N, beta, C, N);
+}
+static void cpu_gemm_nt(int M, int N, int K, float alpha, const float *A, const float *B,
+                        float beta, float *C) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, alpha, A, K, B, K, beta, C, N);
+}
+static void cpu_gemm_tn(int M, int N, int K, float alpha, const float *A, const float *B,
+                        float beta, float *C) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, A, M, B, N, beta, C, N);
+}
+
+/* ---- layers ---- */
+
+/* log-softmax of one row in place: y - max - log(sum(exp(y - max))) */
+static void logsoftmax_row(float *y, int O) {
+    float mx = y[0];
+    for (int j = 1; j < O; j++) mx = y[j] > mx ? y[j] : mx;
+    double s = 0.0;
+    for (int j = 0; j < O; j++) s += exp((double)(y[j] - mx));
+    float lse = mx + (float)log(s);
+    for (int j = 0; j < O; j++) y[j] -= lse;
+}
+
+static void cpu_bias_act_forward(float *Y, const float *b, Act act, int B, int O) {
+    size_t n = (size_t)B * O;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        float *y = Y + (size_t)r * O;
+        switch (act) {
+        case ACT_IDENTITY:
+        case ACT_LOGSOFTMAX:
+            for (int j = 0; j < O; j++) y[j] += b[j];
+            if (act == ACT_LOGSOFTMAX) logsoftmax_row(y, O);
+            break;
+        case ACT_TANH:
+            for (int j = 0; j < O; j++) y[j] = tanhf(y[j] + b[j]);
+            break;
+        case ACT_SIGMOID:
+            for (int j = 0; j < O; j++) y[j] = 1.0f / (1.0f + expf(-(y[j] + b[j])));
+            break;
+        case ACT_RELU:
+            for (int j = 0; j < O; j++) {
+                float z = y[j] + b[j];
+                y[j] = z > 0.0f ? z : 0.0f;
+            }
+            break;
+        default: AE_ASSERT(!"unknown activation");
+        }
+    }
+}
+
+static void cpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
+    size_t n = (size_t)B * O;
+    switch (act) {
+    case ACT_IDENTITY:
+        if (dZ != dY) memcpy(dZ, dY, n * sizeof *dZ);
+        break;
+    case ACT_TANH:
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) dZ[i] = dY[i] * (1.0f - Y[i] * Y[i]);
+        break;
+    case ACT_SIGMOID:
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) dZ[i] = dY[i] * Y[i] * (1.0f - Y[i]);
+        break;
+    case ACT_RELU:
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) dZ[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
+        break;
+    case ACT_LOGSOFTMAX:
+        /* dz_j = dy_j - softmax_j * sum_k dy_k, softmax = exp(y) */
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int r = 0; r < B; r++) {
+            const float *dy = dY + (size_t)r * O, *y = Y + (size_t)r * O;
+            float *dz = dZ + (size_t)r * O;
+            double s = 0.0;
+            for (int j = 0; j < O; j++) s += dy[j];
+            for (int j = 0; j < O; j++) dz[j] = dy[j] - expf(y[j]) * (float)s;
+        }
+        break;
+    default: AE_ASSERT(!"unknown activation");
+    }
+}
+
+static void cpu_colsum_acc(float *db, const float *dZ, int B, int O) {
+    /* Parallel over columns; each column summed in row order in double. */
+    size_t n = (size_t)B * O;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int j0 = 0; j0 < O; j0 += 64) {
+        int j1 = j0 + 64 < O ? j0 + 64 : O;
+        double acc[64] = {0};
+        for (int r = 0; r < B; r++) {
+            const float *z = dZ + (size_t)r * O;
+            for (int j = j0; j < j1; j++) acc[j - j0] += z[j];
+        }
+        for (int j = j0; j < j1; j++) db[j] += (float)acc[j - j0];
+    }
+}
+
+/* ---- losses ---- */
+
+static inline float clamp_log(float p) {
+    /* BCELoss clamps log at -100 */
+    float l = logf(p);
+    return l < -100.0f ? -100.0f : l;
+}
+
+static void cpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
+                     LossKind kind, int B, int O) {
+    size_t n = (size_t)B * O;
+    double total = 0.0;
+    switch (kind) {
+    case LOSS_MSE: {
+        /* L = (1/n) sum (y-t)^2 ; dL/dy = 2 (y-t) / n */
+        CHUNKED_SUM(total, n, (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
+        total /= (double)n;
+        if (dY) {
+            float s = 2.0f / (float)n;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+            for (size_t i = 0; i < n; i++) dY[i] = s * (Y[i] - T[i]);
+        }
+        break;
+    }
+    case LOSS_HALF_SSE: {
+        /* L = (1/B) sum 0.5 (y-t)^2 ; dL/dy = (y-t) / B */
+        CHUNKED_SUM(total, n, 0.5 * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
+        total /= (double)B;
+        if (dY) {
+            float s = 1.0f / (float)B;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+            for (size_t i = 0; i < n; i++) dY[i] = s * (Y[i] - T[i]);
+        }
+        break;
+    }
+    case LOSS_NLL: {
+        /* L = -(1/B) sum_r y[r, label_r] ; dL/dy = -onehot / B */
+        CHUNKED_SUM(total, (size_t)B, -(double)Y[i * O + labels[i]]);
+        total /= (double)B;
+        if (dY) {
+            memset(dY, 0, n * sizeof *dY);
+            for (int r = 0; r < B; r++) dY[(size_t)r * O + labels[r]] = -1.0f / (float)B;
+        }
+        break;
+    }
+    case LOSS_CROSS_ENTROPY: {
+        /* L = (1/B) sum_r (logsumexp(y_r) - y[r, label_r]) ; dL/dy = (softmax - onehot) / B */
+        double part[AE_NCHUNKS];
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int c = 0; c < AE_NCHUNKS; c++) {
+            int lo = (int)((size_t)B * c / AE_NCHUNKS), hi = (int)((size_t)B * (c + 1) / AE_NCHUNKS);
+            double s = 0.0;
+            for (int r = lo; r < hi; r++) {
+                const float *y = Y + (size_t)r * O;
+                float mx = y[0];
+                for (int j = 1; j < O; j++) mx = y[j] > mx ? y[j] : mx;
+                double se = 0.0;
+                for (int j = 0; j < O; j++) se += exp((double)(y[j] - mx));
+                double lse = mx + log(se);
+                s += lse - y[labels[r]];
+                if (dY) {
+                    float *d = dY + (size_t)r * O;
+                    for (int j = 0; j < O; j++)
+                        d[j] = (float)(exp((double)y[j] - lse) / B);
+                    d[labels[r]] -= 1.0f / (float)B;
+                }
+            }
+            part[c] = s;
+        }
+        for (int c = 0; c < AE_NCHUNKS; c++) total += part[c];
+        total /= (double)B;
+        break;
+    }
+    case LOSS_BCE: {
+        /* L = -(1/n) sum t log y + (1-t) log(1-y) ; dL/dy = (y - t) / (y (1-y)) / n,
+         * with y(1-y) floored at 1e-12 as PyTorch does (its eps). */
+        CHUNKED_SUM(total, n,
+                    -((double)T[i] * clamp_log(Y[i]) + (1.0 - T[i]) * clamp_log(1.0f - Y[i])));
+        total /= (double)n;
+        if (dY) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+            for (size_t i = 0; i < n; i++) {
+                float den = Y[i] * (1.0f - Y[i]);
+                if (den < 1e-12f) den = 1e-12f;
+                dY[i] = (Y[i] - T[i]) / den / (float)n;
+            }
+        }
+        break;
+    }
+    default: AE_ASSERT(!"unknown loss");
+    }
+    *out = (float)total;
+}
+
+/* ---- penalties ---- */
+
+static void cpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
+    double s;
+    CHUNKED_SUM(s, n, fabs((double)H[i]));
+    *out = (float)(w * s / denom);
+    if (dH) {
+        float g = w / denom;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) dH[i] += H[i] > 0.0f ? g : (H[i] < 0.0f ? -g : 0.0f);
+    }
+}
+
+static void cpu_kl_penalty(float *out, float *dH, float *rhohat, const float *H, float rho,
+                           float beta, int B, int O) {
+    /* rhohat_j = mean_r H[r,j] */
+    for (int j = 0; j < O; j++) rhohat[j] = 0.0f;
+    cpu_colsum_acc(rhohat, H, B, O);
+    double kl = 0.0;
+    for (int j = 0; j < O; j++) {
+        float p = rhohat[j] / (float)B;
+        if (p < 1e-6f) p = 1e-6f;
+        if (p > 1.0f - 1e-6f) p = 1.0f - 1e-6f;
+        rhohat[j] = p;
+        kl += rho * log((double)rho / p) + (1.0 - rho) * log((1.0 - rho) / (1.0 - p));
+    }
+    *out = (float)(beta * kl);
+    if (dH) {
+        /* d/dH[r,j] of beta * KL = (beta / B) * (-rho/p_j + (1-rho)/(1-p_j)) */
+        size_t n = (size_t)B * O;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (int r = 0; r < B; r++) {
+            float *d = dH + (size_t)r * O;
+            for (int j = 0; j < O; j++)
+                d[j] += beta / (float)B * (-rho / rhohat[j] + (1.0f - rho) / (1.0f - rhohat[j]));
+        }
+    }
+}
+
+static void cpu_weight_decay(float *out, float *dW, const float *W, float lambda, size_t n) {
+    double s;
+    CHUNKED_SUM(s, n, (double)W[i] * W[i]);
+    *out = (float)(0.5 * lambda * s);
+    if (dW) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) dW[i] += lambda * W[i];
+    }
+}
+
+/* ---- data ---- */
+
+static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
+                       const int32_t *idx, int B, int D, float scale) {
+#pragma omp parallel for schedule(static) if ((size_t)B * D > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        const uint8_t *src = images + (size_t)idx[r] * D;
+        float *dst = X + (size_t)r * D;
+        for (int j = 0; j < D; j++) dst[j] = src[j] * scale;
+    }
+    if (y && labels)
+        for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
+}
+
+static void cpu_noise(float *Xn, const float *X, const NoiseSpec *s, uint64_t key, uint64_t counter,
+                      size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
+    for (size_t i = 0; i < n; i++) {
+        float v = X[i];
+        switch (s->kind) {
+        case NOISE_NONE: break;
+        case NOISE_GAUSSIAN:
+            v = v + s->mean + s->std * rng_normal(key, counter + i);
+            if (s->clamp) v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+            break;
+        case NOISE_MASKING:
+            if (rng_uniform(key, counter + i) < s->fraction) v = 0.0f;
+            break;
+        case NOISE_SALT_PEPPER: {
+            float u = rng_uniform(key, counter + i);
+            if (u < s->fraction) v = u < 0.5f * s->fraction ? s->lo : s->hi;
+            break;
+        }
+        default: AE_ASSERT(!"unknown noise");
+        }
+        Xn[i] = v;
+    }
+}
+
+/* ---- optimizers ---- */
+
+static void cpu_sgd_step(float *p, const float *g, float *v, size_t n, float lr, float momentum,
+                         bool nesterov) {
+    if (momentum == 0.0f) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+        for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
+        return;
+    }
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        v[i] = momentum * v[i] + g[i];
+        float d = nesterov ? g[i] + momentum * v[i] : v[i];
+        p[i] -= lr * d;
+    }
+}
+
+static void cpu_adam_step(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                          float b1, float b2, float eps, int t) {
+    /* PyTorch: step = lr / bc1; denom = sqrt(v) / sqrt(bc2) + eps */
+    double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
+    float step = (float)(lr / bc1), sbc2 = (float)sqrt(bc2);
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        p[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+    }
+}
+
+/* ---- vector ops ---- */
+
+static double cpu_dot(const float *x, const float *y, size_t n) {
+    double s;
+    CHUNKED_SUM(s, n, (double)x[i] * y[i]);
+    return s;
+}
+static void cpu_axpy(float *y, float a, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+static void cpu_scal(float *x, float a, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] *= a;
+}
+
+/* ---- metrics ---- */
+
+static void cpu_confusion_acc(int32_t *conf, const float *Y, const int32_t *labels, int B, int C) {
+    for (int r = 0; r < B; r++) {
+        const float *y = Y + (size_t)r * C;
+        int best = 0;
+        for (int j = 1; j < C; j++)
+            if (y[j] > y[best]) best = j;
+        conf[labels[r] * C + best]++;
+    }
+}
+
+static const Backend CPU_BACKEND = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_memcpy,
+    .download = cpu_memcpy,
+    .copy = cpu_memcpy,
+    .fill = cpu_fill,
+    .synchronize = cpu_synchronize,
+    .gemm_nn = cpu_gemm_nn,
+    .gemm_nt = cpu_gemm_nt,
+    .gemm_tn = cpu_gemm_tn,
+    .bias_act_forward = cpu_bias_act_forward,
+    .act_backward = cpu_act_backward,
+    .colsum_acc = cpu_colsum_acc,
+    .loss = cpu_loss,
+    .l1_penalty = cpu_l1_penalty,
+    .kl_penalty = cpu_kl_penalty,
+    .weight_decay = cpu_weight_decay,
+    .gather = cpu_gather,
+    .noise = cpu_noise,
+    .sgd_step = cpu_sgd_step,
+    .adam_step = cpu_adam_step,
+    .dot = cpu_dot,
+    .axpy = cpu_axpy,
+    .scal = cpu_scal,
+    .confusion_acc = cpu_confusion_acc,
+};
+
+const Backend *backend_cpu(void) { return &CPU_BACKEND; }
+
+int backend_cpu_set_threads(int n) {
+    if (n <= 0) n = omp_get_num_procs();
+    openblas_set_num_threads(n);
+    omp_set_num_threads(n);
+    return n;
+}

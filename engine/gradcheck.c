@@ -1,0 +1,286 @@
+/* engine/gradcheck.c — gradient checks against a double-precision reference (gradcheck.h).
+ *
+ * The reference (ref_*) re-implements the forward semantics of train.h in plain double loops:
+ * dense layers, activations, losses, the penalties on the code and weight decay. It shares no
+ * code with the backends, so a wrong backward pass cannot hide behind a matching forward one.
+ */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "model.h"
+#include "rng.h"
+#include "train.h"
+
+typedef struct Case {
+    const char *name;
+    TaskKind kind;
+    int dims[6];         /* input, then each encoder layer's width */
+    int nenc;
+    Act enc_act, dec_act, out_act;
+    int head[3];         /* classifier: hidden widths then classes (last) */
+    int nhead;
+    int depth;           /* autoencoder depth */
+    bool freeze;
+    LossKind loss;
+    PenaltyKind pen;
+    float weight_decay;
+} Case;
+
+static const Case CASES[] = {
+    {"act tanh (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
+    {"act sigmoid (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
+    {"act relu (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_RELU, ACT_IDENTITY, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
+    {"act identity (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_IDENTITY, ACT_TANH, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
+    {"loss half_sse", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_NONE, 0},
+    {"loss bce", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_BCE, PEN_NONE, 0},
+    {"loss nll + logsoftmax", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_LOGSOFTMAX, {4}, 1, 0, false, LOSS_NLL, PEN_NONE, 0},
+    {"loss cross_entropy", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_IDENTITY, {4}, 1, 0, false, LOSS_CROSS_ENTROPY, PEN_NONE, 0},
+    {"penalty l1 (lecture)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1, 0},
+    {"penalty l1 normalised", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1_NORMALISED, 0},
+    {"penalty kl + weight decay", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_KL, 3e-3f},
+    {"weight decay (classifier)", TASK_CLASSIFIER, {6, 5}, 1, ACT_RELU, 0, ACT_LOGSOFTMAX, {3}, 1, 0, false, LOSS_NLL, PEN_NONE, 0.05f},
+    {"stack 6-5-4 ae end to end", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_TANH, ACT_TANH, 0, {0}, 0, 2, false, LOSS_MSE, PEN_L1, 0},
+    {"stack 6-5-4 greedy (frozen prefix)", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_KL, 0},
+    {"stack 6-5-4-3 classifier", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_TANH, 0, ACT_LOGSOFTMAX, {4, 3}, 2, 0, false, LOSS_NLL, PEN_NONE, 0},
+    {"classifier, frozen encoder", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_SIGMOID, 0, ACT_LOGSOFTMAX, {3}, 1, 0, true, LOSS_NLL, PEN_NONE, 0},
+};
+
+#define NCASES (int)(sizeof CASES / sizeof CASES[0])
+#define ROWS 7
+#define L1_WEIGHT 0.1f
+#define KL_RHO 0.2f
+#define KL_BETA 3.0f
+
+/* ---- the double-precision reference ---- */
+
+typedef struct RefLayer {
+    int I, O;
+    Act act;
+    double *p; /* W (O,I) then b (O) */
+} RefLayer;
+
+static void ref_dense(double *Y, const double *X, const RefLayer *l, int B) {
+    for (int r = 0; r < B; r++) {
+        double *y = Y + (size_t)r * l->O;
+        for (int o = 0; o < l->O; o++) {
+            double z = l->p[(size_t)l->O * l->I + o];
+            for (int i = 0; i < l->I; i++) z += X[(size_t)r * l->I + i] * l->p[(size_t)o * l->I + i];
+            switch (l->act) {
+            case ACT_TANH: z = tanh(z); break;
+            case ACT_SIGMOID: z = 1.0 / (1.0 + exp(-z)); break;
+            case ACT_RELU: z = z > 0 ? z : 0; break;
+            default: break;
+            }
+            y[o] = z;
+        }
+        if (l->act == ACT_LOGSOFTMAX) {
+            double mx = y[0], s = 0;
+            for (int o = 1; o < l->O; o++) mx = fmax(mx, y[o]);
+            for (int o = 0; o < l->O; o++) s += exp(y[o] - mx);
+            for (int o = 0; o < l->O; o++) y[o] -= mx + log(s);
+        }
+    }
+}
+
+/* The objective of train.h: loss + penalty on the code + weight decay of trained layers. */
+static double ref_objective(const Case *k, RefLayer *L, int n, int first, int code, int target,
+                            const double *X, const int *labels) {
+    double *A[16];
+    A[0] = (double *)X;
+    for (int i = 0; i < n; i++) {
+        A[i + 1] = malloc(sizeof(double) * ROWS * L[i].O);
+        ref_dense(A[i + 1], A[i], &L[i], ROWS);
+    }
+    const double *Y = A[n];
+    int O = L[n - 1].O;
+    double f = 0;
+    switch (k->loss) {
+    case LOSS_MSE:
+    case LOSS_HALF_SSE:
+    case LOSS_BCE: {
+        const double *T = A[target];
+        for (int i = 0; i < ROWS * O; i++) {
+            double d = Y[i] - T[i];
+            if (k->loss == LOSS_BCE) f -= T[i] * log(Y[i]) + (1 - T[i]) * log(1 - Y[i]);
+            else f += k->loss == LOSS_MSE ? d * d : 0.5 * d * d;
+        }
+        f /= k->loss == LOSS_HALF_SSE ? ROWS : ROWS * O;
+        break;
+    }
+    case LOSS_NLL:
+        for (int r = 0; r < ROWS; r++) f -= Y[r * O + labels[r]];
+        f /= ROWS;
+        break;
+    case LOSS_CROSS_ENTROPY:
+        for (int r = 0; r < ROWS; r++) {
+            double mx = Y[r * O], s = 0;
+            for (int o = 1; o < O; o++) mx = fmax(mx, Y[r * O + o]);
+            for (int o = 0; o < O; o++) s += exp(Y[r * O + o] - mx);
+            f += mx + log(s) - Y[r * O + labels[r]];
+        }
+        f /= ROWS;
+        break;
+    default: break;
+    }
+    if (k->pen != PEN_NONE && k->kind == TASK_AUTOENCODER) {
+        const double *H = A[code];
+        int h = L[code - 1].O;
+        if (k->pen == PEN_L1 || k->pen == PEN_L1_NORMALISED) {
+            double s = 0;
+            for (int i = 0; i < ROWS * h; i++) s += fabs(H[i]);
+            f += L1_WEIGHT * s / (k->pen == PEN_L1 ? 1 : ROWS);
+        } else {
+            for (int j = 0; j < h; j++) {
+                double p = 0;
+                for (int r = 0; r < ROWS; r++) p += H[r * h + j];
+                p /= ROWS;
+                f += KL_BETA * (KL_RHO * log(KL_RHO / p) + (1 - KL_RHO) * log((1 - KL_RHO) / (1 - p)));
+            }
+        }
+    }
+    for (int i = first; i < n && k->weight_decay > 0; i++)
+        for (int j = 0; j < L[i].O * L[i].I; j++) f += 0.5 * k->weight_decay * L[i].p[j] * L[i].p[j];
+    for (int i = 1; i <= n; i++) free(A[i]);
+    return f;
+}
+
+/* ---- one case ---- */
+
+static double run_case(const Backend *be, const Case *k, int *ntensors, AeError *err) {
+    int D = k->dims[0];
+    RngStream rng = rng_stream(42, RNG_STREAM_INIT);
+    Model *m = model_create(be, D);
+    int prev = D;
+    for (int i = 0; i < k->nenc; i++) {
+        m->enc[m->nenc++] = layer_create(be, prev, k->dims[i + 1], k->enc_act, NULL);
+        prev = k->dims[i + 1];
+    }
+    if (k->kind == TASK_AUTOENCODER) {
+        for (int i = k->nenc - 1; i >= 0; i--) {
+            Act a = i == 0 ? k->dec_act : k->enc_act;
+            m->dec[m->ndec++] = layer_create(be, k->dims[i + 1], k->dims[i], a, NULL);
+        }
+    } else {
+        for (int i = 0; i < k->nhead; i++) {
+            Act a = i == k->nhead - 1 ? k->out_act : k->enc_act;
+            m->head[m->nhead++] = layer_create(be, prev, k->head[i], a, NULL);
+            prev = k->head[i];
+        }
+    }
+    Layer *all[16];
+    int n = 0;
+    for (int i = 0; i < m->nenc; i++) all[n++] = m->enc[i];
+    if (k->kind == TASK_AUTOENCODER)
+        for (int i = 0; i < k->depth; i++) all[n++] = m->dec[i];
+    else
+        for (int i = 0; i < m->nhead; i++) all[n++] = m->head[i];
+    for (int i = 0; i < n; i++) layer_init(be, all[i], INIT_XAVIER, &rng);
+    /* biases random too, so that their gradients are exercised */
+    for (int i = 0; i < n; i++) {
+        float *p = malloc(all[i]->nparams * sizeof *p);
+        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
+        for (int o = 0; o < all[i]->O; o++)
+            p[(size_t)all[i]->O * all[i]->I + o] = 0.5f * (2 * rng_next_uniform(&rng) - 1);
+        be->upload(all[i]->params, p, all[i]->nparams * sizeof *p);
+        free(p);
+    }
+
+    /* data: random bytes; labels over the classes */
+    Dataset ds = {.n = ROWS, .rows = 1, .cols = D, .D = D, .C = 10};
+    uint8_t img[ROWS * 8], lab[ROWS];
+    int classes = k->kind == TASK_CLASSIFIER ? k->head[k->nhead - 1] : 1;
+    for (int i = 0; i < ROWS * D; i++) img[i] = (uint8_t)(20 + rng_next_below(&rng, 216));
+    for (int r = 0; r < ROWS; r++) lab[r] = (uint8_t)(r % classes);
+    ds.images = img;
+    ds.labels = lab;
+    DeviceData *dd = device_data_create(be, &ds, err);
+
+    TrainTask t = {.kind = k->kind, .depth = k->depth, .freeze_encoder = k->freeze,
+                   .loss = k->loss, .epochs = 1, .batch_size = ROWS, .seed = 1,
+                   .weight_decay = k->weight_decay};
+    t.opt.kind = OPT_SGD;
+    t.sparsity.kind = k->pen;
+    t.sparsity.weight = L1_WEIGHT;
+    t.sparsity.rho = KL_RHO;
+    t.sparsity.beta = KL_BETA;
+    double parts[3];
+    double worst = -1;
+    if (!dd || !train_gradients(m, &t, dd, parts, err)) goto done;
+
+    int first = k->kind == TASK_AUTOENCODER ? m->nenc - k->depth : (k->freeze ? m->nenc : 0);
+    int code = m->nenc, target = k->kind == TASK_AUTOENCODER ? first : -1;
+    RefLayer R[16];
+    for (int i = 0; i < n; i++) {
+        R[i] = (RefLayer){all[i]->I, all[i]->O, all[i]->act, malloc(sizeof(double) * all[i]->nparams)};
+        float *p = malloc(all[i]->nparams * sizeof *p);
+        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
+        for (size_t j = 0; j < all[i]->nparams; j++) R[i].p[j] = p[j];
+        free(p);
+    }
+    double X[ROWS * 8];
+    int labels[ROWS];
+    for (int i = 0; i < ROWS * D; i++) X[i] = (double)(img[i] * (1.0f / 255.0f));
+    for (int r = 0; r < ROWS; r++) labels[r] = lab[r];
+
+    worst = 0;
+    for (int i = first; i < n; i++) {
+        float *g = malloc(all[i]->nparams * sizeof *g);
+        be->download(g, all[i]->grads, all[i]->nparams * sizeof *g);
+        size_t nw = (size_t)all[i]->O * all[i]->I;
+        /* two tensors: W [0, nw) and b [nw, nparams) */
+        for (int part = 0; part < 2; part++) {
+            size_t lo = part ? nw : 0, hi = part ? all[i]->nparams : nw;
+            double maxdiff = 0, maxnum = 0;
+            for (size_t j = lo; j < hi; j++) {
+                double save = R[i].p[j], h = 1e-6;
+                R[i].p[j] = save + h;
+                double fp = ref_objective(k, R, n, first, code, target, X, labels);
+                R[i].p[j] = save - h;
+                double fm = ref_objective(k, R, n, first, code, target, X, labels);
+                R[i].p[j] = save;
+                double num = (fp - fm) / (2 * h);
+                double diff = fabs(num - g[j]);
+                if (!isfinite(diff)) diff = INFINITY; /* fmax would drop a NaN */
+                maxdiff = fmax(maxdiff, diff);
+                maxnum = fmax(maxnum, fabs(num));
+            }
+            worst = fmax(worst, maxdiff / fmax(maxnum, 1e-8));
+            (*ntensors)++;
+        }
+        free(g);
+    }
+    /* the objective itself must match the reference too */
+    double fref = ref_objective(k, R, n, first, code, target, X, labels);
+    double feng = parts[0] + parts[1] + parts[2];
+    double ferr = fabs(fref - feng) / fmax(fabs(fref), 1e-8);
+    worst = isfinite(ferr) ? fmax(worst, ferr) : INFINITY;
+    for (int i = 0; i < n; i++) free(R[i].p);
+done:
+    device_data_free(dd);
+    model_free(m);
+    return worst;
+}
+
+void gradcheck_run_all(const Backend *be, double tol, FILE *out, GradcheckReport *rep) {
+    memset(rep, 0, sizeof *rep);
+    for (int c = 0; c < NCASES; c++) {
+        AeError err = {{0}};
+        int nt = 0;
+        double e = run_case(be, &CASES[c], &nt, &err);
+        bool ok = e >= 0 && e <= tol;
+        rep->ncases++;
+        rep->ntensors += nt;
+        if (!ok) rep->nfailed++;
+        if (e > rep->worst || e < 0) {
+            rep->worst = e < 0 ? INFINITY : e;
+            snprintf(rep->worst_case, sizeof rep->worst_case, "%s", CASES[c].name);
+        }
+        if (out) {
+            if (e < 0) fprintf(out, "  FAIL  %-36s error: %s\n", CASES[c].name, err.msg);
+            else fprintf(out, "  %s  %-36s %2d tensors  max rel error %.2e\n", ok ? "ok  " : "FAIL",
+                         CASES[c].name, nt, e);
+        }
+    }
+}

@@ -1,0 +1,660 @@
+/* engine/idx.c — data sets from IDX files (plain or gzip) and CSV files (see dataset.h).
+ *
+ * IDX (LeCun's MNIST format): bytes 0-1 are zero, byte 2 is the element type (0x08 = unsigned
+ * byte, the only one accepted), byte 3 the rank R, then R big-endian uint32 dimensions, then the
+ * elements, row-major. Images are 0x00000803 (N, rows, cols), labels 0x00000801 (N).
+ *
+ * Every file goes through zlib's gz* reader, which reads plain files transparently, so gzip is
+ * detected by content, not by name. Data is read in large chunks straight into the Dataset's
+ * buffers (zlib copies plain files with read(2) directly into the destination). Byte offsets in
+ * messages count bytes of the IDX stream, i.e. after decompression for a gzip file.
+ *
+ * Sizes are validated before anything large is allocated: a plain file's length must match its
+ * header exactly, and a gzip file cannot declare more than deflate's maximum expansion of its
+ * compressed size. AE_IDX_MAX_BYTES caps any one file.
+ */
+#include "dataset.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Largest IDX or CSV data set accepted (elements of one file), and largest image. */
+#define AE_IDX_MAX_BYTES (1ULL << 32)
+#define AE_IDX_MAX_FEATURES (1 << 24)
+/* deflate cannot expand data by more than about 1032:1; a gzip file claiming more is damaged. */
+#define AE_GZIP_MAX_RATIO 1032ULL
+
+typedef unsigned long long ull;
+
+/* ---------------------------------------------------------------------------------------------
+ * A file opened for reading through zlib.
+ */
+typedef struct IdxIn {
+    const char *path;
+    gzFile gz;
+    bool gzip;     /* content starts with the gzip magic 1f 8b */
+    ull fsize;     /* bytes on disk */
+    ull pos;       /* bytes of the (decompressed) stream consumed so far */
+} IdxIn;
+
+static bool in_open(IdxIn *f, const char *path, AeError *err) {
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ae_fail(err, "%s: error: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ae_fail(err, "%s: error: cannot open: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ae_fail(err, "%s: error: cannot open: %s", path, strerror(EISDIR));
+    }
+    f->fsize = (ull)st.st_size;
+    unsigned char m[2] = {0, 0};
+    f->gzip = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    f->gz = gzdopen(fd, "rb");
+    if (!f->gz) {
+        close(fd);
+        return ae_fail(err, "%s: error: cannot open: out of memory", path);
+    }
+    gzbuffer(f->gz, 1u << 17);
+    return true;
+}
+
+static void in_close(IdxIn *f) {
+    if (f->gz) gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* The message for a read that failed or stopped early inside zlib; false when zlib saw no error
+ * (a clean end of file), true after filling err. */
+static bool in_stream_error(IdxIn *f, AeError *err) {
+    int errnum = Z_OK;
+    const char *msg = gzerror(f->gz, &errnum);
+    switch (errnum) {
+    case Z_OK:
+    case Z_STREAM_END:
+        return false;
+    case Z_ERRNO:
+        ae_fail(err, "%s: error: read error at byte %llu: %s", f->path, f->pos, strerror(errno));
+        return true;
+    case Z_BUF_ERROR:
+        ae_fail(err, "%s: error: damaged gzip stream: compressed data ends early (truncated .gz "
+                "file?)", f->path);
+        return true;
+    case Z_MEM_ERROR:
+        ae_fail(err, "%s: error: out of memory while decompressing", f->path);
+        return true;
+    default:
+        /* gzerror prefixes the name zlib knows, "<fd:N>: "; ours is better */
+        if (msg && strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": ")) msg = strstr(msg, ": ") + 2;
+        ae_fail(err, "%s: error: damaged gzip stream: %s", f->path,
+                msg && *msg ? msg : "unknown zlib error");
+        return true;
+    }
+}
+
+/* Reads up to n bytes into dst in large chunks; *got says how many arrived. False (err filled)
+ * on a read or decompression error; a clean early end of file is true with *got < n. */
+static bool in_read(IdxIn *f, void *dst, ull n, ull *got, AeError *err) {
+    unsigned char *p = dst;
+    *got = 0;
+    while (*got < n) {
+        ull want = n - *got;
+        if (want > (1u << 30)) want = 1u << 30;
+        int r = gzread(f->gz, p + *got, (unsigned)want);
+        if (r < 0) {
+            if (!in_stream_error(f, err))
+                ae_fail(err, "%s: error: read error at byte %llu", f->path, f->pos);
+            return false;
+        }
+        *got += (ull)r;
+        f->pos += (ull)r;
+        if ((ull)r < want) break; /* end of file, or an error zlib reports on the next call */
+    }
+    if (*got < n && in_stream_error(f, err)) return false;
+    return true;
+}
+
+/* After the last expected byte: reads on to the end so that zlib checks the gzip trailer (CRC
+ * and length), and counts any bytes left over. False (err filled) on trailing data or damage. */
+static bool in_expect_end(IdxIn *f, ull expected, AeError *err) {
+    unsigned char buf[1 << 16];
+    ull extra = 0;
+    for (;;) {
+        int r = gzread(f->gz, buf, sizeof buf);
+        if (r < 0) {
+            if (!in_stream_error(f, err))
+                ae_fail(err, "%s: error: read error at byte %llu", f->path, f->pos);
+            return false;
+        }
+        if (r == 0) break;
+        extra += (ull)r;
+        f->pos += (ull)r;
+        if (!f->gzip) break; /* plain: the size on disk tells the rest */
+    }
+    if (in_stream_error(f, err)) return false;
+    if (!f->gzip && extra) extra = f->fsize - expected;
+    if (extra)
+        return ae_fail(err,
+                       "%s: error: %llu trailing bytes after byte %llu: expected %llu bytes%s, "
+                       "found %llu",
+                       f->path, extra, expected, expected, f->gzip ? " (decompressed)" : "",
+                       expected + extra);
+    return true;
+}
+
+static uint32_t be32(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * IDX headers.
+ */
+typedef struct IdxHeader {
+    int rank;
+    uint32_t dims[3];
+    ull hdr_bytes;  /* 4 + 4*rank */
+    ull nelems;     /* product of dims */
+} IdxHeader;
+
+static const char *idx_kind_name(int rank) { return rank == 3 ? "idx3 images" : "idx1 labels"; }
+
+/* Reads and validates the header of an IDX file of the given rank (3 images, 1 labels):
+ * magic, element type, dimensions > 0, total size under the caps, and — before the caller
+ * allocates — that the file can hold that much data. */
+static bool idx_header_read(IdxIn *f, int rank, IdxHeader *h, AeError *err) {
+    unsigned char b[16];
+    uint32_t want_magic = 0x00000800u | (uint32_t)rank;
+    ull got = 0;
+    memset(h, 0, sizeof *h);
+    h->rank = rank;
+    h->hdr_bytes = 4 + 4 * (ull)rank;
+    if (!in_read(f, b, 4, &got, err)) return false;
+    if (got < 4)
+        return ae_fail(err,
+                       "%s: error: truncated header: expected %llu bytes (%s header), found %llu",
+                       f->path, h->hdr_bytes, idx_kind_name(rank), got);
+    uint32_t magic = be32(b);
+    if (b[0] != 0 || b[1] != 0)
+        return ae_fail(err,
+                       "%s: error: bad magic 0x%08x at byte 0, expected 0x%08x (%s); not an IDX "
+                       "file",
+                       f->path, magic, want_magic, idx_kind_name(rank));
+    if (b[2] != 0x08)
+        return ae_fail(err,
+                       "%s: error: unsupported element type 0x%02x at byte 2, expected 0x08 "
+                       "(unsigned byte)",
+                       f->path, b[2]);
+    if (b[3] != rank)
+        return ae_fail(err, "%s: error: bad magic 0x%08x at byte 0, expected 0x%08x (%s)",
+                       f->path, magic, want_magic, idx_kind_name(rank));
+    if (!in_read(f, b + 4, 4 * (ull)rank, &got, err)) return false;
+    if (got < 4 * (ull)rank)
+        return ae_fail(err,
+                       "%s: error: truncated header: expected %llu bytes (%s header), found %llu",
+                       f->path, h->hdr_bytes, idx_kind_name(rank), 4 + got);
+    h->nelems = 1;
+    for (int k = 0; k < rank; k++) {
+        h->dims[k] = be32(b + 4 + 4 * k);
+        if (h->dims[k] == 0)
+            return ae_fail(err, "%s: error: dimension %d is 0 at byte %d, expected > 0", f->path,
+                           k, 4 + 4 * k);
+    }
+    for (int k = 0; k < rank && h->nelems <= AE_IDX_MAX_BYTES; k++)
+        h->nelems *= h->dims[k]; /* <= 2^32 * 2^32 before the loop stops: no overflow */
+    bool too_big = h->nelems > AE_IDX_MAX_BYTES || h->dims[0] > INT_MAX ||
+                   (rank == 3 && (ull)h->dims[1] * h->dims[2] > AE_IDX_MAX_FEATURES);
+    if (too_big) {
+        if (rank == 3)
+            return ae_fail(err,
+                           "%s: error: implausible shape %u x %u x %u at byte 4, limits: %llu "
+                           "bytes, %d features per image",
+                           f->path, h->dims[0], h->dims[1], h->dims[2], AE_IDX_MAX_BYTES,
+                           AE_IDX_MAX_FEATURES);
+        return ae_fail(err, "%s: error: implausible count %u at byte 4, limit %d", f->path,
+                       h->dims[0], INT_MAX);
+    }
+    return true;
+}
+
+static void idx_shape_text(const IdxHeader *h, char *buf, size_t cap) {
+    if (h->rank == 3)
+        snprintf(buf, cap, "%llu-byte header + %u x %u x %u", h->hdr_bytes, h->dims[0],
+                 h->dims[1], h->dims[2]);
+    else
+        snprintf(buf, cap, "%llu-byte header + %u", h->hdr_bytes, h->dims[0]);
+}
+
+/* Checks, before allocating, that the file can hold the data its header declares. */
+static bool idx_check_room(IdxIn *f, const IdxHeader *h, AeError *err) {
+    ull expected = h->hdr_bytes + h->nelems;
+    char shape[128];
+    idx_shape_text(h, shape, sizeof shape);
+    if (!f->gzip && f->fsize < expected)
+        return ae_fail(err, "%s: error: truncated: expected %llu bytes (%s), found %llu",
+                       f->path, expected, shape, f->fsize);
+    if (!f->gzip && f->fsize > expected)
+        return ae_fail(err,
+                       "%s: error: %llu trailing bytes after byte %llu: expected %llu bytes, "
+                       "found %llu",
+                       f->path, f->fsize - expected, expected, expected, f->fsize);
+    if (f->gzip && expected > f->fsize * AE_GZIP_MAX_RATIO + 1024)
+        return ae_fail(err,
+                       "%s: error: truncated: expected %llu bytes (%s) but %llu bytes of gzip "
+                       "cannot hold that many",
+                       f->path, expected, shape, f->fsize);
+    return true;
+}
+
+/* Reads the body of an IDX file into dst (h->nelems bytes) and checks the exact length. */
+static bool idx_body_read(IdxIn *f, const IdxHeader *h, uint8_t *dst, AeError *err) {
+    ull got = 0;
+    ull expected = h->hdr_bytes + h->nelems;
+    if (!in_read(f, dst, h->nelems, &got, err)) return false;
+    if (got < h->nelems) {
+        char shape[128];
+        idx_shape_text(h, shape, sizeof shape);
+        return ae_fail(err, "%s: error: truncated: expected %llu bytes%s (%s), found %llu",
+                       f->path, expected, f->gzip ? " (decompressed)" : "", shape,
+                       h->hdr_bytes + got);
+    }
+    return in_expect_end(f, expected, err);
+}
+
+bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err) {
+    IdxIn f;
+    IdxHeader h;
+    if (!in_open(&f, path, err)) return false;
+    bool ok = idx_header_read(&f, 3, &h, err);
+    in_close(&f);
+    if (!ok) return false;
+    *n = (int)h.dims[0];
+    *rows = (int)h.dims[1];
+    *cols = (int)h.dims[2];
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Datasets.
+ */
+void dataset_free(Dataset *d) {
+    if (!d) return;
+    free(d->images);
+    free(d->labels);
+    free(d);
+}
+
+Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
+                          AeError *err) {
+    IdxIn fi = {0}, fl = {0};
+    IdxHeader hi, hl;
+    Dataset *d = NULL;
+    if (max_classes <= 0) max_classes = 10;
+    AE_ASSERT(max_classes <= 256);
+
+    if (!in_open(&fi, images_path, err)) goto fail;
+    if (!idx_header_read(&fi, 3, &hi, err)) goto fail;
+    if (!in_open(&fl, labels_path, err)) goto fail;
+    if (!idx_header_read(&fl, 1, &hl, err)) goto fail;
+    if (hl.dims[0] != hi.dims[0]) {
+        ae_fail(err,
+                "%s: error: count mismatch: %u labels at byte 4, expected %u (the number of "
+                "images in %s)",
+                labels_path, hl.dims[0], hi.dims[0], images_path);
+        goto fail;
+    }
+    if (!idx_check_room(&fi, &hi, err) || !idx_check_room(&fl, &hl, err)) goto fail;
+
+    d = ae_xcalloc(1, sizeof *d);
+    d->n = (int)hi.dims[0];
+    d->rows = (int)hi.dims[1];
+    d->cols = (int)hi.dims[2];
+    d->D = d->rows * d->cols;
+    d->images = ae_xmalloc(hi.nelems);
+    d->labels = ae_xmalloc(hl.nelems);
+    if (!idx_body_read(&fi, &hi, d->images, err)) goto fail;
+    if (!idx_body_read(&fl, &hl, d->labels, err)) goto fail;
+
+    int maxlab = 0;
+    for (int i = 0; i < d->n; i++) {
+        if (d->labels[i] >= max_classes) {
+            ae_fail(err, "%s: error: label %u at byte %llu out of range, expected < %d",
+                    labels_path, d->labels[i], hl.hdr_bytes + (ull)i, max_classes);
+            goto fail;
+        }
+        if (d->labels[i] > maxlab) maxlab = d->labels[i];
+    }
+    d->C = maxlab + 1;
+    in_close(&fi);
+    in_close(&fl);
+    return d;
+
+fail:
+    in_close(&fi);
+    in_close(&fl);
+    dataset_free(d);
+    return NULL;
+}
+
+Dataset *dataset_head(const Dataset *d, int n) {
+    AE_ASSERT(d && n >= 0);
+    if (n > d->n) n = d->n;
+    Dataset *h = ae_xcalloc(1, sizeof *h);
+    *h = *d;
+    h->n = n;
+    h->images = ae_xmalloc((size_t)n * (size_t)d->D);
+    h->labels = ae_xmalloc((size_t)n);
+    memcpy(h->images, d->images, (size_t)n * (size_t)d->D);
+    memcpy(h->labels, d->labels, (size_t)n);
+    return h;
+}
+
+void dataset_label_counts(const Dataset *d, int *counts) {
+    memset(counts, 0, sizeof *counts * (size_t)d->C);
+    for (int i = 0; i < d->n; i++) {
+        AE_ASSERT(d->labels[i] < d->C);
+        counts[d->labels[i]]++;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing IDX files.
+ */
+static bool write_all(int fd, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool gz_write_all(gzFile gz, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+    while (n) {
+        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+        if (gzwrite(gz, p, chunk) != (int)chunk) return false;
+        p += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+bool idx_write(const char *path, const uint8_t *data, const int *dims, int rank, AeError *err) {
+    AE_ASSERT(rank >= 1 && rank <= 255);
+    unsigned char hdr[4 + 4 * 255];
+    size_t nelems = 1;
+    hdr[0] = hdr[1] = 0;
+    hdr[2] = 0x08;
+    hdr[3] = (unsigned char)rank;
+    for (int k = 0; k < rank; k++) {
+        AE_ASSERT(dims[k] > 0);
+        uint32_t v = (uint32_t)dims[k];
+        hdr[4 + 4 * k] = (unsigned char)(v >> 24);
+        hdr[5 + 4 * k] = (unsigned char)(v >> 16);
+        hdr[6 + 4 * k] = (unsigned char)(v >> 8);
+        hdr[7 + 4 * k] = (unsigned char)v;
+        nelems *= (size_t)dims[k];
+    }
+    size_t hlen = 4 + 4 * (size_t)rank;
+    size_t plen = strlen(path);
+    bool gzip = plen > 3 && strcmp(path + plen - 3, ".gz") == 0;
+
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return ae_fail(err, "%s: error: cannot write: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return ae_fail(err, "%s: error: cannot write: %s", tmp, strerror(errno));
+    bool ok;
+    int e = 0;
+    if (gzip) {
+        int fd2 = dup(fd);
+        gzFile gz = fd2 >= 0 ? gzdopen(fd2, "wb6") : NULL;
+        if (!gz) {
+            e = errno;
+            if (fd2 >= 0) close(fd2);
+            ok = false;
+        } else {
+            ok = gz_write_all(gz, hdr, hlen) && gz_write_all(gz, data, nelems);
+            if (!ok) e = errno;
+            if (gzclose(gz) != Z_OK && ok) {
+                ok = false;
+                e = errno;
+            }
+        }
+    } else {
+        ok = write_all(fd, hdr, hlen) && write_all(fd, data, nelems);
+        if (!ok) e = errno;
+    }
+    if (ok && fsync(fd) != 0) {
+        ok = false;
+        e = errno;
+    }
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return ae_fail(err, "%s: error: cannot write: %s", path, strerror(e ? e : EIO));
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * CSV: one example per record; the label in one column, pixel values 0..255 in the others.
+ * Records are numbered from 1 (a skipped header line is record 1); libcsv skips blank lines,
+ * so a record number equals the line number in files without blank lines or quoted newlines.
+ */
+typedef struct CsvLoad {
+    const char *path;
+    AeError *err;
+    bool failed;
+    int label_col;        /* as given: -1 = last */
+    long record;          /* 1-based number of the current record */
+    double *cur;          /* values of the current record, (curcap) */
+    int ncur, curcap;
+    bool header_row;      /* the current record is a header being skipped */
+    int ncols;            /* columns of the first data record; 0 until then */
+    uint8_t *images;      /* (n, ncols-1), grown by doubling */
+    uint8_t *labels;      /* (n) */
+    size_t n, cap;        /* examples held, room for */
+    int maxlab;
+} CsvLoad;
+
+static bool csv_number(const char *s, size_t len, double *v) {
+    char *end;
+    if (len == 0) return false;
+    errno = 0;
+    *v = strtod(s, &end);
+    while (end < s + len && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
+    return end == s + len && errno == 0 && isfinite(*v);
+}
+
+static void csv_on_field(void *s, size_t len, void *data) {
+    CsvLoad *L = data;
+    if (L->failed) return;
+    const char *txt = s ? s : "";
+    if (L->ncur == 0 && L->record == 1 && L->ncols == 0) {
+        double v;
+        L->header_row = !csv_number(txt, len, &v);
+    }
+    if (L->header_row) return;
+    double v = 0;
+    if (!csv_number(txt, len, &v)) {
+        L->failed = true;
+        ae_fail(L->err, "%s: error: record %ld, column %d: expected a number, got \"%.*s\"",
+                L->path, L->record, L->ncur + 1, (int)(len > 40 ? 40 : len), txt);
+        return;
+    }
+    if (L->ncur == L->curcap) {
+        L->curcap = L->curcap ? 2 * L->curcap : 1024;
+        if (L->curcap > AE_IDX_MAX_FEATURES + 1) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: record %ld: more than %d columns", L->path, L->record,
+                    AE_IDX_MAX_FEATURES + 1);
+            return;
+        }
+        double *p = realloc(L->cur, sizeof *p * (size_t)L->curcap);
+        AE_ASSERT(p != NULL);
+        L->cur = p;
+    }
+    L->cur[L->ncur++] = v;
+}
+
+static void csv_on_record(int c, void *data) {
+    (void)c;
+    CsvLoad *L = data;
+    if (L->failed) return;
+    long rec = L->record++;
+    int nf = L->ncur;
+    L->ncur = 0;
+    if (L->header_row) {
+        L->header_row = false;
+        return;
+    }
+    if (L->ncols == 0) {
+        if (nf < 2) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: record %ld: %d column, expected a label and pixels",
+                    L->path, rec, nf);
+            return;
+        }
+        L->ncols = nf;
+        int lc = L->label_col < 0 ? nf - 1 : L->label_col;
+        if (lc >= nf) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: label column %d out of range: records have %d columns",
+                    L->path, L->label_col, nf);
+            return;
+        }
+    } else if (nf != L->ncols) {
+        L->failed = true;
+        ae_fail(L->err, "%s: error: record %ld: %d columns, expected %d (as in the first record)",
+                L->path, rec, nf, L->ncols);
+        return;
+    }
+    size_t D = (size_t)L->ncols - 1;
+    if (L->n == L->cap) {
+        L->cap = L->cap ? 2 * L->cap : 256;
+        if ((unsigned long long)L->cap * D > AE_IDX_MAX_BYTES * 2 || L->cap > (size_t)INT_MAX) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: record %ld: too many records (limit %llu bytes)",
+                    L->path, rec, AE_IDX_MAX_BYTES);
+            return;
+        }
+        uint8_t *pi = realloc(L->images, L->cap * D);
+        uint8_t *pl = realloc(L->labels, L->cap);
+        AE_ASSERT(pi && pl);
+        L->images = pi;
+        L->labels = pl;
+    }
+    int lc = L->label_col < 0 ? L->ncols - 1 : L->label_col;
+    uint8_t *row = L->images + L->n * D;
+    for (int j = 0, k = 0; j < nf; j++) {
+        double v = L->cur[j];
+        if (j == lc) {
+            if (v < 0 || v > 255 || v != floor(v)) {
+                L->failed = true;
+                ae_fail(L->err,
+                        "%s: error: record %ld, column %d: label %g, expected an integer "
+                        "0..255",
+                        L->path, rec, j + 1, v);
+                return;
+            }
+            L->labels[L->n] = (uint8_t)v;
+            if ((int)v > L->maxlab) L->maxlab = (int)v;
+        } else {
+            if (v < 0 || v > 255) {
+                L->failed = true;
+                ae_fail(L->err,
+                        "%s: error: record %ld, column %d: pixel value %g out of range, "
+                        "expected 0..255",
+                        L->path, rec, j + 1, v);
+                return;
+            }
+            row[k++] = (uint8_t)lround(v);
+        }
+    }
+    L->n++;
+}
+
+Dataset *dataset_load_csv(const char *path, int label_col, AeError *err) {
+    IdxIn f = {0};
+    struct csv_parser p;
+    bool parser_ready = false;
+    CsvLoad L = {.path = path, .err = err, .label_col = label_col, .record = 1};
+    Dataset *d = NULL;
+    unsigned char *buf = NULL;
+    AE_ASSERT(label_col >= -1);
+
+    if (!in_open(&f, path, err)) goto fail;
+    if (csv_init(&p, CSV_APPEND_NULL) != 0) {
+        ae_fail(err, "%s: error: cannot start the CSV parser: out of memory", path);
+        goto fail;
+    }
+    parser_ready = true;
+    const size_t chunk = 1 << 16;
+    buf = ae_xmalloc(chunk);
+    for (;;) {
+        ull got = 0;
+        if (!in_read(&f, buf, chunk, &got, err)) goto fail;
+        if (got == 0) break;
+        if (csv_parse(&p, buf, (size_t)got, csv_on_field, csv_on_record, &L) != got) {
+            ae_fail(err, "%s: error: CSV parse error: %s", path, csv_strerror(csv_error(&p)));
+            goto fail;
+        }
+        if (L.failed) goto fail;
+        if (got < chunk) break;
+    }
+    csv_fini(&p, csv_on_field, csv_on_record, &L);
+    if (L.failed) goto fail;
+    if (L.n == 0) {
+        ae_fail(err, "%s: error: no data records", path);
+        goto fail;
+    }
+
+    d = ae_xcalloc(1, sizeof *d);
+    d->n = (int)L.n;
+    d->D = L.ncols - 1;
+    int side = (int)lround(sqrt((double)d->D));
+    if (side * side == d->D) {
+        d->rows = d->cols = side;
+    } else {
+        d->rows = 1;
+        d->cols = d->D;
+    }
+    d->C = L.maxlab + 1;
+    d->images = L.images;
+    d->labels = L.labels;
+    L.images = L.labels = NULL;
+
+fail:
+    if (parser_ready) csv_free(&p);
+    in_close(&f);
+    free(buf);
+    free(L.cur);
+    free(L.images);
+    free(L.labels);
+    return d;
+}

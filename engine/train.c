@@ -1,0 +1,681 @@
+/* engine/train.c — one training stage over a chain of layers, and evaluation.
+ *
+ * The chain (train.h) is a list of layers L[0..n-1]; A[i] (B, dim_i) is the input of L[i] and
+ * A[i+1] its output, so A[0] is the batch and A[n] the chain's output. Layers from `first`
+ * (the lowest trained layer) upward are trained; below `first` the chain is a frozen prefix that
+ * is run forward only. t is the index whose activation an autoencoder reconstructs (t == first);
+ * the code is A[nenc], where the sparsity penalty acts.
+ *
+ * Per step: zero the trained gradients; forward; loss (writes dA[n]); backward from the top:
+ *   dA[i+1] += penalty'(A[i+1]) when i+1 is the code;
+ *   dZ = dA[i+1] * act'(A[i+1]);  dW_i += dZ^T A[i];  db_i += colsum(dZ);  dA[i] = dZ W_i
+ * (the last only while i > first); weight decay adds lambda*W_i to dW_i; then the optimizer.
+ *
+ * Every buffer is allocated when the stage starts (StageBuffers); the batch loop allocates
+ * nothing and never waits for the device: per-batch scalars (loss, penalty, decay, mean |code|)
+ * go to slots that are downloaded once per epoch.
+ */
+#include "train.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "lbfgs.h"
+
+#define MAX_CHAIN (2 * AE_MAX_LAYERS + AE_MAX_LAYERS)
+
+typedef struct Chain {
+    Layer *L[MAX_CHAIN];
+    int n;
+    int first;     /* lowest trained layer */
+    int code;      /* index of the code activation A[code]; -1 when none (no encoder) */
+    int target;    /* autoencoder: index of the reconstructed activation; -1 for a classifier */
+} Chain;
+
+typedef struct StageBuffers {
+    const Backend *be;
+    int B;                   /* rows the buffers hold */
+    float *A[MAX_CHAIN + 1]; /* (B, dim_i) */
+    float *T;                /* (B, dim_target) clean target when noise is on */
+    float *dA[2];            /* (B, maxdim) ping-pong gradients */
+    float *rhohat;           /* (code dim) KL scratch */
+    int32_t *labels;         /* (B) */
+    int32_t *perm;           /* (n) the epoch's order */
+    float *slots;            /* (nslots) per-batch scalars */
+    int nslots;
+    int32_t *conf;           /* (C, C) training confusion counts */
+    float *opt_m[MAX_CHAIN], *opt_v[MAX_CHAIN]; /* optimizer state per trained layer */
+} StageBuffers;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+uint64_t train_stage_seed(uint64_t seed, int stage_index) {
+    return rng_key(seed, 1000 + (uint64_t)stage_index);
+}
+
+static int dim_in(const Chain *c, int i) { return i < c->n ? c->L[i]->I : c->L[c->n - 1]->O; }
+
+static bool chain_build(Chain *c, const Model *m, const TrainTask *t, AeError *err) {
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < m->nenc; i++) c->L[c->n++] = m->enc[i];
+    c->code = m->nenc > 0 ? m->nenc : -1;
+    if (t->kind == TASK_AUTOENCODER) {
+        int k = t->depth;
+        if (k < 1 || k > m->nenc || m->ndec < k)
+            return ae_fail(err, "cannot train %d layer(s) of an autoencoder with %d encoder and "
+                                "%d decoder layers", k, m->nenc, m->ndec);
+        for (int i = 0; i < k; i++) c->L[c->n++] = m->dec[i];
+        c->first = m->nenc - k;
+        c->target = c->first;
+    } else {
+        if (m->nhead == 0) return ae_fail(err, "a classifier stage needs a head");
+        for (int i = 0; i < m->nhead; i++) c->L[c->n++] = m->head[i];
+        c->first = t->freeze_encoder ? m->nenc : 0;
+        c->target = -1;
+    }
+    return true;
+}
+
+static void buffers_free(StageBuffers *s) {
+    const Backend *be = s->be;
+    if (!be) return;
+    for (int i = 0; i <= MAX_CHAIN; i++) be->free(s->A[i]);
+    be->free(s->T);
+    be->free(s->dA[0]);
+    be->free(s->dA[1]);
+    be->free(s->rhohat);
+    be->free(s->labels);
+    be->free(s->perm);
+    be->free(s->slots);
+    be->free(s->conf);
+    for (int i = 0; i < MAX_CHAIN; i++) {
+        be->free(s->opt_m[i]);
+        be->free(s->opt_v[i]);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+static void *balloc(const Backend *be, size_t nbytes, bool *ok) {
+    void *p = be->alloc(nbytes);
+    if (!p) *ok = false;
+    return p;
+}
+
+/* Sizes every buffer of a stage: B rows, n examples for the permutation, nslots scalars, C
+ * classes, and optimizer state for the trained layers. */
+static bool buffers_create(StageBuffers *s, const Backend *be, const Chain *c, int B, int n,
+                           int nslots, int C, OptKind opt, bool noise, AeError *err) {
+    memset(s, 0, sizeof *s);
+    s->be = be;
+    s->B = B;
+    bool ok = true;
+    int maxdim = 0;
+    for (int i = 0; i <= c->n; i++) {
+        int d = dim_in(c, i);
+        maxdim = d > maxdim ? d : maxdim;
+        s->A[i] = balloc(be, (size_t)B * d * sizeof(float), &ok);
+    }
+    if (noise && c->target >= 0) s->T = balloc(be, (size_t)B * dim_in(c, c->target) * sizeof(float), &ok);
+    s->dA[0] = balloc(be, (size_t)B * maxdim * sizeof(float), &ok);
+    s->dA[1] = balloc(be, (size_t)B * maxdim * sizeof(float), &ok);
+    if (c->code >= 0) s->rhohat = balloc(be, (size_t)dim_in(c, c->code) * sizeof(float), &ok);
+    s->labels = balloc(be, (size_t)B * sizeof(int32_t), &ok);
+    s->perm = balloc(be, (size_t)n * sizeof(int32_t), &ok);
+    s->nslots = nslots;
+    s->slots = balloc(be, (size_t)nslots * sizeof(float), &ok);
+    if (C > 0) s->conf = balloc(be, (size_t)C * C * sizeof(int32_t), &ok);
+    for (int i = c->first; i < c->n; i++) {
+        size_t np = c->L[i]->nparams * sizeof(float);
+        if (opt == OPT_SGD || opt == OPT_ADAM) s->opt_m[i] = balloc(be, np, &ok);
+        if (opt == OPT_ADAM) s->opt_v[i] = balloc(be, np, &ok);
+    }
+    if (!ok) {
+        buffers_free(s);
+        return ae_fail(err, "out of %s memory sizing the stage's buffers (batch %d)", be->name, B);
+    }
+    return true;
+}
+
+/* A[from+1..n] from A[from]. */
+static void chain_forward(const Backend *be, const Chain *c, float *const *A, int from, int to,
+                          int B) {
+    for (int i = from; i < to; i++) {
+        const Layer *l = c->L[i];
+        be->gemm_nt(B, l->O, l->I, 1.0f, A[i], l->W, 0.0f, A[i + 1]);
+        be->bias_act_forward(A[i + 1], l->b, l->act, B, l->O);
+    }
+}
+
+/* Slot layout per batch: [loss, penalty, mean|code|, decay_0 .. decay_{ntrained-1}] */
+#define SLOT_LOSS 0
+#define SLOT_PEN 1
+#define SLOT_ACT 2
+#define SLOT_DECAY 3
+
+typedef struct StepCtx {
+    const Backend *be;
+    Model *m;
+    const TrainTask *task;
+    const Chain *c;
+    StageBuffers *s;
+    const DeviceData *data;
+    uint64_t noise_key;
+    uint64_t noise_counter;
+    int per_batch;   /* slots per batch */
+} StepCtx;
+
+/* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
+ * batch's scalars to slots[slot0..]. Gradients of trained layers accumulate (caller zeroes). */
+static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    const TrainTask *t = x->task;
+    StageBuffers *s = x->s;
+    float *slots = s->slots + slot0;
+    bool ae = t->kind == TASK_AUTOENCODER;
+
+    be->gather(s->A[0], ae ? NULL : s->labels, x->data->images, ae ? NULL : x->data->labels,
+               s->perm + offset, B, x->data->D, 1.0f / 255.0f);
+
+    const float *target = NULL;
+    if (ae) {
+        chain_forward(be, c, s->A, 0, c->target, B);
+        int d = dim_in(c, c->target);
+        if (t->noise.kind != NOISE_NONE) {
+            be->copy(s->T, s->A[c->target], (size_t)B * d * sizeof(float));
+            be->noise(s->A[c->target], s->T, &t->noise, x->noise_key, x->noise_counter,
+                      (size_t)B * d);
+            x->noise_counter += (size_t)B * d;
+            target = s->T;
+        } else {
+            target = s->A[c->target];
+        }
+        chain_forward(be, c, s->A, c->target, c->n, B);
+    } else {
+        chain_forward(be, c, s->A, 0, c->n, B);
+    }
+
+    int top = c->n;
+    int dout = dim_in(c, top);
+    float *dcur = s->dA[0], *dother = s->dA[1];
+    be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, B, dout);
+    if (!ae && s->conf) be->confusion_acc(s->conf, s->A[top], s->labels, B, dout);
+
+    for (int i = c->n - 1; i >= c->first; i--) {
+        Layer *l = c->L[i];
+        if (ae && i + 1 == c->code) {
+            size_t nh = (size_t)B * l->O;
+            switch (t->sparsity.kind) {
+            case PEN_L1:
+                be->l1_penalty(slots + SLOT_PEN, dcur, s->A[i + 1], t->sparsity.weight, 1.0f, nh);
+                break;
+            case PEN_L1_NORMALISED:
+                be->l1_penalty(slots + SLOT_PEN, dcur, s->A[i + 1], t->sparsity.weight,
+                               (float)B, nh);
+                break;
+            case PEN_KL:
+                be->kl_penalty(slots + SLOT_PEN, dcur, s->rhohat, s->A[i + 1], t->sparsity.rho,
+                               t->sparsity.beta, B, l->O);
+                break;
+            default: break;
+            }
+            /* mean |code|: an L1 pass with weight 1 over B*O and no gradient */
+            be->l1_penalty(slots + SLOT_ACT, NULL, s->A[i + 1], 1.0f, (float)nh, nh);
+        }
+        be->act_backward(dcur, dcur, s->A[i + 1], l->act, B, l->O);
+        be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
+        be->colsum_acc(l->db, dcur, B, l->O);
+        if (t->weight_decay > 0.0f)
+            be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W, t->weight_decay,
+                             (size_t)l->O * l->I);
+        if (i > c->first) {
+            be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
+            float *tmp = dcur;
+            dcur = dother;
+            dother = tmp;
+        }
+    }
+}
+
+static void zero_grads(const Backend *be, const Chain *c) {
+    for (int i = c->first; i < c->n; i++) be->fill(c->L[i]->grads, 0.0f, c->L[i]->nparams);
+}
+
+/* Sums a batch's slots on the host into the epoch accumulators. */
+typedef struct Sums {
+    double loss, pen, act, decay;
+} Sums;
+
+static Sums slots_sum(const float *h, int ntrained) {
+    Sums s = {h[SLOT_LOSS], h[SLOT_PEN], h[SLOT_ACT], 0.0};
+    for (int k = 0; k < ntrained; k++) s.decay += h[SLOT_DECAY + k];
+    return s;
+}
+
+static void shuffle_perm(int32_t *perm, int n, bool shuffle, RngStream *rng) {
+    for (int i = 0; i < n; i++) perm[i] = i;
+    if (!shuffle) return;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_next_below(rng, (uint64_t)i + 1);
+        int32_t tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
+static double confusion_accuracy(const int32_t *conf, int C) {
+    long long right = 0, all = 0;
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < C; j++) {
+            all += conf[i * C + j];
+            if (i == j) right += conf[i * C + j];
+        }
+    return all ? 100.0 * (double)right / (double)all : NAN;
+}
+
+/* ---- minibatch training (SGD, Adam) ---- */
+
+static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const TrainHooks *hooks,
+                                   int n, AeError *err) {
+    const Backend *be = x->be;
+    const TrainTask *t = x->task;
+    const Chain *c = x->c;
+    StageBuffers *s = x->s;
+    int B = t->batch_size < n ? t->batch_size : n;
+    int nb = (n + B - 1) / B;
+    int ntrained = c->n - c->first;
+    int C = t->kind == TASK_CLASSIFIER ? dim_in(c, c->n) : 0;
+    RngStream rng = rng_stream(train_stage_seed(t->seed, t->stage_index), RNG_STREAM_SHUFFLE);
+    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
+    float *hslots = ae_xmalloc((size_t)s->nslots * sizeof *hslots);
+    int32_t *hconf = C ? ae_xmalloc((size_t)C * C * sizeof *hconf) : NULL;
+    TrainStatus status = TRAIN_OK;
+    int adam_t = 0;
+
+    for (int epoch = 1; epoch <= t->epochs && status == TRAIN_OK; epoch++) {
+        double t0 = now_seconds();
+        shuffle_perm(perm, n, t->shuffle, &rng);
+        be->upload(s->perm, perm, (size_t)n * sizeof *perm);
+        be->fill(s->slots, 0.0f, (size_t)s->nslots);
+        if (C) be->fill((float *)s->conf, 0.0f, (size_t)C * C); /* int32 zero == float 0 bits */
+        int done = 0;
+        for (int b = 0; b < nb; b++) {
+            int off = b * B, rows = off + B <= n ? B : n - off;
+            zero_grads(be, c);
+            step_forward_backward(x, off, rows, b * x->per_batch);
+            adam_t++;
+            for (int i = c->first; i < c->n; i++) {
+                Layer *l = c->L[i];
+                if (t->opt.kind == OPT_SGD)
+                    be->sgd_step(l->params, l->grads, s->opt_m[i], l->nparams, t->opt.lr,
+                                 t->opt.momentum, t->opt.nesterov);
+                else
+                    be->adam_step(l->params, l->grads, s->opt_m[i], s->opt_v[i], l->nparams,
+                                  t->opt.lr, t->opt.beta1, t->opt.beta2, t->opt.eps, adam_t);
+            }
+            done++;
+            if (hooks && hooks->on_batch) hooks->on_batch(hooks->ctx, epoch, b + 1, nb);
+            if (hooks && hooks->interrupt && *hooks->interrupt) {
+                status = TRAIN_INTERRUPTED;
+                break;
+            }
+        }
+        if (status != TRAIN_OK) break;
+        be->download(hslots, s->slots, (size_t)nb * x->per_batch * sizeof *hslots);
+        EpochStats st = {.epoch = epoch, .epochs = t->epochs, .test_accuracy = NAN,
+                         .train_accuracy = NAN};
+        for (int b = 0; b < done; b++) {
+            Sums sm = slots_sum(hslots + (size_t)b * x->per_batch, ntrained);
+            if (!isfinite(sm.loss) || !isfinite(sm.pen) || !isfinite(sm.decay)) {
+                ae_fail(err, "training diverged: the loss became %s in epoch %d, batch %d of %d",
+                        isnan(sm.loss + sm.pen + sm.decay) ? "NaN" : "infinite", epoch, b + 1, nb);
+                status = TRAIN_DIVERGED;
+                break;
+            }
+            st.loss += sm.loss;
+            st.penalty += sm.pen;
+            st.decay += sm.decay;
+            st.mean_activation += sm.act;
+        }
+        if (status != TRAIN_OK) break;
+        st.loss /= done;
+        st.penalty /= done;
+        st.decay /= done;
+        st.mean_activation = t->kind == TASK_AUTOENCODER ? st.mean_activation / done : NAN;
+        st.objective = st.loss + st.penalty + st.decay;
+        if (C) {
+            be->download(hconf, s->conf, (size_t)C * C * sizeof *hconf);
+            st.train_accuracy = confusion_accuracy(hconf, C);
+            if (test) {
+                EvalResult ev;
+                if (!model_evaluate(x->m, test, t->batch_size, &ev, err)) {
+                    status = TRAIN_ERROR;
+                    break;
+                }
+                st.test_accuracy = ev.accuracy;
+                eval_result_clear(&ev);
+            }
+        }
+        st.seconds = now_seconds() - t0;
+        if (hooks && hooks->on_epoch && !hooks->on_epoch(hooks->ctx, &st, err)) status = TRAIN_ERROR;
+    }
+    free(perm);
+    free(hslots);
+    free(hconf);
+    return status;
+}
+
+/* ---- full-batch L-BFGS ---- */
+
+typedef struct LbfgsCtx {
+    StepCtx *x;
+    int n;
+    float *hslots;
+    Sums last;       /* parts of the last evaluation */
+    const DeviceData *test;
+    const TrainHooks *hooks;
+    double t0;
+    AeError *err;
+    bool failed;
+    bool interrupted;
+} LbfgsCtx;
+
+static void params_scatter(const Backend *be, const Chain *c, const float *x) {
+    size_t off = 0;
+    for (int i = c->first; i < c->n; i++) {
+        be->copy(c->L[i]->params, x + off, c->L[i]->nparams * sizeof(float));
+        off += c->L[i]->nparams;
+    }
+}
+
+static void grads_gather(const Backend *be, const Chain *c, float *g, bool params) {
+    size_t off = 0;
+    for (int i = c->first; i < c->n; i++) {
+        be->copy(g + off, params ? c->L[i]->params : c->L[i]->grads,
+                 c->L[i]->nparams * sizeof(float));
+        off += c->L[i]->nparams;
+    }
+}
+
+static double lbfgs_eval(void *vctx, const float *xv, float *g) {
+    LbfgsCtx *lc = vctx;
+    StepCtx *x = lc->x;
+    const Backend *be = x->be;
+    params_scatter(be, x->c, xv);
+    zero_grads(be, x->c);
+    be->fill(x->s->slots, 0.0f, (size_t)x->s->nslots);
+    step_forward_backward(x, 0, lc->n, 0);
+    grads_gather(be, x->c, g, false);
+    be->download(lc->hslots, x->s->slots, (size_t)x->per_batch * sizeof(float));
+    lc->last = slots_sum(lc->hslots, x->c->n - x->c->first);
+    return lc->last.loss + lc->last.pen + lc->last.decay;
+}
+
+static bool lbfgs_iter(void *vctx, int iter, double f, int evals) {
+    LbfgsCtx *lc = vctx;
+    StepCtx *x = lc->x;
+    EpochStats st = {.epoch = iter, .epochs = x->task->epochs, .loss = lc->last.loss,
+                     .penalty = lc->last.pen, .decay = lc->last.decay, .objective = f,
+                     .mean_activation = x->task->kind == TASK_AUTOENCODER ? lc->last.act : NAN,
+                     .test_accuracy = NAN, .train_accuracy = NAN, .evaluations = evals};
+    const TrainHooks *h = lc->hooks;
+    if (x->task->kind == TASK_CLASSIFIER && lc->test && (iter % 10 == 0 || iter == x->task->epochs)) {
+        EvalResult ev;
+        if (!model_evaluate(x->m, lc->test, 10000, &ev, lc->err)) {
+            lc->failed = true;
+            return false;
+        }
+        st.test_accuracy = ev.accuracy;
+        eval_result_clear(&ev);
+    }
+    double t1 = now_seconds();
+    st.seconds = t1 - lc->t0;
+    lc->t0 = t1;
+    if (h && h->on_batch) h->on_batch(h->ctx, iter, 1, 1);
+    if (h && h->on_epoch && !h->on_epoch(h->ctx, &st, lc->err)) {
+        lc->failed = true;
+        return false;
+    }
+    if (h && h->interrupt && *h->interrupt) {
+        lc->interrupted = true;
+        return false;
+    }
+    return true;
+}
+
+static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHooks *hooks, int n,
+                               AeError *err) {
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    size_t np = 0;
+    for (int i = c->first; i < c->n; i++) np += c->L[i]->nparams;
+    float *xv = be->alloc(np * sizeof(float));
+    if (!xv) {
+        ae_fail(err, "out of %s memory for L-BFGS (%zu parameters)", be->name, np);
+        return TRAIN_ERROR;
+    }
+    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
+    shuffle_perm(perm, n, false, NULL);
+    be->upload(x->s->perm, perm, (size_t)n * sizeof *perm);
+    free(perm);
+    grads_gather(be, c, xv, true);
+
+    LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .t0 = now_seconds(), .err = err};
+    lc.hslots = ae_xmalloc((size_t)x->per_batch * sizeof(float));
+    LbfgsOptions o = lbfgs_defaults();
+    o.lr = x->task->opt.lr > 0 ? x->task->opt.lr : 1.0f;
+    if (x->task->opt.history > 0) o.history = x->task->opt.history;
+    o.max_iter = x->task->epochs;
+    o.max_eval = x->task->opt.max_eval;
+    if (x->task->opt.tol_grad > 0) o.tol_grad = x->task->opt.tol_grad;
+    if (x->task->opt.tol_change > 0) o.tol_change = x->task->opt.tol_change;
+    LbfgsResult res;
+    bool ok = lbfgs_minimize(be, xv, np, lbfgs_eval, lbfgs_iter, &lc, &o, &res, err);
+    params_scatter(be, c, xv);
+    be->free(xv);
+    free(lc.hslots);
+    if (lc.failed) return TRAIN_ERROR;
+    if (!ok) {
+        if (!isfinite(res.f)) {
+            ae_fail(err, "training diverged: the objective became %s at L-BFGS iteration %d "
+                         "(evaluation %d)", isnan(res.f) ? "NaN" : "infinite",
+                    res.iterations + 1, res.evaluations);
+            return TRAIN_DIVERGED;
+        }
+        return TRAIN_ERROR;
+    }
+    if (lc.interrupted) return TRAIN_INTERRUPTED;
+    return TRAIN_OK;
+}
+
+TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
+                        const DeviceData *test, const TrainHooks *hooks, AeError *err) {
+    const Backend *be = m->be;
+    Chain c;
+    if (!chain_build(&c, m, t, err)) return TRAIN_ERROR;
+    if (c.L[0]->I != train->D)
+        return ae_fail(err, "the model takes %d inputs but the data has %d features",
+                       c.L[0]->I, train->D), TRAIN_ERROR;
+    int n = t->subset > 0 && t->subset < train->n ? t->subset : train->n;
+    bool full = t->opt.kind == OPT_LBFGS;
+    int B = full ? n : (t->batch_size < n ? t->batch_size : n);
+    int nb = full ? 1 : (n + B - 1) / B;
+    int ntrained = c.n - c.first;
+    int per_batch = SLOT_DECAY + ntrained;
+    int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
+    StageBuffers s;
+    if (!buffers_create(&s, be, &c, B, n, nb * per_batch, C, t->opt.kind,
+                        t->noise.kind != NOISE_NONE, err))
+        return TRAIN_ERROR;
+    uint64_t stage_seed = train_stage_seed(t->seed, t->stage_index);
+    StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = train,
+                 .noise_key = rng_key(stage_seed, RNG_STREAM_NOISE), .per_batch = per_batch};
+    TrainStatus st = full ? train_lbfgs(&x, test, hooks, n, err)
+                          : train_minibatch(&x, test, hooks, n, err);
+    zero_grads(be, &c);
+    buffers_free(&s);
+    return st;
+}
+
+bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, double parts[3],
+                     AeError *err) {
+    const Backend *be = m->be;
+    Chain c;
+    if (!chain_build(&c, m, t, err)) return false;
+    int n = data->n;
+    int ntrained = c.n - c.first;
+    int per_batch = SLOT_DECAY + ntrained;
+    int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
+    StageBuffers s;
+    if (!buffers_create(&s, be, &c, n, n, per_batch, C, OPT_COUNT, t->noise.kind != NOISE_NONE,
+                        err))
+        return false;
+    StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = data,
+                 .noise_key = rng_key(train_stage_seed(t->seed, t->stage_index), RNG_STREAM_NOISE),
+                 .per_batch = per_batch};
+    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
+    shuffle_perm(perm, n, false, NULL);
+    be->upload(s.perm, perm, (size_t)n * sizeof *perm);
+    free(perm);
+    zero_grads(be, &c);
+    step_forward_backward(&x, 0, n, 0);
+    float *h = ae_xmalloc((size_t)per_batch * sizeof *h);
+    be->download(h, s.slots, (size_t)per_batch * sizeof *h);
+    Sums sm = slots_sum(h, ntrained);
+    parts[0] = sm.loss;
+    parts[1] = sm.pen;
+    parts[2] = sm.decay;
+    free(h);
+    buffers_free(&s);
+    return true;
+}
+
+/* ---- data on the device ---- */
+
+DeviceData *device_data_create(const Backend *be, const Dataset *d, AeError *err) {
+    DeviceData *dd = ae_xcalloc(1, sizeof *dd);
+    dd->be = be;
+    dd->n = d->n;
+    dd->D = d->D;
+    dd->C = d->C;
+    dd->images = be->alloc((size_t)d->n * d->D);
+    dd->labels = be->alloc((size_t)d->n);
+    if (!dd->images || !dd->labels) {
+        device_data_free(dd);
+        ae_fail(err, "out of %s memory for %d examples of %d features", be->name, d->n, d->D);
+        return NULL;
+    }
+    be->upload(dd->images, d->images, (size_t)d->n * d->D);
+    be->upload(dd->labels, d->labels, (size_t)d->n);
+    return dd;
+}
+
+void device_data_free(DeviceData *dd) {
+    if (!dd) return;
+    dd->be->free(dd->images);
+    dd->be->free(dd->labels);
+    free(dd);
+}
+
+/* ---- evaluation ---- */
+
+void eval_result_clear(EvalResult *r) {
+    if (!r) return;
+    free(r->confusion);
+    r->confusion = NULL;
+}
+
+/* Forward passes of a whole stack list over data in batches; used for both heads and decoders. */
+bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult *out,
+                    AeError *err) {
+    const Backend *be = m->be;
+    memset(out, 0, sizeof *out);
+    out->accuracy = out->recon_mse = out->recon_half_sse = NAN;
+    int n = data->n, B = batch_size > 0 && batch_size < n ? batch_size : n;
+    int nb = (n + B - 1) / B;
+    bool ok = true;
+    for (int pass = 0; pass < 2; pass++) {
+        Chain c = {0};
+        for (int i = 0; i < m->nenc; i++) c.L[c.n++] = m->enc[i];
+        if (pass == 0) {
+            if (!m->nhead) continue;
+            for (int i = 0; i < m->nhead; i++) c.L[c.n++] = m->head[i];
+        } else {
+            if (!m->ndec) continue;
+            for (int i = 0; i < m->ndec; i++) c.L[c.n++] = m->dec[i];
+        }
+        if (c.n == 0) continue;
+        int C = pass == 0 ? dim_in(&c, c.n) : 0;
+        StageBuffers s;
+        c.first = c.n; /* nothing trained */
+        if (!buffers_create(&s, be, &c, B, n, 2 * nb, C, OPT_COUNT, false, err)) return false;
+        int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
+        shuffle_perm(perm, n, false, NULL);
+        be->upload(s.perm, perm, (size_t)n * sizeof *perm);
+        free(perm);
+        for (int b = 0; b < nb; b++) {
+            int off = b * B, rows = off + B <= n ? B : n - off;
+            be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,
+                       pass == 0 ? data->labels : NULL, s.perm + off, rows, data->D,
+                       1.0f / 255.0f);
+            chain_forward(be, &c, s.A, 0, c.n, rows);
+            if (pass == 0) {
+                be->confusion_acc(s.conf, s.A[c.n], s.labels, rows, C);
+            } else {
+                be->loss(s.slots + 2 * b, NULL, s.A[c.n], s.A[0], NULL, LOSS_MSE, rows, data->D);
+                be->loss(s.slots + 2 * b + 1, NULL, s.A[c.n], s.A[0], NULL, LOSS_HALF_SSE, rows,
+                         data->D);
+            }
+        }
+        if (pass == 0) {
+            out->C = C;
+            out->confusion = ae_xmalloc((size_t)C * C * sizeof(int32_t));
+            be->download(out->confusion, s.conf, (size_t)C * C * sizeof(int32_t));
+            out->accuracy = confusion_accuracy(out->confusion, C);
+        } else {
+            float *h = ae_xmalloc((size_t)2 * nb * sizeof *h);
+            be->download(h, s.slots, (size_t)2 * nb * sizeof *h);
+            double mse = 0, half = 0;
+            for (int b = 0; b < nb; b++) {
+                int rows = (b + 1) * B <= n ? B : n - b * B;
+                mse += (double)h[2 * b] * rows;
+                half += (double)h[2 * b + 1] * rows;
+            }
+            out->recon_mse = mse / n;
+            out->recon_half_sse = half / n;
+            free(h);
+        }
+        buffers_free(&s);
+    }
+    return ok;
+}
+
+bool model_reconstruct(Model *m, const float *X, int n, const NoiseSpec *noise, uint64_t seed,
+                       float *noisy, float *Y, AeError *err) {
+    const Backend *be = m->be;
+    if (!m->ndec) return ae_fail(err, "the model has no decoder to reconstruct with");
+    Chain c = {0};
+    for (int i = 0; i < m->nenc; i++) c.L[c.n++] = m->enc[i];
+    for (int i = 0; i < m->ndec; i++) c.L[c.n++] = m->dec[i];
+    c.first = c.n;
+    StageBuffers s;
+    bool use_noise = noise && noise->kind != NOISE_NONE;
+    if (!buffers_create(&s, be, &c, n, 1, 1, 0, OPT_COUNT, use_noise, err)) return false;
+    size_t nx = (size_t)n * m->input_dim;
+    if (use_noise) {
+        be->upload(s.T, X, nx * sizeof *X);
+        be->noise(s.A[0], s.T, noise, rng_key(seed, RNG_STREAM_NOISE), 0, nx);
+        if (noisy) be->download(noisy, s.A[0], nx * sizeof *X);
+    } else {
+        be->upload(s.A[0], X, nx * sizeof *X);
+    }
+    chain_forward(be, &c, s.A, 0, c.n, n);
+    be->download(Y, s.A[c.n], nx * sizeof *Y);
+    buffers_free(&s);
+    return true;
+}

@@ -1,0 +1,26 @@
+/* gpu/gpu.h — the CUDA backend's one entry point, for the backend registry
+ * (engine/backend_reg.c). C linkage, so the C engine can call into the nvcc-compiled gpu/.
+ */
+#ifndef AE_GPU_H
+#define AE_GPU_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opens device 0 (the first visible one; choose with CUDA_VISIBLE_DEVICES) and creates the cuBLAS
+ * handle, then returns the CUDA backend's table (static; never freed). Returns NULL and writes a
+ * reason into why (if not NULL, size n) when cudaGetDeviceCount fails or finds no device, when the
+ * device cannot be initialised, or when cuBLAS cannot be. Later calls after a success return the
+ * same table at once. Not thread-safe: call once at start-up. */
+const Backend *gpu_backend_create(char *why, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

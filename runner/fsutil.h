@@ -1,0 +1,60 @@
+/* runner/fsutil.h — file-system helpers for outputs: directories, atomic writes, whole-file reads.
+ *
+ * Every output of a run is written to PATH.tmp.<pid>.<counter> in the same directory, flushed,
+ * fsync()ed and then rename()d over PATH, so a reader (or a killed run) sees either the old file
+ * or the complete new one, never a torn one (STYLE.md, "Outputs are written to a temp file and
+ * then rename()d"). On any failure the temp file is removed and the error names the path and the
+ * reason (strerror(errno): "No space left on device", ...), as "PATH: error: WHAT: REASON".
+ */
+#ifndef AE_FSUTIL_H
+#define AE_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common.h"
+
+/* Creates `path` and its missing parents (mode 0777 & ~umask); an existing directory is fine.
+ * Fails (false, err filled with the component that failed and why) when a component exists and is
+ * not a directory, or on permissions. */
+bool fs_mkdir_p(const char *path, AeError *err);
+
+/* Writes the n bytes at data to `path` atomically (temp + fsync + rename). The parent directory
+ * must exist. Returns false (err filled, temp removed, `path` untouched) on failure. */
+bool fs_write_atomic(const char *path, const void *data, size_t n, AeError *err);
+
+/* Reads the whole file into a malloc'ed buffer with a terminating NUL (not counted in *n).
+ * Returns NULL (err filled: path and strerror) on failure. Caller frees. n may be NULL. */
+char *fs_read_file(const char *path, size_t *n, AeError *err);
+
+/* True when `path` exists and is a directory (stat follows symlinks). */
+bool fs_is_dir(const char *path);
+
+/* True when `path` exists (any type). */
+bool fs_exists(const char *path);
+
+/* An output file being written: a temp file next to final_path until af_commit renames it. */
+typedef struct AtomicFile AtomicFile;
+
+/* Opens a fresh temp file next to final_path for writing. Returns NULL (err filled) when the
+ * temp cannot be created (missing directory, permissions). Owned by the caller until af_commit
+ * or af_abort, which free it. */
+AtomicFile *af_open(const char *final_path, AeError *err);
+
+/* The stream to write to; borrowed, valid until af_commit/af_abort. Do not fclose it. */
+FILE *af_file(AtomicFile *af);
+
+/* The final path given to af_open (borrowed, same lifetime as af). */
+const char *af_path(const AtomicFile *af);
+
+/* Flushes, checks the stream's error flag, fsyncs, closes and renames the temp over the final
+ * path, then frees af. On failure removes the temp, frees af and returns false with err naming
+ * the final path and the reason (e.g. "No space left on device"). af == NULL returns false and
+ * leaves err as af_open filled it. */
+bool af_commit(AtomicFile *af, AeError *err);
+
+/* Closes and removes the temp file, leaving the final path untouched; frees af. NULL-safe. */
+void af_abort(AtomicFile *af);
+
+#endif

@@ -1,0 +1,279 @@
+/* runner/main.c — the aelab command line: run, check, plot, compare, datasets, gradcheck.
+ * Exit codes (DESIGN.md): 0 success, 1 run failed, 2 usage or config error, 3 regression found
+ * by compare, 130 interrupted. stdout carries requested output only; diagnostics go to stderr. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "backend.h"
+#include "compare.h"
+#include "config.h"
+#include "dataset.h"
+#include "datasets.h"
+#include "gradcheck.h"
+#include "pipeline.h"
+#include "plan.h"
+#include "plots.h"
+
+#define MAX_SETS 256
+
+static const char USAGE[] =
+    "usage: aelab COMMAND [ARGS]\n"
+    "\n"
+    "Runs autoencoder experiments described by YAML pipelines.\n"
+    "\n"
+    "commands:\n"
+    "  run FILE.yaml      train the pipeline and write results/<name>/\n"
+    "  check FILE.yaml    validate and print the plan (shapes, parameters, FLOPs) without training\n"
+    "  plot RUN_DIR       render the run's gnuplot scripts to PNG again\n"
+    "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
+    "  datasets           list the known data sets and where they were found\n"
+    "  gradcheck          check every layer, loss and penalty gradient numerically\n"
+    "\n"
+    "options: --help (also after a command), --version\n"
+    "exit codes: 0 ok, 1 run failed, 2 usage/config error, 3 regression, 130 interrupted\n";
+
+static const char USAGE_RUN[] =
+    "usage: aelab run FILE.yaml [options]\n"
+    "\n"
+    "Trains the pipeline in FILE.yaml and writes config.yaml (resolved, with provenance),\n"
+    "metrics.csv, summary.csv, per_class.csv, confusion.csv, checkpoints/ and plots to the\n"
+    "run directory.\n"
+    "\n"
+    "options:\n"
+    "  --set KEY.PATH=VALUE   override a config value; stages by index (pipeline.2.epochs=3)\n"
+    "                         or by kind or name (pretrain_layer.optimizer.lr=0.5); repeatable\n"
+    "  --out DIR              run directory (default results/<name>)\n"
+    "  --device auto|cpu|gpu  backend (default: the config's device, auto)\n"
+    "  --threads N            CPU threads (default: the config's, 0 = all cores)\n"
+    "  --no-plots             skip the gnuplot scripts and pictures\n"
+    "  -q, --quiet            print errors only\n";
+
+static const char USAGE_CHECK[] =
+    "usage: aelab check FILE.yaml [--set KEY.PATH=VALUE]...\n"
+    "\n"
+    "Validates FILE.yaml and prints the plan: each stage, the layers it creates, parameter\n"
+    "counts, FLOPs per epoch and memory. Reads only the data files' headers. Exit 2 on errors.\n";
+
+static const char USAGE_PLOT[] =
+    "usage: aelab plot RUN_DIR\n"
+    "\n"
+    "Runs gnuplot on every .gp script of a run directory, rendering its PNGs again.\n";
+
+static const char USAGE_DATASETS[] =
+    "usage: aelab datasets\n"
+    "\n"
+    "Lists the known data sets, where each was found (AELAB_DATA, data/, /usr/share/datasets)\n"
+    "and its size; `make data` fetches what is missing.\n";
+
+static const char USAGE_GRADCHECK[] =
+    "usage: aelab gradcheck [--device cpu|gpu] [--tol T]\n"
+    "\n"
+    "Compares the engine's gradients for every activation, loss and penalty, and for\n"
+    "multi-layer stacks, with central differences of a double-precision reference.\n"
+    "Exit 1 when any relative error exceeds T (default 1e-3).\n";
+
+static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+    fprintf(stderr, "aelab%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see 'aelab %s--help')\n", cmd ? cmd : "");
+    return 2;
+}
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (pipeline_interrupted) _exit(130); /* a second Ctrl-C does not wait for the batch */
+    pipeline_interrupted = 1;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = (int)v;
+    return true;
+}
+
+/* run and check share the file + --set parsing. */
+static int cmd_run_or_check(int argc, char **argv, bool run) {
+    const char *cmd = run ? "run" : "check";
+    const char *file = NULL;
+    const char *sets[MAX_SETS];
+    int nsets = 0;
+    RunOptions opt = {.threads = -1, .plots = true};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_next = i + 1 < argc;
+        if (is_help(a)) {
+            fputs(run ? USAGE_RUN : USAGE_CHECK, stdout);
+            return 0;
+        } else if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0) {
+            const char *v = a[5] == '=' ? a + 6 : (has_next ? argv[++i] : NULL);
+            if (!v) return usage_error(cmd, "%s needs KEY.PATH=VALUE", "--set");
+            if (nsets == MAX_SETS) return usage_error(cmd, "more than %s --set options", "256");
+            sets[nsets++] = v;
+        } else if (run && (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0)) {
+            if (!has_next) return usage_error(cmd, "%s needs a directory", a);
+            opt.out_dir = argv[++i];
+        } else if (run && strcmp(a, "--device") == 0) {
+            if (!has_next) return usage_error(cmd, "%s needs auto, cpu or gpu", a);
+            opt.device = argv[++i];
+            if (strcmp(opt.device, "auto") && strcmp(opt.device, "cpu") && strcmp(opt.device, "gpu"))
+                return usage_error(cmd, "--device: expected auto, cpu or gpu, got '%s'", opt.device);
+        } else if (run && strcmp(a, "--threads") == 0) {
+            if (!has_next || !parse_int(argv[i + 1], 0, 1024, &opt.threads))
+                return usage_error(cmd, "--threads: expected an integer 0..1024, got '%s'",
+                                   has_next ? argv[i + 1] : "");
+            i++;
+        } else if (run && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
+            opt.quiet = true;
+        } else if (run && strcmp(a, "--no-plots") == 0) {
+            opt.plots = false;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!file) {
+            file = a;
+        } else {
+            return usage_error(cmd, "unexpected argument '%s' (one config file at a time)", a);
+        }
+    }
+    if (!file) return usage_error(cmd, "missing the config file (%s)", "FILE.yaml");
+    int nerrors = 0;
+    Config *cfg = config_load(file, sets, nsets, &nerrors);
+    if (!cfg) {
+        fprintf(stderr, "aelab %s: %d error%s in %s\n", cmd, nerrors, nerrors == 1 ? "" : "s", file);
+        return 2;
+    }
+    int rc;
+    if (run) {
+        opt.provenance_sets = sets;
+        opt.nsets = nsets;
+        signal(SIGINT, on_sigint);
+        signal(SIGTERM, on_sigint);
+        rc = pipeline_run(cfg, &opt);
+    } else {
+        rc = plan_check_and_print(stdout, cfg) ? 0 : 2;
+    }
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_plot(int argc, char **argv) {
+    if (argc >= 2 && is_help(argv[1])) {
+        fputs(USAGE_PLOT, stdout);
+        return 0;
+    }
+    if (argc != 2) return usage_error("plot", "expected one run directory%s", "");
+    AeError err;
+    int n = 0;
+    if (!plots_render_dir(argv[1], &n, &err)) {
+        fprintf(stderr, "aelab plot: error: %s\n", err.msg);
+        return 1;
+    }
+    printf("rendered %d plot%s in %s\n", n, n == 1 ? "" : "s", argv[1]);
+    return 0;
+}
+
+static int cmd_datasets(int argc, char **argv) {
+    if (argc >= 2 && is_help(argv[1])) {
+        fputs(USAGE_DATASETS, stdout);
+        return 0;
+    }
+    if (argc != 1) return usage_error("datasets", "unexpected argument '%s'", argv[1]);
+    datasets_list(stdout);
+    return 0;
+}
+
+static int cmd_gradcheck(int argc, char **argv) {
+    const char *device = "cpu";
+    double tol = 1e-3;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(USAGE_GRADCHECK, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            device = argv[++i];
+        } else if (strcmp(argv[i], "--tol") == 0 && i + 1 < argc) {
+            char *end;
+            tol = strtod(argv[++i], &end);
+            if (*end || !(tol > 0)) return usage_error("gradcheck", "--tol: expected a number > 0, got '%s'", argv[i]);
+        } else {
+            return usage_error("gradcheck", "unknown argument '%s'", argv[i]);
+        }
+    }
+    const Backend *be;
+    char why[512] = "";
+    if (strcmp(device, "cpu") == 0) be = backend_cpu();
+    else if (strcmp(device, "gpu") == 0) {
+        be = backend_cuda(why, sizeof why);
+        if (!be) {
+            fprintf(stderr, "aelab gradcheck: error: device gpu requested, but %s\n", why);
+            return 2;
+        }
+    } else return usage_error("gradcheck", "--device: expected cpu or gpu, got '%s'", device);
+    printf("gradient checks on %s (central differences of a float64 reference, tolerance %.0e):\n",
+           be->name, tol);
+    GradcheckReport rep;
+    gradcheck_run_all(be, tol, stdout, &rep);
+    printf("%d cases, %d parameter tensors, %d failed; worst relative error %.2e (%s)\n",
+           rep.ncases, rep.ntensors, rep.nfailed, rep.worst, rep.worst_case);
+    return rep.nfailed ? 1 : 0;
+}
+
+/* OpenBLAS 0.3.21 (Debian 12) does not recognise some recent Xeons and falls back to its
+ * Prescott (SSE3) kernels, half the speed of its Haswell (AVX2/FMA) ones. It reads
+ * OPENBLAS_CORETYPE only when the library loads, so when the user has not chosen a core type,
+ * the detection fell back, and the CPU has AVX2 and FMA, set it and re-execute once. */
+static void prefer_avx2_kernels(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE") || getenv("AELAB_NO_REEXEC")) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    setenv("AELAB_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the slower kernels */
+}
+
+int main(int argc, char **argv) {
+    prefer_avx2_kernels(argv);
+    unsetenv("AELAB_NO_REEXEC");
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("aelab %s (backends: cpu%s)\n", AE_VERSION,
+               backend_cuda_compiled() ? ", cuda" : "");
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0) return cmd_run_or_check(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "check") == 0) return cmd_run_or_check(argc - 1, argv + 1, false);
+    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return compare_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "datasets") == 0) return cmd_datasets(argc - 1, argv + 1);
+    if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 1, argv + 1);
+    static const char *const cmds[] = {"run", "check", "plot", "compare", "datasets", "gradcheck"};
+    const char *best = NULL;
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+        if (strncmp(cmd, cmds[i], 2) == 0) best = cmds[i];
+    fprintf(stderr, "aelab: error: unknown command '%s'", cmd);
+    if (best) fprintf(stderr, "; did you mean '%s'?", best);
+    fprintf(stderr, "\n(see 'aelab --help')\n");
+    return 2;
+}

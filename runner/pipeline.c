@@ -1,0 +1,597 @@
+/* runner/pipeline.c — runs a config's stages in order (DESIGN.md "Pipeline stages") and writes
+ * the run directory: config.yaml (resolved, with provenance), metrics.csv (rewritten atomically
+ * after every epoch, so a killed run keeps every finished row), summary.csv, per_class.csv,
+ * confusion.csv, checkpoints/, weights/, recon/ and the plots.
+ *
+ * The phase state that stages change: the model (encoder, decoder, head), the sparsity penalty
+ * and noise in force (until strip_decoder), and the data sets.
+ */
+#include "pipeline.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "csvout.h"
+#include "datasets.h"
+#include "fsutil.h"
+#include "plots.h"
+#include "progress.h"
+
+volatile sig_atomic_t pipeline_interrupted;
+
+static const char *const METRICS_HEADER[] = {
+    "stage_index", "stage", "kind", "epoch", "loss", "penalty", "weight_decay", "objective",
+    "train_accuracy", "test_accuracy", "mean_activation", "seconds"};
+#define METRICS_NCOLS (int)(sizeof METRICS_HEADER / sizeof METRICS_HEADER[0])
+
+typedef struct Summary {
+    char metric[96];
+    double value;
+} Summary;
+
+typedef struct Run {
+    const Config *cfg;
+    const RunOptions *opt;
+    const Backend *be;
+    int threads;
+    char dir[CFG_PATH_MAX];
+    Progress prog;
+
+    Dataset *train_host, *test_host;
+    DeviceData *train, *test;
+    int batch_size;         /* the data set's default */
+    bool shuffle;
+
+    Model *model;
+    SparsitySpec sparsity;  /* in force during the autoencoder phase */
+    float weight_decay;
+    NoiseSpec noise;
+    bool stripped;
+
+    CsvTable *metrics;
+    const StageCfg *stage;  /* the stage being trained (for metrics rows) */
+    int stage_index;
+
+    Summary *summary;
+    int nsummary, summary_cap;
+    EvalResult last_eval;   /* of the last evaluate or classifier stage */
+    bool have_eval;
+} Run;
+
+/* ---- small helpers ---- */
+
+static void path_join(char *out, size_t cap, const char *dir, const char *name) {
+    snprintf(out, cap, "%s/%s", dir, name);
+}
+
+static void summary_set(Run *r, const char *metric, double value) {
+    for (int i = 0; i < r->nsummary; i++)
+        if (strcmp(r->summary[i].metric, metric) == 0) {
+            r->summary[i].value = value;
+            return;
+        }
+    if (r->nsummary == r->summary_cap) {
+        r->summary_cap = r->summary_cap ? 2 * r->summary_cap : 32;
+        r->summary = realloc(r->summary, (size_t)r->summary_cap * sizeof *r->summary);
+        AE_ASSERT(r->summary);
+    }
+    Summary *s = &r->summary[r->nsummary++];
+    snprintf(s->metric, sizeof s->metric, "%s", metric);
+    s->value = value;
+}
+
+static bool write_summary(Run *r, AeError *err) {
+    static const char *const hdr[] = {"metric", "value"};
+    CsvTable *t = csvtable_create(hdr, 2);
+    for (int i = 0; i < r->nsummary; i++) {
+        int row = csvtable_add_row(t, NULL);
+        csvtable_set_str(t, row, 0, r->summary[i].metric);
+        csvtable_set_num(t, row, 1, r->summary[i].value, "%.9g");
+    }
+    char path[CFG_PATH_MAX + 32];
+    path_join(path, sizeof path, r->dir, "summary.csv");
+    bool ok = csvtable_write_atomic(t, path, err);
+    csvtable_free(t);
+    return ok;
+}
+
+static bool write_eval_tables(Run *r, const EvalResult *ev, AeError *err) {
+    int C = ev->C;
+    char path[CFG_PATH_MAX + 32];
+    static const char *const pc_hdr[] = {"class", "correct", "total", "accuracy"};
+    CsvTable *pc = csvtable_create(pc_hdr, 4);
+    const char **conf_hdr = ae_xcalloc((size_t)C + 1, sizeof *conf_hdr);
+    char (*names)[24] = ae_xcalloc((size_t)C + 1, sizeof *names);
+    conf_hdr[0] = "true";
+    for (int j = 0; j < C; j++) {
+        snprintf(names[j], sizeof names[j], "pred_%d", j);
+        conf_hdr[j + 1] = names[j];
+    }
+    CsvTable *cf = csvtable_create(conf_hdr, C + 1);
+    for (int i = 0; i < C; i++) {
+        long long total = 0, right = ev->confusion[i * C + i];
+        int row = csvtable_add_row(cf, NULL);
+        csvtable_set_int(cf, row, 0, i);
+        for (int j = 0; j < C; j++) {
+            total += ev->confusion[i * C + j];
+            csvtable_set_int(cf, row, j + 1, ev->confusion[i * C + j]);
+        }
+        row = csvtable_add_row(pc, NULL);
+        csvtable_set_int(pc, row, 0, i);
+        csvtable_set_int(pc, row, 1, right);
+        csvtable_set_int(pc, row, 2, total);
+        double acc = total ? 100.0 * (double)right / (double)total : NAN;
+        if (total) csvtable_set_num(pc, row, 3, acc, "%.4f");
+        char m[64];
+        snprintf(m, sizeof m, "class_%d_accuracy", i);
+        if (total) summary_set(r, m, acc);
+    }
+    path_join(path, sizeof path, r->dir, "per_class.csv");
+    bool ok = csvtable_write_atomic(pc, path, err);
+    path_join(path, sizeof path, r->dir, "confusion.csv");
+    ok = ok && csvtable_write_atomic(cf, path, err);
+    csvtable_free(pc);
+    csvtable_free(cf);
+    free(conf_hdr);
+    free(names);
+    return ok;
+}
+
+/* ---- epoch hooks ---- */
+
+static bool on_epoch(void *ctx, const EpochStats *s, AeError *err) {
+    Run *r = ctx;
+    progress_epoch(&r->prog, s);
+    int row = csvtable_add_row(r->metrics, NULL);
+    csvtable_set_int(r->metrics, row, 0, r->stage_index);
+    csvtable_set_str(r->metrics, row, 1, r->stage->label);
+    csvtable_set_str(r->metrics, row, 2, stage_kind_names[r->stage->kind]);
+    csvtable_set_int(r->metrics, row, 3, s->epoch);
+    csvtable_set_num(r->metrics, row, 4, s->loss, "%.9g");
+    csvtable_set_num(r->metrics, row, 5, s->penalty, "%.9g");
+    csvtable_set_num(r->metrics, row, 6, s->decay, "%.9g");
+    csvtable_set_num(r->metrics, row, 7, s->objective, "%.9g");
+    if (!isnan(s->train_accuracy)) csvtable_set_num(r->metrics, row, 8, s->train_accuracy, "%.4f");
+    if (!isnan(s->test_accuracy)) csvtable_set_num(r->metrics, row, 9, s->test_accuracy, "%.4f");
+    if (!isnan(s->mean_activation)) csvtable_set_num(r->metrics, row, 10, s->mean_activation, "%.6g");
+    csvtable_set_num(r->metrics, row, 11, s->seconds, "%.3f");
+    char path[CFG_PATH_MAX + 32];
+    path_join(path, sizeof path, r->dir, "metrics.csv");
+    return csvtable_write_atomic(r->metrics, path, err);
+}
+
+static void on_batch(void *ctx, int epoch, int batch, int nbatches) {
+    Run *r = ctx;
+    progress_batch(&r->prog, epoch, batch, nbatches);
+}
+
+/* ---- data ---- */
+
+static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
+    char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
+    char why[2048];
+    if (strcmp(d->name, "csv") == 0) {
+        r->train_host = dataset_load_csv(d->train_csv, d->label_column, err);
+        if (!r->train_host) return false;
+        if (d->test_csv[0]) {
+            r->test_host = dataset_load_csv(d->test_csv, d->label_column, err);
+            if (!r->test_host) return false;
+        }
+    } else {
+        if (strcmp(d->name, "idx") == 0) {
+            snprintf(ti, sizeof ti, "%s", d->train_images);
+            snprintf(tl, sizeof tl, "%s", d->train_labels);
+            snprintf(vi, sizeof vi, "%s", d->test_images);
+            snprintf(vl, sizeof vl, "%s", d->test_labels);
+        } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+            return ae_fail(err, "%s", why);
+        }
+        r->train_host = dataset_load_idx(ti, tl, 0, err);
+        if (!r->train_host) return false;
+        if (vi[0] && vl[0]) {
+            r->test_host = dataset_load_idx(vi, vl, 0, err);
+            if (!r->test_host) return false;
+        }
+    }
+    if (r->test_host && r->test_host->D != r->train_host->D)
+        return ae_fail(err, "the test set has %d features per example but the training set %d",
+                       r->test_host->D, r->train_host->D);
+    if (d->subset > 0 && d->subset < r->train_host->n) {
+        Dataset *h = dataset_head(r->train_host, d->subset);
+        dataset_free(r->train_host);
+        r->train_host = h;
+    }
+    if (r->test_host && d->test_subset > 0 && d->test_subset < r->test_host->n) {
+        Dataset *h = dataset_head(r->test_host, d->test_subset);
+        dataset_free(r->test_host);
+        r->test_host = h;
+    }
+    if (r->test_host && r->test_host->C > r->train_host->C) r->train_host->C = r->test_host->C;
+    if (r->test_host) r->test_host->C = r->train_host->C;
+    r->batch_size = d->batch_size;
+    r->shuffle = d->shuffle;
+    r->train = device_data_create(r->be, r->train_host, err);
+    if (!r->train) return false;
+    if (r->test_host) {
+        r->test = device_data_create(r->be, r->test_host, err);
+        if (!r->test) return false;
+    }
+    r->model = model_create(r->be, r->train_host->D);
+    progress_note(&r->prog, "[%d/%d %s] %d training examples%s, %d features, %d classes",
+                  r->stage_index + 1, r->cfg->nstages, r->stage->label, r->train_host->n,
+                  r->test_host ? "" : " (no test set)", r->train_host->D, r->train_host->C);
+    if (r->test_host)
+        progress_note(&r->prog, "[%d/%d %s] %d test examples", r->stage_index + 1,
+                      r->cfg->nstages, r->stage->label, r->test_host->n);
+    return true;
+}
+
+/* ---- pictures ---- */
+
+/* rows x cols with rows <= cols, rows the largest divisor of n not above sqrt(n) */
+static void near_square(int n, int *rows, int *cols) {
+    int r = (int)sqrt((double)n);
+    while (r > 1 && n % r) r--;
+    *rows = r;
+    *cols = n / r;
+}
+
+/* Tiles of a layer's weights: one tile per row of W (O,I). */
+static bool layer_tiles(Run *r, const Layer *l, const char *base, const char *title,
+                        const float *W, bool per_tile, AeError *err) {
+    int th, tw;
+    near_square(l->I, &th, &tw);
+    int gc = (int)ceil(sqrt((double)l->O));
+    return plots_weight_tiles(r->dir, base, title, W, l->O, th, tw, gc, per_tile, err);
+}
+
+static float *layer_download_W(const Backend *be, const Layer *l) {
+    float *W = ae_xmalloc((size_t)l->O * l->I * sizeof *W);
+    be->download(W, l->W, (size_t)l->O * l->I * sizeof *W);
+    return W;
+}
+
+typedef struct Snapshot {
+    float *enc_W, *dec_W;
+} Snapshot;
+
+static void tiles_after(Run *r, const Layer *enc, const Layer *dec, const Snapshot *before,
+                        bool per_tile, AeError *err) {
+    if (!r->opt->plots) return;
+    const char *label = r->stage->label;
+    const Layer *ls[2] = {enc, dec};
+    float *const bw[2] = {before->enc_W, before->dec_W};
+    const char *which[2] = {"encoder", "decoder"};
+    for (int k = 0; k < 2; k++) {
+        if (!ls[k] || !bw[k]) continue;
+        size_t n = (size_t)ls[k]->O * ls[k]->I;
+        float *after = layer_download_W(r->be, ls[k]);
+        float *diff = ae_xmalloc(n * sizeof *diff);
+        for (size_t i = 0; i < n; i++) diff[i] = after[i] - bw[k][i];
+        char base[256], title[256];
+        const char *tags[3] = {"before", "after", "diff"};
+        const float *mats[3] = {bw[k], after, diff};
+        for (int j = 0; j < 3; j++) {
+            snprintf(base, sizeof base, "%02d_%s_%s_%s", r->stage_index, label, which[k], tags[j]);
+            snprintf(title, sizeof title, "%s: %s weights %s (%dx%d)", label, which[k],
+                     j == 2 ? "after - before" : tags[j], ls[k]->O, ls[k]->I);
+            AeError e2;
+            if (!layer_tiles(r, ls[k], base, title, mats[j], per_tile, &e2))
+                progress_note(&r->prog, "warning: %s", e2.msg);
+        }
+        free(after);
+        free(diff);
+    }
+    (void)err;
+}
+
+/* Input | noisy | output pictures of the first few test (or training) images. */
+static void reconstructions(Run *r, const char *tag) {
+    if (!r->opt->plots || !r->model->ndec || r->model->ndec != r->model->nenc) return;
+    const Dataset *d = r->test_host ? r->test_host : r->train_host;
+    int n = d->n < 10 ? d->n : 10, D = d->D;
+    if (d->rows * d->cols != D) return;
+    float *X = ae_xmalloc((size_t)n * D * sizeof *X), *Y = ae_xmalloc((size_t)n * D * sizeof *Y);
+    float *N = r->noise.kind != NOISE_NONE ? ae_xmalloc((size_t)n * D * sizeof *N) : NULL;
+    for (size_t i = 0; i < (size_t)n * D; i++) X[i] = d->images[i] * (1.0f / 255.0f);
+    AeError err;
+    char base[256], title[256];
+    snprintf(base, sizeof base, "%02d_%s_%s", r->stage_index, r->stage->label, tag);
+    snprintf(title, sizeof title, "%s: reconstructions %s (input%s | output)", r->stage->label,
+             tag, N ? " | noisy input" : "");
+    if (!model_reconstruct(r->model, X, n, &r->noise, train_stage_seed(r->cfg->seed, r->stage_index),
+                           N, Y, &err) ||
+        !plots_reconstructions(r->dir, base, title, X, N, Y, n, d->rows, d->cols, &err))
+        progress_note(&r->prog, "warning: %s", err.msg);
+    free(X);
+    free(Y);
+    free(N);
+}
+
+/* ---- stages ---- */
+
+static TrainTask task_from(const Run *r, const TrainCfg *tc, TaskKind kind) {
+    TrainTask t = {.kind = kind, .loss = tc->loss, .opt = tc->opt, .epochs = tc->epochs,
+                   .batch_size = tc->batch_size > 0 ? tc->batch_size : r->batch_size,
+                   .shuffle = r->shuffle, .subset = tc->subset, .seed = r->cfg->seed,
+                   .stage_index = r->stage_index};
+    if (kind == TASK_AUTOENCODER) {
+        t.sparsity = r->sparsity;
+        t.noise = r->noise;
+    }
+    t.weight_decay = r->weight_decay;
+    return t;
+}
+
+static int train_and_report(Run *r, const TrainTask *t, AeError *err) {
+    progress_stage(&r->prog, r->stage_index, r->cfg->nstages, r->stage->label, t->epochs,
+                   t->opt.kind == OPT_LBFGS ? 0 : t->batch_size);
+    TrainHooks h = {.ctx = r, .on_epoch = on_epoch, .on_batch = on_batch,
+                    .interrupt = &pipeline_interrupted};
+    TrainStatus st = train_stage(r->model, t, r->train, r->test, &h, err);
+    int n = csvtable_nrows(r->metrics);
+    if (n > 0) {
+        double v;
+        int last = n - 1;
+        if (csvtable_get_num(r->metrics, last, 0, &v) && (int)v == r->stage_index &&
+            csvtable_get_num(r->metrics, last, 4, &v)) {
+            char m[CFG_NAME_MAX + 16];
+            snprintf(m, sizeof m, "%s_final_loss", r->stage->label);
+            summary_set(r, m, v);
+            if (t->kind == TASK_CLASSIFIER && csvtable_get_num(r->metrics, last, 9, &v)) {
+                snprintf(m, sizeof m, "%s_test_accuracy", r->stage->label);
+                summary_set(r, m, v);
+                summary_set(r, "test_accuracy", v);
+            }
+        }
+    }
+    switch (st) {
+    case TRAIN_OK: return 0;
+    case TRAIN_INTERRUPTED: return 130;
+    case TRAIN_DIVERGED: {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        ae_fail(err, "stage %d (%s): %s", r->stage_index, r->stage->label, msg);
+        return 1;
+    }
+    default: return 1;
+    }
+}
+
+static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err) {
+    Model *m = r->model;
+    if (m->nenc >= AE_MAX_LAYERS) return ae_fail(err, "too many layers (at most %d)", AE_MAX_LAYERS), 2;
+    int in = model_code_dim(m);
+    Layer *enc = layer_create(r->be, in, s->units, s->activation, err);
+    Layer *dec = enc ? layer_create(r->be, s->units, in, s->decoder_activation, err) : NULL;
+    if (!enc || !dec) {
+        layer_free(r->be, enc);
+        return 1;
+    }
+    RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index), RNG_STREAM_INIT);
+    layer_init(r->be, enc, s->init, &rng);
+    layer_init(r->be, dec, s->init, &rng);
+    m->enc[m->nenc++] = enc;
+    memmove(m->dec + 1, m->dec, (size_t)m->ndec * sizeof *m->dec);
+    m->dec[0] = dec;
+    m->ndec++;
+    if (!model_check(m, err)) return 2;
+
+    Snapshot before = {0};
+    bool image_layer = m->nenc == 1;
+    if (r->opt->plots) {
+        before.enc_W = layer_download_W(r->be, enc);
+        before.dec_W = layer_download_W(r->be, dec);
+    }
+    if (image_layer) reconstructions(r, "epoch0");
+    TrainTask t = task_from(r, &s->train, TASK_AUTOENCODER);
+    t.depth = append ? m->nenc : 1;
+    int rc = train_and_report(r, &t, err);
+    if (rc == 0) {
+        tiles_after(r, enc, dec, &before, s->init == INIT_UFLDL, err);
+        reconstructions(r, "trained");
+    }
+    free(before.enc_W);
+    free(before.dec_W);
+    return rc;
+}
+
+static int stage_attach_classifier(Run *r, const StageCfg *s, AeError *err) {
+    Model *m = r->model;
+    int in = model_code_dim(m);
+    int classes = s->classes > 0 ? s->classes : r->train_host->C;
+    if (classes < 2) return ae_fail(err, "a classifier needs at least 2 classes, the data has %d", classes), 2;
+    RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index), RNG_STREAM_INIT);
+    for (int i = 0; i <= s->nhidden; i++) {
+        bool last = i == s->nhidden;
+        int out = last ? classes : s->hidden[i];
+        Act act = last ? (s->train.loss == LOSS_NLL ? ACT_LOGSOFTMAX : ACT_IDENTITY) : s->hidden_activation;
+        Layer *l = layer_create(r->be, in, out, act, err);
+        if (!l) return 1;
+        layer_init(r->be, l, s->init, &rng);
+        m->head[m->nhead++] = l;
+        in = out;
+    }
+    if (!model_check(m, err)) return 2;
+    TrainTask t = task_from(r, &s->train, TASK_CLASSIFIER);
+    t.freeze_encoder = s->freeze_encoder;
+    return train_and_report(r, &t, err);
+}
+
+static int stage_evaluate(Run *r, const StageCfg *s, AeError *err) {
+    const DeviceData *d = s->eval_on_test ? r->test : r->train;
+    if (!d) return ae_fail(err, "evaluate: the data set has no %s split", s->eval_on_test ? "test" : "train"), 2;
+    EvalResult ev;
+    if (!model_evaluate(r->model, d, 1000, &ev, err)) return 1;
+    const char *split = s->eval_on_test ? "test" : "train";
+    char m[64];
+    if (ev.confusion) {
+        snprintf(m, sizeof m, "%s_accuracy", split);
+        summary_set(r, m, ev.accuracy);
+        if (!write_eval_tables(r, &ev, err)) {
+            eval_result_clear(&ev);
+            return 1;
+        }
+        progress_note(&r->prog, "[%d/%d %s] %s accuracy %.2f%%", r->stage_index + 1,
+                      r->cfg->nstages, s->label, split, ev.accuracy);
+        for (int i = 0; i < ev.C && !r->prog.quiet; i++) {
+            long long tot = 0;
+            for (int j = 0; j < ev.C; j++) tot += ev.confusion[i * ev.C + j];
+            if (tot) fprintf(stderr, "    class %d: %6.2f%% (%d/%lld)\n", i,
+                             100.0 * ev.confusion[i * ev.C + i] / (double)tot,
+                             ev.confusion[i * ev.C + i], tot);
+        }
+    }
+    if (!isnan(ev.recon_mse)) {
+        snprintf(m, sizeof m, "%s_recon_mse", split);
+        summary_set(r, m, ev.recon_mse);
+        progress_note(&r->prog, "[%d/%d %s] %s reconstruction MSE %.6f", r->stage_index + 1,
+                      r->cfg->nstages, s->label, split, ev.recon_mse);
+    }
+    eval_result_clear(&ev);
+    return 0;
+}
+
+static bool save_checkpoint(Run *r, AeError *err) {
+    char dir[CFG_PATH_MAX + 32], path[CFG_PATH_MAX + 256];
+    path_join(dir, sizeof dir, r->dir, "checkpoints");
+    if (!fs_mkdir_p(dir, err)) return false;
+    snprintf(path, sizeof path, "%s/%02d_%s.ckpt", dir, r->stage_index, r->stage->label);
+    CheckpointMeta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.stage_index = r->stage_index;
+    snprintf(meta.stage_label, sizeof meta.stage_label, "%s", r->stage->label);
+    return checkpoint_save(path, r->model, &meta, err);
+}
+
+static int run_stage(Run *r, const StageCfg *s, AeError *err) {
+    switch (s->kind) {
+    case STAGE_LOAD_DATASET: return load_data(r, &s->data, err) ? 0 : 1;
+    case STAGE_PRETRAIN_LAYER: return stage_add_layer(r, s, false, err);
+    case STAGE_APPEND_LAYER: return stage_add_layer(r, s, true, err);
+    case STAGE_ADD_SPARSITY:
+        r->sparsity = s->sparsity;
+        r->weight_decay = s->weight_decay;
+        return 0;
+    case STAGE_ADD_NOISE: r->noise = s->noise; return 0;
+    case STAGE_STRIP_DECODER:
+        for (int i = 0; i < r->model->ndec; i++) layer_free(r->be, r->model->dec[i]);
+        r->model->ndec = 0;
+        r->sparsity.kind = PEN_NONE;
+        r->weight_decay = 0;
+        r->noise.kind = NOISE_NONE;
+        r->stripped = true;
+        return 0;
+    case STAGE_ATTACH_CLASSIFIER: return stage_attach_classifier(r, s, err);
+    case STAGE_EVALUATE: return stage_evaluate(r, s, err);
+    default: return ae_fail(err, "unknown stage kind %d", (int)s->kind), 2;
+    }
+}
+
+/* ---- provenance ---- */
+
+static void git_commit(char *out, size_t cap) {
+    snprintf(out, cap, "unknown");
+    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
+    if (!p) return;
+    char buf[64];
+    if (fgets(buf, sizeof buf, p)) {
+        buf[strcspn(buf, "\n")] = 0;
+        if (buf[0]) snprintf(out, cap, "%s", buf);
+    }
+    pclose(p);
+}
+
+static bool write_resolved(Run *r, AeError *err) {
+    char commit[64], threads[16], date[64], seed[32], sets[2048] = "";
+    git_commit(commit, sizeof commit);
+    snprintf(threads, sizeof threads, "%d", r->threads);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->cfg->seed);
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    for (int i = 0; i < r->opt->nsets; i++) {
+        size_t l = strlen(sets);
+        snprintf(sets + l, sizeof sets - l, "%s%s", i ? " " : "", r->opt->provenance_sets[i]);
+    }
+    const char *blas = openblas_get_config();
+    const char *kv[] = {"version", AE_VERSION, "git_commit", commit, "seed", seed, "backend",
+                        r->be->name, "threads", threads, "blas", blas, "date", date,
+                        "overrides", sets};
+    char path[CFG_PATH_MAX + 32];
+    path_join(path, sizeof path, r->dir, "config.yaml");
+    return config_write_resolved(r->cfg, path, kv, (int)(sizeof kv / sizeof kv[0]) / 2, err);
+}
+
+static const Backend *pick_backend(const char *device, char *why, size_t n) {
+    if (strcmp(device, "cpu") == 0) return backend_cpu();
+    const Backend *g = backend_cuda(why, n);
+    if (g) return g;
+    if (strcmp(device, "gpu") == 0) return NULL;
+    return backend_cpu();
+}
+
+int pipeline_run(const Config *cfg, const RunOptions *opt) {
+    Run r = {.cfg = cfg, .opt = opt};
+    AeError err = {{0}};
+    int rc = 0;
+    progress_init(&r.prog, opt->quiet);
+    const char *device = opt->device ? opt->device : cfg->device;
+    char why[512] = "";
+    r.be = pick_backend(device, why, sizeof why);
+    if (!r.be) {
+        fprintf(stderr, "aelab: error: device gpu requested, but %s\n", why);
+        return 2;
+    }
+    r.threads = backend_cpu_set_threads(opt->threads >= 0 ? opt->threads : cfg->threads);
+    if (opt->out_dir) snprintf(r.dir, sizeof r.dir, "%s", opt->out_dir);
+    else snprintf(r.dir, sizeof r.dir, "results/%s", cfg->name);
+    if (!fs_mkdir_p(r.dir, &err) || !write_resolved(&r, &err)) {
+        fprintf(stderr, "aelab: error: %s\n", err.msg);
+        return 1;
+    }
+    progress_note(&r.prog, "aelab %s: %s on %s (%d thread%s), writing %s/", AE_VERSION, cfg->name,
+                  r.be->name, r.threads, r.threads == 1 ? "" : "s", r.dir);
+    r.metrics = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
+
+    for (int i = 0; i < cfg->nstages && rc == 0; i++) {
+        r.stage = &cfg->stages[i];
+        r.stage_index = i;
+        rc = run_stage(&r, r.stage, &err);
+        bool trained = r.stage->kind == STAGE_PRETRAIN_LAYER || r.stage->kind == STAGE_APPEND_LAYER ||
+                       r.stage->kind == STAGE_ATTACH_CLASSIFIER;
+        if (rc == 0 && trained && !save_checkpoint(&r, &err)) rc = 1;
+        if (rc == 0 && pipeline_interrupted) rc = 130;
+    }
+
+    AeError e2;
+    if (r.nsummary && !write_summary(&r, &e2)) {
+        fprintf(stderr, "aelab: error: %s\n", e2.msg);
+        if (rc == 0) rc = 1;
+    }
+    if (opt->plots && csvtable_nrows(r.metrics) > 0 && !plots_run_curves(r.dir, &e2))
+        progress_note(&r.prog, "warning: plots: %s", e2.msg);
+
+    if (rc == 130) {
+        fprintf(stderr, "aelab: interrupted in stage %d (%s); results so far are in %s/\n",
+                r.stage_index, r.stage->label, r.dir);
+    } else if (rc != 0) {
+        fprintf(stderr, "aelab: error: %s\n", err.msg[0] ? err.msg : "run failed");
+        fprintf(stderr, "aelab: note: results written so far are in %s/\n", r.dir);
+    } else {
+        progress_note(&r.prog, "done: results in %s/ (metrics.csv, summary.csv%s)", r.dir,
+                      opt->plots ? ", plots" : "");
+    }
+    csvtable_free(r.metrics);
+    free(r.summary);
+    model_free(r.model);
+    device_data_free(r.train);
+    device_data_free(r.test);
+    dataset_free(r.train_host);
+    dataset_free(r.test_host);
+    return rc;
+}
