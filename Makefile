@@ -24,7 +24,9 @@ ifeq ($(filter $(WERROR),0 1),)
   $(error WERROR must be 0 or 1, not '$(WERROR)')
 endif
 
-CC ?= gcc
+ifeq ($(origin CC),default)
+  CC := gcc
+endif
 comma := ,
 BUILD := build
 ifeq ($(SAN),asan)
@@ -76,7 +78,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BIN := bin/aelab$(if $(SAN),-$(SAN))
 
-.PHONY: all help deps data run test test-unit test-gpu regress bench asan valgrind clean
+.PHONY: all help deps data data-only run test test-unit test-gpu regress bench asan valgrind clean
 all: $(BIN)
 
 help:
@@ -117,20 +119,28 @@ deps:
 data: deps
 	@scripts/data.sh
 
-run: deps all data
-	./$(BIN) run experiments/lecture17_mnist_stacked.yaml
+data-only:
+	@scripts/data.sh
 
-test: deps data
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+# deps first, then a fresh make: its pkg-config flags are read after the packages exist.
+run: deps
+	@$(MAKE) --no-print-directory all data-only
+	./$(BIN) run experiments/lecture17_mnist_stacked.yaml
+	@echo "results and plots: results/lecture17_mnist_stacked/ (summary.csv, metrics.csv, *.png)"
+
+test: deps
+	@$(MAKE) --no-print-directory data-only all $(TEST_BIN)
 	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh
 
 test-gpu: all $(TEST_BIN)
 	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh gpu
 
-regress: deps data all
+regress: deps
+	@$(MAKE) --no-print-directory data-only all
 	@AELAB=$(BIN) tests/regress.sh
 
-bench: deps data all
+bench: deps
+	@$(MAKE) --no-print-directory data-only all
 	@AELAB=$(BIN) bench/run.sh
 
 asan:

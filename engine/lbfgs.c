@@ -28,6 +28,7 @@
  */
 #include "lbfgs.h"
 
+#include <limits.h>
 #include <math.h>
 
 #define WOLFE_C1 1e-4
@@ -279,7 +280,8 @@ bool lbfgs_minimize(const Backend *be, float *x, size_t n, LbfgsFn fn, LbfgsIter
     *res = (LbfgsResult){.iterations = 0, .evaluations = 0, .f = NAN, .stop = "not started"};
     if (!options_check(opt, n, err)) return false;
     const int max_iter = opt->max_iter;
-    const int max_eval = opt->max_eval > 0 ? opt->max_eval : max_iter * 5 / 4;
+    const long long max_eval_ll = opt->max_eval > 0 ? opt->max_eval : max_iter * 5LL / 4;
+    const int max_eval = max_eval_ll > INT_MAX ? INT_MAX : (int)max_eval_ll;
     const double tol_grad = opt->tol_grad, tol_change = opt->tol_change;
 
     bool ok = false;

@@ -1,4 +1,5 @@
-/* gpu/bias_act.cu — Y (B,O) = act(Y + b), in place: bias broadcast over rows, then the activation.
+/* gpu/bias_act.cu — Y (B,O) = act(Y + b), in place: the bias broadcast over rows, then the
+ * activation.
  *
  * Element-wise activations: one thread per element (grid-stride). Log-softmax: one block per
  * row, stable: z = y + b, m = max_j z_j, lse = m + log(sum_j exp(z_j - m)) with the sum in
