@@ -143,6 +143,10 @@ const Backend *backend_cuda(char *why, size_t n);
 /* Whether this binary was built with the CUDA backend. */
 bool backend_cuda_compiled(void);
 
+/* The BLAS in use: configuration and the kernel core it selected (OpenBLAS), static text. */
+const char *backend_cpu_blas_config(void);
+const char *backend_cpu_blas_core(void);
+
 /* Sets the CPU thread count (OpenBLAS and the element-wise passes); n <= 0 means all cores.
  * Returns the count in effect. */
 int backend_cpu_set_threads(int n);

@@ -430,6 +430,9 @@ static const Backend CPU_BACKEND = {
 
 const Backend *backend_cpu(void) { return &CPU_BACKEND; }
 
+const char *backend_cpu_blas_config(void) { return openblas_get_config(); }
+const char *backend_cpu_blas_core(void) { return openblas_get_corename(); }
+
 int backend_cpu_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     openblas_set_num_threads(n);

@@ -60,7 +60,10 @@ extern "C" const Backend *gpu_backend_create(char *why, size_t n) {
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
         (void)cudaGetLastError(); /* not sticky; clear it */
-        say(why, n, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
+        say(why, n, "cudaGetDeviceCount: %s%s", cudaGetErrorString(e),
+            e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice
+                ? "; is an NVIDIA GPU present and its driver loaded?"
+                : "");
         return NULL;
     }
     if (count == 0) {

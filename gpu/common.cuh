@@ -120,4 +120,32 @@ __device__ __forceinline__ double gpu_sum_partials(const double *p, int np) {
     return gpu_block_sum(acc);
 }
 
+/* Column sums of X (B,O) for kernels launched with blocks of dim3(GPU_COL_TILE, GPU_COL_LANES):
+ * the block's threadIdx.x picks column blockIdx.x*GPU_COL_TILE + threadIdx.x (coalesced across
+ * x), lane threadIdx.y adds rows y, y+LANES, ... in double, and the lanes are added in lane
+ * order. A fixed order for given B; within one float rounding of the CPU's row-order double sum.
+ * Returns the column's sum in the threads with threadIdx.y == 0 (0 elsewhere and for columns
+ * past O). Every thread of the block must call it (it synchronises). */
+#define GPU_COL_TILE 32
+#define GPU_COL_LANES 8
+__device__ __forceinline__ double gpu_column_sum(const float *X, int B, int O) {
+    __shared__ double s[GPU_COL_LANES][GPU_COL_TILE];
+    int j = blockIdx.x * GPU_COL_TILE + threadIdx.x;
+    double acc = 0.0;
+    if (j < O)
+        for (int r = threadIdx.y; r < B; r += GPU_COL_LANES) acc += X[(size_t)r * O + j];
+    s[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    double total = 0.0;
+    if (threadIdx.y == 0)
+        for (int k = 0; k < GPU_COL_LANES; k++) total += s[k][threadIdx.x];
+    __syncthreads();
+    return total;
+}
+
+/* Grid for gpu_column_sum over O columns. */
+static inline unsigned gpu_col_grid(int O) {
+    return (unsigned)((O + GPU_COL_TILE - 1) / GPU_COL_TILE);
+}
+
 #endif

@@ -7,8 +7,8 @@
  *                 dH[r,j] += (beta/B) (-rho/rhohat_j + (1-rho)/(1-rhohat_j))      (UFLDL)
  *   weight_decay: *out = 0.5 lambda sum W^2;          dW += lambda W
  * Sums are deterministic and in double (see common.cuh): the l1 and decay sums in two passes over
- * a fixed grid; the KL column means one thread per column in row order and the KL sum by one
- * thread in column order, as the CPU twin adds them (O is a layer width, small).
+ * a fixed grid; the KL column means by gpu_column_sum (common.cuh) and the KL sum by one thread
+ * in column order, as the CPU twin adds it (O is a layer width, small).
  * tag-backend-ops: twins of cpu_l1_penalty, cpu_kl_penalty, cpu_weight_decay in
  * engine/cpu_backend.c.
  */
@@ -58,12 +58,11 @@ void gpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom,
 
 /* ---- KL sparsity ---- */
 
-/* rhohat_j = clamp((float)(column sum in row order, double) / B) */
+/* rhohat_j = clamp((float)(column sum, double) / B) */
 static __global__ void kl_means_kernel(float *rhohat, const float *H, int B, int O) {
-    int j = blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= O) return;
-    double acc = 0.0;
-    for (int r = 0; r < B; r++) acc += H[(size_t)r * O + j];
+    double acc = gpu_column_sum(H, B, O);
+    int j = blockIdx.x * GPU_COL_TILE + threadIdx.x;
+    if (threadIdx.y != 0 || j >= O) return;
     float p = (float)acc / (float)B;
     if (p < 1e-6f) p = 1e-6f;
     if (p > 1.0f - 1e-6f) p = 1.0f - 1e-6f;
@@ -95,8 +94,7 @@ static __global__ void kl_grad_kernel(float *dH, const float *rhohat, float rho,
 
 static void kl_launch(float *out, float *dH, float *rhohat, const float *H, float rho, float beta,
                       int B, int O) {
-    kl_means_kernel<<<(unsigned)((O + GPU_THREADS - 1) / GPU_THREADS), GPU_THREADS>>>(rhohat, H,
-                                                                                      B, O);
+    kl_means_kernel<<<gpu_col_grid(O), dim3(GPU_COL_TILE, GPU_COL_LANES)>>>(rhohat, H, B, O);
     KERNEL_CHECK("kl_means_kernel");
     kl_value_kernel<<<1, 1>>>(out, rhohat, rho, beta, O);
     KERNEL_CHECK("kl_value_kernel");

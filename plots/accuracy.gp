@@ -21,7 +21,7 @@ set border 3
 set tics nomirror out
 set key outside below center horizontal Left reverse samplen 2.5 spacing 1.2 width 2
 set xrange [0.5:xmax + 0.5 + 0.09 * xmax]
-if (xmax <= 15) { set xtics 1 } else { set xtics autofreq; set mxtics }
+if (xmax <= 15) { set xtics 1, 1, xmax } else { set xtics autofreq; set mxtics }
 set yrange [ymin:ymax]
 set format y "%g"
 do for [i=1:nstages] {

@@ -19,7 +19,7 @@ set border 3
 set tics nomirror out
 set key outside below center horizontal Left reverse samplen 2.5 spacing 1.2 width 2
 set xrange [0.5:xmax + 0.5]
-if (xmax <= 15) { set xtics 1 } else { set xtics autofreq; set mxtics }
+if (xmax <= 15) { set xtics 1, 1, xmax } else { set xtics autofreq; set mxtics }
 if (logy) { set logscale y; set format y "%g" } else { set offsets 0, 0, graph 0.05, graph 0.05 }
 # Stage boundaries: a dotted line after the last epoch of each stage but the last.
 do for [i=2:nstages] {

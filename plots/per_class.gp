@@ -26,7 +26,7 @@ set style fill solid 0.85 border rgb "#08306b"
 set boxwidth 0.7
 unset key
 set arrow from graph 0, first overall to graph 1, first overall nohead dt 2 lw 2 lc rgb "#c0392b" front
-set label sprintf("overall %.2f%%", overall) at graph 1, first overall offset -0.5, 0.8 right \
+set label sprintf("- - overall %.2f%%", overall) at graph 1, graph 1 offset 0, 1.2 right \
     tc rgb "#c0392b" front
 barfont = (nclasses <= 12 ? ",13" : ",9")
 plot data using 0:(column("accuracy") * acc_scale):xtic(1) with boxes lc rgb "#4292c6", \

@@ -5,9 +5,10 @@
 #   the gaps), img_w, img_h, scale (screen pixels per image pixel), plot_title,
 #   nkinds, kind_label[k], kind_y[k] (the centre row of band k, k = 1..nkinds).
 # Pixel values are in [0, 1]: 0 black, 1 white (values outside are clipped to the ends).
-lm = 130; rm = 24; tm = 76; bm = 24
+lm = 160; rm = 24; tm = 76; bm = 24
 cw = img_w * scale + lm + rm
 ch = img_h * scale + tm + bm
+if (cw < 720) { lm = lm + (720 - cw) / 2; rm = rm + (720 - cw) - (720 - cw) / 2; cw = 720 }
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size cw, ch font "DejaVu Sans,15" noenhanced
 } else {

@@ -6,9 +6,10 @@
 # Gray is 0, black is -cbmax or below, white is +cbmax or above (a symmetric range: the
 # picture's own max |w|, or 1 when each tile was divided by its own max |w|). Gaps show the
 # background colour, which is not a gray, so tile borders never look like weights.
-lm = 24; rm = 170; tm = 76; bm = 24
+lm = 24; rm = 210; tm = 76; bm = 24
 cw = img_w * scale + lm + rm
 ch = img_h * scale + tm + bm
+if (cw < 720) { lm = lm + (720 - cw) / 2; rm = rm + (720 - cw) - (720 - cw) / 2; cw = 720 }
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size cw, ch font "DejaVu Sans,15" noenhanced
 } else {
@@ -29,7 +30,7 @@ set yrange [img_h - 0.5:-0.5]
 set cbrange [-cbmax:cbmax]
 set cbtics (sprintf("%.3g", -cbmax) -cbmax, "0" 0, sprintf("%.3g", cbmax) cbmax)
 set cblabel cb_label
-set colorbox user origin screen 1.0 - (rm - 30.0) / cw, screen (bm * 1.0) / ch \
+set colorbox user origin screen (lm + img_w * scale + 20.0) / cw, screen (bm * 1.0) / ch \
     size screen 24.0 / cw, screen (img_h * scale * 1.0) / ch
 set palette defined (0 "black", 0.5 "#808080", 1 "white")
 set object 1 rectangle from graph 0, graph 0 to graph 1, graph 1 behind fillcolor rgb "#3b5b8c" \

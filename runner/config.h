@@ -9,6 +9,8 @@
 #ifndef AE_CONFIG_H
 #define AE_CONFIG_H
 
+#include <stdio.h>
+
 #include "backend.h"
 #include "model.h"
 #include "train.h"
@@ -96,5 +98,47 @@ typedef struct Config {
     StageCfg *stages;
     int nstages;
 } Config;
+
+/* ---- loading (runner/config.c) ----
+ *
+ * Errors are reported compiler-style (see runner/diag.h), all of them in one pass (at most 50
+ * printed), e.g.
+ *   exp.yaml:7:32: error: pipeline[1].pretrain_layer.optimizer.lr: expected a number > 0, got "0.98x"
+ * Warnings (printed too) do not make a load fail.
+ *
+ * `sets` are --set arguments, "key.path=value", applied in order to the YAML tree before
+ * validation; a path is one of
+ *   seed | name | description | device | threads            (top-level keys)
+ *   pipeline.N.KEY[.SUBKEY]                                  (N: 0-based stage index)
+ *   KIND.KEY[.SUBKEY]      e.g. pretrain_layer.epochs        (the first stage of that kind)
+ *   KIND#K.KEY[.SUBKEY]    e.g. pretrain_layer#2.optimizer.lr (the K-th, 1-based)
+ *   LABEL.KEY[.SUBKEY]     a stage's label (its `name:`, or pretrain_layer_2 style)
+ * A missing key is created. The value is read as YAML (`3`, `0.5`, `[256, 128]`, `"a b"`). A bad
+ * path is an error naming the --set argument and the nearest valid name; errors in a --set value
+ * are reported as `--set ARG: error: ...`.
+ */
+
+/* Reads and validates the YAML file at path with the --set overrides; diagnostics go to stderr.
+ * Returns a new Config (free with config_free) or NULL when there was any error; *nerrors (if
+ * not NULL) receives the number of errors. */
+Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors);
+
+/* As config_load on the text yaml_text, for tests and fuzzers: messages name the file
+ * `name_for_messages` and go to diag_out (NULL: discarded). Config.path = name_for_messages. */
+Config *config_load_string(const char *name_for_messages, const char *yaml_text,
+                           const char *const *sets, int nsets, FILE *diag_out, int *nerrors);
+
+void config_free(Config *c); /* NULL-safe */
+
+/* Writes c as YAML with every default filled in (loading it again gives an identical Config),
+ * followed by a `provenance:` mapping of nkv pairs taken from provenance_kv as
+ * {key0, value0, key1, value1, ...} (2*nkv strings; nkv may be 0). Atomic: written to a temp
+ * file next to path, then renamed. On failure returns false with err filled
+ * ("PATH: error: ...") and leaves no temp file. */
+bool config_write_resolved(const Config *c, const char *path, const char *const *provenance_kv,
+                           int nkv, AeError *err);
+
+/* The stage whose label is `label`, or NULL. Borrowed. */
+const StageCfg *config_find_stage(const Config *c, const char *label);
 
 #endif

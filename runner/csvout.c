@@ -329,7 +329,8 @@ static void csv_read_record(int c, void *data) {
         return;
     }
     if (st->nfields != st->t->ncols) {
-        ae_fail(st->err, "%s:%d: error: row has %d field%s, expected %d (as in the header on line %d)",
+        ae_fail(st->err,
+                "%s:%d: error: row has %d field%s, expected %d (as in the header on line %d)",
                 st->path, st->rec_line, st->nfields, st->nfields == 1 ? "" : "s", st->t->ncols,
                 st->header_line);
         st->failed = true;
@@ -364,6 +365,8 @@ CsvTable *csvtable_read(const char *path, AeError *err) {
         goto fail;
     }
     size_t pos = 0;
+    if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3; /* a UTF-8 byte-order mark, as spreadsheets write it */
     st.line = 1;
     while (pos < n && !st.failed) {
         const char *nl = memchr(buf + pos, '\n', n - pos);

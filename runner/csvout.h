@@ -36,7 +36,7 @@ CsvOut *csvout_open(const char *path, const char *const *header, int ncols, AeEr
 /* Append one cell to the current row. Writing more than ncols cells in a row is a programmer
  * error (AE_ASSERT). Write errors are sticky and reported by csvout_commit. */
 void csvout_cell_str(CsvOut *c, const char *s); /* NULL: empty cell */
-void csvout_cell_num(CsvOut *c, double v, const char *fmt); /* fmt e.g. "%.9g", "%.3f"; NULL: %.9g */
+void csvout_cell_num(CsvOut *c, double v, const char *fmt); /* "%.9g", "%.3f"...; NULL: %.9g */
 void csvout_cell_int(CsvOut *c, long long v);
 void csvout_cell_empty(CsvOut *c);
 
@@ -62,8 +62,9 @@ CsvTable *csvtable_create(const char *const *header, int ncols);
 
 void csvtable_free(CsvTable *t); /* NULL-safe */
 
+/* The number of columns (the header's length) and of data rows (the header excluded). */
 int csvtable_ncols(const CsvTable *t);
-int csvtable_nrows(const CsvTable *t); /* data rows, the header excluded */
+int csvtable_nrows(const CsvTable *t);
 
 /* The name of column col (0-based); borrowed, valid until the table is freed. */
 const char *csvtable_header(const CsvTable *t, int col);
@@ -80,7 +81,8 @@ void csvtable_set_str(CsvTable *t, int row, int col, const char *s);
 void csvtable_set_num(CsvTable *t, int row, int col, double v, const char *fmt);
 void csvtable_set_int(CsvTable *t, int row, int col, long long v);
 
-/* The cell's text ("" when empty); borrowed, valid until the cell is replaced or the table freed. */
+/* The cell's text ("" when empty); borrowed, valid until the cell is replaced or the table is
+ * freed. */
 const char *csvtable_get(const CsvTable *t, int row, int col);
 
 /* Parses the cell as a number (strtod, the whole cell, surrounding spaces allowed). Returns false
@@ -95,8 +97,8 @@ int csvtable_line(const CsvTable *t, int row);
  * (err filled, `path` untouched) on failure. */
 bool csvtable_write_atomic(const CsvTable *t, const char *path, AeError *err);
 
-/* Reads a CSV file whose first record is the header. Blank lines are skipped; both LF and CRLF
- * endings are accepted. Errors (NULL returned, err filled):
+/* Reads a CSV file whose first record is the header. Blank lines are skipped; LF and CRLF endings
+ * and a leading UTF-8 byte-order mark are accepted. Errors (NULL returned, err filled):
  *   "PATH: error: cannot open: REASON", "PATH: error: empty file, expected a header row",
  *   "PATH:LINE:COL: error: malformed CSV: ..." (a stray quote, an unterminated quoted field),
  *   "PATH:LINE: error: row has M fields, expected N (as in the header on line H)".

@@ -139,7 +139,7 @@ void datasets_list(FILE *out) {
         char p0[4096], p1[4096], p2[4096], p3[4096], where[4096], why[2048];
         char *paths[4] = {p0, p1, p2, p3};
         if (!set_find(ks, paths, sizeof p0, where, sizeof where, why, sizeof why)) {
-            fprintf(out, "%-14s not found: %s\n", ks->name, why);
+            fprintf(out, "%-14s %s\n", ks->name, why);
             continue;
         }
         fprintf(out, "%-14s %s\n", ks->name, where);

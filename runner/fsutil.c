@@ -51,7 +51,8 @@ bool fs_mkdir_p(const char *path, AeError *err) {
             int e = errno;
             if (e != EEXIST || !fs_is_dir(buf)) {
                 if (e == EEXIST)
-                    ae_fail(err, "%s: error: cannot create directory: exists and is not a directory",
+                    ae_fail(err, "%s: error: cannot create directory: exists and is not a "
+                                 "directory",
                             buf);
                 else
                     ae_fail(err, "%s: error: cannot create directory: %s", buf, strerror(e));
@@ -117,7 +118,8 @@ AtomicFile *af_open(const char *final_path, AeError *err) {
         int e = errno;
         close(fd);
         unlink(af->tmp);
-        ae_fail(err, "%s: error: cannot open a stream on '%s': %s", final_path, af->tmp, strerror(e));
+        ae_fail(err, "%s: error: cannot open a stream on '%s': %s", final_path, af->tmp,
+                strerror(e));
         goto fail;
     }
     return af;

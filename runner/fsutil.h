@@ -1,4 +1,4 @@
-/* runner/fsutil.h — file-system helpers for outputs: directories, atomic writes, whole-file reads.
+/* runner/fsutil.h — file-system helpers for outputs: directories, atomic writes, file reads.
  *
  * Every output of a run is written to PATH.tmp.<pid>.<counter> in the same directory, flushed,
  * fsync()ed and then rename()d over PATH, so a reader (or a killed run) sees either the old file

@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <cblas.h>
 
 #include "backend.h"
 #include "compare.h"
@@ -103,6 +102,38 @@ static bool parse_int(const char *s, int lo, int hi, int *out) {
     return true;
 }
 
+/* `check`: reads the training images' header (never the data) for the plan's shapes; a data
+ * set that cannot be found or read is an error pointing at its load_dataset stage. */
+static bool check_and_plan(const Config *cfg) {
+    const StageCfg *ld = NULL;
+    for (int i = 0; i < cfg->nstages && !ld; i++)
+        if (cfg->stages[i].kind == STAGE_LOAD_DATASET) ld = &cfg->stages[i];
+    int dims[3] = {784, 10, 60000};
+    if (ld && strcmp(ld->data.name, "csv") != 0) {
+        char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
+        char why[2048];
+        AeError err;
+        int n, rows, cols;
+        bool found = true;
+        if (strcmp(ld->data.name, "idx") == 0) snprintf(ti, sizeof ti, "%s", ld->data.train_images);
+        else found = datasets_resolve(ld->data.name, ti, tl, vi, vl, sizeof ti, why, sizeof why);
+        if (!found) {
+            fprintf(stderr, "%s:%d:%d: error: load_dataset: %s\n", cfg->path, ld->pos.line,
+                    ld->pos.col, why);
+            return false;
+        }
+        if (!idx_read_header(ti, &n, &rows, &cols, &err)) {
+            fprintf(stderr, "%s:%d:%d: error: load_dataset: %s\n", cfg->path, ld->pos.line,
+                    ld->pos.col, err.msg);
+            return false;
+        }
+        dims[0] = rows * cols;
+        dims[2] = ld->data.subset > 0 && ld->data.subset < n ? ld->data.subset : n;
+    }
+    plan_print(stdout, cfg, dims);
+    return true;
+}
+
 /* run and check share the file + --set parsing. */
 static int cmd_run_or_check(int argc, char **argv, bool run) {
     const char *cmd = run ? "run" : "check";
@@ -161,7 +192,7 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         signal(SIGTERM, on_sigint);
         rc = pipeline_run(cfg, &opt);
     } else {
-        rc = plan_check_and_print(stdout, cfg) ? 0 : 2;
+        rc = check_and_plan(cfg) ? 0 : 2;
     }
     config_free(cfg);
     return rc;
@@ -235,7 +266,7 @@ static int cmd_gradcheck(int argc, char **argv) {
  * the detection fell back, and the CPU has AVX2 and FMA, set it and re-execute once. */
 static void prefer_avx2_kernels(char **argv) {
     if (getenv("OPENBLAS_CORETYPE") || getenv("AELAB_NO_REEXEC")) return;
-    const char *core = openblas_get_corename();
+    const char *core = backend_cpu_blas_core();
     if (!core || strcasecmp(core, "prescott") != 0) return;
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;

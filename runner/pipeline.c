@@ -8,7 +8,6 @@
  */
 #include "pipeline.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -518,7 +517,8 @@ static bool write_resolved(Run *r, AeError *err) {
         size_t l = strlen(sets);
         snprintf(sets + l, sizeof sets - l, "%s%s", i ? " " : "", r->opt->provenance_sets[i]);
     }
-    const char *blas = openblas_get_config();
+    char blas[256];
+    snprintf(blas, sizeof blas, "%s (core %s)", backend_cpu_blas_config(), backend_cpu_blas_core());
     const char *kv[] = {"version", AE_VERSION, "git_commit", commit, "seed", seed, "backend",
                         r->be->name, "threads", threads, "blas", blas, "date", date,
                         "overrides", sets};

@@ -1,7 +1,7 @@
 /* runner/plots.h — gnuplot pictures of a run: weight tiles, reconstructions, loss and accuracy
  * curves, the confusion heatmap and per-class accuracy.
  *
- * The drawing lives in gnuplot templates (the checkout's plots/*.gp, first line
+ * The drawing lives in gnuplot templates (the checkout's plots/NAME.gp, first line
  * "# aelab template"). Each picture is a small generated script next to its PNG that sets
  * variables and `load`s a template; the templates are copied into RUN_DIR/plots/, so a run
  * directory is self-contained:
@@ -12,7 +12,7 @@
  *   RUN_DIR/per_class.gp  -> per_class.png   (from per_class.csv)
  *   RUN_DIR/weights/NAME.gp, NAME.f32 -> NAME.png
  *   RUN_DIR/recon/NAME.gp,   NAME.f32 -> NAME.png
- *   RUN_DIR/plots/*.gp    the templates
+ *   RUN_DIR/plots/NAME.gp    the templates
  *
  * A generated script changes to its own directory first, so `gnuplot RUN_DIR/weights/x.gp` works
  * from anywhere and `gnuplot loss.gp` from inside the run directory. X.gp always renders X.png.
@@ -44,15 +44,17 @@ void plots_set_template_dir(const char *dir);
 /* True when a gnuplot executable was found (see above). */
 bool plots_have_gnuplot(void);
 
-/* A mosaic of ntiles tiles of (tile_h, tile_w) pixels, grid_cols per row (<= 0: ceil(sqrt(ntiles))),
- * 1-pixel gaps, written as RUN_DIR/weights/BASE.{f32,gp} and rendered to BASE.png.
- * W is (ntiles, tile_h*tile_w) row-major, one tile per row, each tile row-major: for an encoder
- * W (O,I) itself (400 units -> 20x20 grid of 28x28 tiles); for a decoder the caller passes the
- * rows of W^T (784 pixel rows of 400 -> 28x28 grid of 20x20 tiles).
+/* A mosaic of ntiles tiles of (tile_h, tile_w) pixels, grid_cols per row (<= 0:
+ * ceil(sqrt(ntiles))), 1-pixel gaps, written as RUN_DIR/weights/BASE.{f32,gp} and rendered to
+ * BASE.png. W is (ntiles, tile_h*tile_w) row-major, one tile per row, each tile row-major. With
+ * nn.Linear's (O,I) layout both pictures of LECTURES.md L19 are W itself: encoder (400,784) ->
+ * 400 tiles of 28x28 in a 20x20 grid; decoder (784,400) -> 784 tiles (one per pixel) of 20x20
+ * in a 28x28 grid.
  * Gray = 0, black negative, white positive, symmetric: the range is the picture's own max |w|
  * (LECTURES.md L19), or with per_tile each tile divided by its own max |w| and the range 1
  * (UFLDL). Non-finite weights are drawn as gaps and ignored for the range.
- * BASE: letters, digits, '.', '_', '-'. title: shown above the picture (NULL: BASE).
+ * BASE becomes a file name: no '/', no control characters, not empty, not starting with '.'.
+ * title: shown above the picture (NULL: BASE).
  * Returns false (err filled) on a bad BASE, an I/O error or a gnuplot failure. */
 bool plots_weight_tiles(const char *run_dir, const char *base, const char *title, const float *W,
                         int ntiles, int tile_h, int tile_w, int grid_cols, bool per_tile,
@@ -78,10 +80,12 @@ bool plots_reconstructions(const char *run_dir, const char *base, const char *ti
  * malformed CSV, missing columns, an I/O error or a gnuplot failure. */
 bool plots_run_curves(const char *run_dir, AeError *err);
 
-/* Re-renders every generated .gp under RUN_DIR (recursively, templates skipped), for
- * `aelab plot RUN_DIR`. *nrendered (may be NULL) counts the PNGs written. Without gnuplot it says
- * so on stderr and returns true with 0. Returns false (err filled) when RUN_DIR is not a directory
- * or a script fails (the others are still rendered; err names the first failure). */
+/* Re-renders every generated .gp under RUN_DIR (recursively, templates and hidden entries
+ * skipped, in name order), for `aelab plot RUN_DIR`. *nrendered (may be NULL) counts the PNGs
+ * written. Without gnuplot it says so on stderr and returns true with 0. A failing script is
+ * reported on stderr as it happens and the others are still rendered; then false is returned with
+ * err = "RUN_DIR: error: N gnuplot scripts failed (messages above); M rendered". Also false when
+ * RUN_DIR is not a directory. */
 bool plots_render_dir(const char *run_dir, int *nrendered, AeError *err);
 
 #endif

