@@ -230,7 +230,7 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
         be->act_backward(dcur, dcur, s->A[i + 1], l->act, B, l->O);
         be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
         be->colsum_acc(l->db, dcur, B, l->O);
-        if (t->weight_decay > 0.0f)
+        if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
             be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W, t->weight_decay,
                              (size_t)l->O * l->I);
         if (i > c->first) {

@@ -9,7 +9,8 @@
  *    target stays clean. The sparsity penalty acts on the code (enc[nenc-1]'s output).
  *  - TASK_CLASSIFIER: the chain is enc[*] then head[*]; the loss compares the head's output
  *    with the labels; the encoder is trained too unless freeze_encoder.
- * Weight decay applies to the W of every trained layer, never to biases.
+ * Weight decay applies to the W of every trained layer (of the head only with decay_head_only),
+ * never to biases.
  *
  * Random numbers: keys derived from (seed, stage index) per stream (shuffle, noise), so a stage
  * draws the same numbers whether or not earlier stages ran in this process.
@@ -73,6 +74,7 @@ typedef struct TrainTask {
     int subset;              /* train on the first `subset` examples; 0 = all */
     SparsitySpec sparsity;   /* autoencoder only */
     float weight_decay;      /* lambda; 0 = none */
+    bool decay_head_only;    /* classifier: weight decay on the head's layers only */
     NoiseSpec noise;         /* autoencoder only */
     uint64_t seed;
     int stage_index;         /* for the random streams */

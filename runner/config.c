@@ -383,6 +383,11 @@ static void check_stage_keys(StageCfg *s, const StageSrc *src, Diag *d) {
                 at_node(d, DIAG_WARNING, key_node(src, "batch_size"),
                         "%s.batch_size: ignored: lbfgs trains on the full batch", src->path);
         }
+        if (s->kind == STAGE_ATTACH_CLASSIFIER && s->finetune_epochs > 0 && !s->freeze_encoder)
+            at_node(d, DIAG_ERROR, key_node(src, "finetune_epochs"),
+                    "%s.finetune_epochs: needs freeze_encoder: true (a first phase that trains "
+                    "the head alone)",
+                    src->path);
         if (s->train.opt.kind == OPT_SGD && s->train.opt.nesterov && s->train.opt.momentum == 0)
             at_node(d, DIAG_ERROR, ynode_get(opt, "nesterov") ? ynode_get(opt, "nesterov") : opt,
                     "%s.optimizer.nesterov: needs momentum > 0", src->path);
@@ -611,9 +616,19 @@ static void assign_labels(Config *c, const StageSrc *src, Diag *d) {
     int occ[STAGE_COUNT] = {0};
     for (int k = 0; k < c->nstages; k++) {
         StageCfg *s = &c->stages[k];
-        char given[CFG_NAME_MAX];
+        char given[CFG_NAME_MAX], automatic[CFG_NAME_MAX];
         snprintf(given, sizeof given, "%s", s->label);
         stage_label(s->label, sizeof s->label, s->kind, given, ++occ[s->kind]);
+        stage_label(automatic, sizeof automatic, s->kind, NULL, occ[s->kind]);
+        /* --set reads KIND.key and TOPKEY before labels: a label must not hide behind them */
+        if (given[0] && strcmp(given, automatic) != 0 &&
+            (schema_stage_kind(given) >= 0 || schema_find(schema_top(), given))) {
+            at_node(d, DIAG_ERROR, key_node(&src[k], "name"),
+                    "%s: the stage name '%s' is taken by a %s; choose another", src[k].path,
+                    given, schema_stage_kind(given) >= 0 ? "stage kind" : "top-level key");
+            snprintf(s->label, sizeof s->label, "%s", automatic);
+            continue;
+        }
         for (int j = 0; j < k; j++) {
             if (strcmp(c->stages[j].label, s->label) != 0) continue;
             at_node(d, DIAG_ERROR, key_node(&src[k], "name"),

@@ -72,7 +72,8 @@ typedef struct StageCfg {
 
     /* add_sparsity */
     SparsitySpec sparsity;
-    float weight_decay;
+    float weight_decay;             /* add_sparsity: for the autoencoder phase;
+                                       attach_classifier: for the classifier's training */
 
     /* add_noise */
     NoiseSpec noise;
@@ -83,6 +84,8 @@ typedef struct StageCfg {
     int nhidden;
     Act hidden_activation;
     bool freeze_encoder;            /* false: fine-tune the encoder */
+    int finetune_epochs;            /* with freeze_encoder: then train encoder + head together
+                                       for this many epochs (lbfgs: iterations); 0 = none */
 
     /* evaluate */
     bool eval_on_test;              /* split: test (true) | train */
@@ -90,7 +93,7 @@ typedef struct StageCfg {
 
 typedef struct Config {
     char path[CFG_PATH_MAX];        /* the YAML file */
-    char name[CFG_NAME_MAX];        /* required: [A-Za-z0-9_.-]+ */
+    char name[CFG_NAME_MAX];        /* required: [A-Za-z0-9_.-]+, not starting with . or - */
     char description[512];
     uint64_t seed;                  /* 1 */
     char device[8];                 /* auto | cpu | gpu */

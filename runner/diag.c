@@ -100,7 +100,7 @@ static const char *level_name(DiagLevel l) {
 }
 
 void diag_flush(Diag *d) {
-    qsort(d->msgs, (size_t)d->nmsgs, sizeof *d->msgs, cmp_msg);
+    if (d->nmsgs > 1) qsort(d->msgs, (size_t)d->nmsgs, sizeof *d->msgs, cmp_msg);
     int printed_errors = 0;
     bool stopped = false;
     for (int i = 0; i < d->nmsgs && d->out; i++) {

@@ -14,6 +14,7 @@
 #include "compare.h"
 #include "config.h"
 #include "dataset.h"
+#include "diag.h"
 #include "datasets.h"
 #include "gradcheck.h"
 #include "pipeline.h"
@@ -207,7 +208,7 @@ static int cmd_plot(int argc, char **argv) {
     AeError err;
     int n = 0;
     if (!plots_render_dir(argv[1], &n, &err)) {
-        fprintf(stderr, "aelab plot: error: %s\n", err.msg);
+        fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     printf("rendered %d plot%s in %s\n", n, n == 1 ? "" : "s", argv[1]);
@@ -300,9 +301,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "datasets") == 0) return cmd_datasets(argc - 1, argv + 1);
     if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 1, argv + 1);
     static const char *const cmds[] = {"run", "check", "plot", "compare", "datasets", "gradcheck"};
-    const char *best = NULL;
-    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
-        if (strncmp(cmd, cmds[i], 2) == 0) best = cmds[i];
+    const char *best = diag_nearest(cmd, cmds, (int)(sizeof cmds / sizeof *cmds));
     fprintf(stderr, "aelab: error: unknown command '%s'", cmd);
     if (best) fprintf(stderr, "; did you mean '%s'?", best);
     fprintf(stderr, "\n(see 'aelab --help')\n");

@@ -84,6 +84,13 @@ static void summary_set(Run *r, const char *metric, double value) {
     s->value = value;
 }
 
+/* Prints an error: messages that already say where they come from ("PATH: error: ...") as
+ * they are, others after "aelab: error: ". */
+static void report_error(const char *msg) {
+    if (strstr(msg, ": error: ")) fprintf(stderr, "%s\n", msg);
+    else fprintf(stderr, "aelab: error: %s\n", msg);
+}
+
 static bool write_summary(Run *r, AeError *err) {
     static const char *const hdr[] = {"metric", "value"};
     CsvTable *t = csvtable_create(hdr, 2);
@@ -322,8 +329,8 @@ static TrainTask task_from(const Run *r, const TrainCfg *tc, TaskKind kind) {
     if (kind == TASK_AUTOENCODER) {
         t.sparsity = r->sparsity;
         t.noise = r->noise;
+        t.weight_decay = r->weight_decay;
     }
-    t.weight_decay = r->weight_decay;
     return t;
 }
 
@@ -419,7 +426,21 @@ static int stage_attach_classifier(Run *r, const StageCfg *s, AeError *err) {
     if (!model_check(m, err)) return 2;
     TrainTask t = task_from(r, &s->train, TASK_CLASSIFIER);
     t.freeze_encoder = s->freeze_encoder;
-    return train_and_report(r, &t, err);
+    t.weight_decay = s->weight_decay;
+    int rc = train_and_report(r, &t, err);
+    if (rc != 0 || s->finetune_epochs <= 0) return rc;
+    /* Fine-tuning (UFLDL): the whole network, encoder and head, with the same loss and
+     * optimizer; its rows and summary metrics are labelled <label>_finetune. */
+    StageCfg ft = *s;
+    snprintf(ft.label, sizeof ft.label, "%.*s_finetune", CFG_NAME_MAX - 10, s->label);
+    r->stage = &ft;
+    t.freeze_encoder = false;
+    t.decay_head_only = true; /* UFLDL's fine-tuning cost decays the softmax weights only */
+    t.epochs = s->finetune_epochs;
+    t.stage_index = r->stage_index + 1000; /* its own random streams */
+    rc = train_and_report(r, &t, err);
+    r->stage = s;
+    return rc;
 }
 
 static int stage_evaluate(Run *r, const StageCfg *s, AeError *err) {
@@ -551,7 +572,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     if (opt->out_dir) snprintf(r.dir, sizeof r.dir, "%s", opt->out_dir);
     else snprintf(r.dir, sizeof r.dir, "results/%s", cfg->name);
     if (!fs_mkdir_p(r.dir, &err) || !write_resolved(&r, &err)) {
-        fprintf(stderr, "aelab: error: %s\n", err.msg);
+        report_error(err.msg);
         return 1;
     }
     progress_note(&r.prog, "aelab %s: %s on %s (%d thread%s), writing %s/", AE_VERSION, cfg->name,
@@ -570,7 +591,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
 
     AeError e2;
     if (r.nsummary && !write_summary(&r, &e2)) {
-        fprintf(stderr, "aelab: error: %s\n", e2.msg);
+        report_error(e2.msg);
         if (rc == 0) rc = 1;
     }
     if (opt->plots && csvtable_nrows(r.metrics) > 0 && !plots_run_curves(r.dir, &e2))
@@ -580,7 +601,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         fprintf(stderr, "aelab: interrupted in stage %d (%s); results so far are in %s/\n",
                 r.stage_index, r.stage->label, r.dir);
     } else if (rc != 0) {
-        fprintf(stderr, "aelab: error: %s\n", err.msg[0] ? err.msg : "run failed");
+        report_error(err.msg[0] ? err.msg : "run failed");
         fprintf(stderr, "aelab: note: results written so far are in %s/\n", r.dir);
     } else {
         progress_note(&r.prog, "done: results in %s/ (metrics.csv, summary.csv%s)", r.dir,

@@ -84,6 +84,16 @@ static const char *loss_str(LossKind l) {
     return l >= 0 && l < LOSS_COUNT ? names[l] : "?";
 }
 
+/* "188.2 GFLOP", "11800 GFLOP" */
+static const char *gflop(double flops, char *buf, size_t size) {
+    double g = flops / 1e9;
+    if (g < 1000)
+        snprintf(buf, size, "%.4g GFLOP", g);
+    else
+        snprintf(buf, size, "%.0f GFLOP", g);
+    return buf;
+}
+
 /* Prints the cost lines of a training stage and adds its FLOPs to *total. */
 static void print_costs(FILE *out, const PModel *m, const Chain *ch, const StageCfg *s,
                         const DatasetCfg *data, int N, double *total_flops, uint64_t *peak) {
@@ -112,17 +122,17 @@ static void print_costs(FILE *out, const PModel *m, const Chain *ch, const Stage
     uint64_t b_params = 4 * total, b_grads = 4 * trained, b_opt = 4 * opt_vectors * trained;
     uint64_t b_acts = 4 * 2 * act_floats * (uint64_t)B;
     uint64_t bytes = b_params + b_grads + b_opt + b_acts;
-    char a[32], b[32], c1[32], c2[32], c3[32], c4[32], c5[32];
+    char a[32], b[32], c1[32], c2[32], c3[32], c4[32], c5[32], g1[32], g2[32];
     fprintf(out, "      parameters: %s trained / %s in the model\n", commas(trained, a, sizeof a),
             commas(total, b, sizeof b));
     int nbatches = (n + B - 1) / B;
     if (lbfgs)
-        fprintf(out, "      per evaluation (lbfgs, full batch of %d): %.4g GFLOP; %d iterations\n",
-                n, flops / 1e9, s->train.epochs);
+        fprintf(out, "      per evaluation (lbfgs, full batch of %d): %s; %d iterations\n", n,
+                gflop(flops, g1, sizeof g1), s->train.epochs);
     else
-        fprintf(out, "      per epoch: %d batch%s of %d, %.4g GFLOP; %d epoch%s, %.4g GFLOP in all\n",
-                nbatches, nbatches == 1 ? "" : "es", B, flops / 1e9, s->train.epochs,
-                s->train.epochs == 1 ? "" : "s", flops * s->train.epochs / 1e9);
+        fprintf(out, "      per epoch: %d batch%s of %d, %s; %d epoch%s, %s in all\n", nbatches,
+                nbatches == 1 ? "" : "es", B, gflop(flops, g1, sizeof g1), s->train.epochs,
+                s->train.epochs == 1 ? "" : "s", gflop(flops * s->train.epochs, g2, sizeof g2));
     fprintf(out,
             "      memory: %s bytes (parameters %s, gradients %s, optimizer %s, activations %s)\n",
             commas(bytes, c1, sizeof c1), commas(b_params, c2, sizeof c2),
@@ -275,6 +285,16 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
                     loss_str(s->train.loss));
             print_costs(out, &m, &ch, s, &data, N, &total_flops, &peak);
             ntrain++;
+            if (s->finetune_epochs > 0 && s->freeze_encoder && m.nenc > 0) {
+                Chain ft = {.n = 0};
+                for (int i = 0; i < m.nenc; i++)
+                    chain_add(&ft, m.enc[i], i == 0 ? ROLE_TRAINED_NO_DX : ROLE_TRAINED);
+                for (int i = 0; i < m.nhead; i++) chain_add(&ft, m.head[i], ROLE_TRAINED);
+                StageCfg tune = *s;
+                tune.train.epochs = s->finetune_epochs;
+                fprintf(out, "      then fine-tunes encoder and head together:\n");
+                print_costs(out, &m, &ft, &tune, &data, N, &total_flops, &peak);
+            }
             break;
         }
         case STAGE_EVALUATE: {
@@ -294,7 +314,7 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
             break;
         }
     }
-    char a[32];
-    fprintf(out, "total: %d training stage%s, %.4g GFLOP; largest step %s bytes\n", ntrain,
-            ntrain == 1 ? "" : "s", total_flops / 1e9, commas(peak, a, sizeof a));
+    char a[32], g[32];
+    fprintf(out, "total: %d training stage%s, %s; largest step %s bytes\n", ntrain,
+            ntrain == 1 ? "" : "s", gflop(total_flops, g, sizeof g), commas(peak, a, sizeof a));
 }

@@ -271,6 +271,12 @@ static const KeySpec attach_classifier_keys[] = {
     {.key = "freeze_encoder", .type = KT_BOOL, .ctype = CT_BOOL,
      .offset = offsetof(StageCfg, freeze_encoder), .def = "false",
      .help = "train the head only (true) or fine-tune the encoder too (false)"},
+    {.key = "finetune_epochs", .type = KT_INT, .ctype = CT_INT,
+     .offset = offsetof(StageCfg, finetune_epochs), .def = "0", .flags = NONNEG, .min = 0,
+     .help = "with freeze_encoder: afterwards, epochs training encoder and head together"},
+    {.key = "weight_decay", .type = KT_FLOAT, .ctype = CT_FLOAT,
+     .offset = offsetof(StageCfg, weight_decay), .def = "0", .flags = NONNEG, .min = 0,
+     .help = "L2 penalty (lambda/2) sum W^2 on the trained weights, biases excluded"},
     TRAIN_KEYS("nll"),
 };
 
@@ -395,9 +401,9 @@ void schema_describe(const KeySpec *ks, char *buf, size_t size) {
         break;
     case KT_STRING:
         if (ks->flags & KF_NAME)
-            append(buf, size, "a name of letters, digits, '_', '.' and '-'");
+            append(buf, size, "a name of letters, digits, '_', '.' and '-', not starting with '.' or '-'");
         else if (ks->flags & KF_LABEL)
-            append(buf, size, "a name of letters, digits, '_' and '-'");
+            append(buf, size, "a name of letters, digits, '_' and '-', not starting with '-'");
         else
             append(buf, size, "a string");
         break;
@@ -529,8 +535,10 @@ static bool is_nonfinite_word(const char *s) {
            strcasecmp(s, "infinity") == 0;
 }
 
+/* [A-Za-z0-9_][A-Za-z0-9_.-]* (dots only with allow_dot): safe as a file name, never "." or
+ * "..", never an option. */
 static bool name_ok(const char *s, bool allow_dot) {
-    if (!*s) return false;
+    if (!*s || *s == '.' || *s == '-') return false;
     for (; *s; s++) {
         char c = *s;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -447,7 +447,7 @@ static void report_syntax(Builder *b, const yaml_parser_t *p) {
     char noun[128];
     if (p->context) context_noun(p->context, noun, sizeof noun);
     int cline = (int)p->context_mark.line + 1, ccol = (int)p->context_mark.column + 1;
-    if (p->context && noun[0] && (cline != line || ccol != col))
+    if (!b->origin && p->context && noun[0] && (cline != line || ccol != col))
         report(b, DIAG_NOTE, cline, ccol, "%s started here", noun);
 }
 

@@ -33,7 +33,7 @@ expect 2 "$AELAB" run x.yaml --device tpu; contains "--device: expected auto, cp
 expect 2 "$AELAB" check "$tmp/nonexistent.yaml"; contains "nonexistent.yaml"
 
 for f in experiments/*.yaml; do
-    expect 0 "$AELAB" check "$f"; contains "pipeline"
+    expect 0 "$AELAB" check "$f"; contains "plan for"
 done
 
 expect 0 "$AELAB" gradcheck;         contains "0 failed"

@@ -179,7 +179,8 @@ static bool stage_equal(const StageCfg *a, const StageCfg *b) {
     eq = eq && a->classes == b->classes && a->nhidden == b->nhidden &&
          memcmp(a->hidden, b->hidden, sizeof a->hidden) == 0 &&
          a->hidden_activation == b->hidden_activation &&
-         a->freeze_encoder == b->freeze_encoder && a->eval_on_test == b->eval_on_test;
+         a->freeze_encoder == b->freeze_encoder && a->finetune_epochs == b->finetune_epochs &&
+         a->eval_on_test == b->eval_on_test;
     /* and nothing was forgotten above: the bytes agree too once positions are cleared */
     StageCfg ca = *a, cb = *b;
     ca.pos = cb.pos = (SrcPos){0, 0};

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""bench/peer_torch.py - the PyTorch peer of bench/bench.c's `work` role.
+
+Runs one workload the way the lecture notebooks do (LECTURES.md), written to be fast rather
+than literal: float32, nn.Linear's default init, plain SGD / Adam, batch 1000, shuffled every
+epoch, MNIST read from the same IDX files as aelab (parsed with numpy, no torchvision, no
+DataLoader: the uint8 images sit in one tensor and each batch is indexed and scaled by 1/255,
+as aelab's gather does). One warm-up epoch, then --epochs timed ones.
+
+Prints the "key value" lines bench/bench.c parses:
+  epoch_s S          one per timed epoch (lbfgs: per timed iteration)
+  eval_s S           lbfgs: one per timed objective+gradient evaluation
+  evals_per_iter X   lbfgs
+  rss_kb N           peak RSS (getrusage)
+  corename NAME      OpenBLAS's kernel core, read from the library torch loaded
+  info TEXT          versions and threads
+Workloads: ae1, stacked, classifier, denoise, lbfgs (see bench/bench.c).
+"""
+import argparse
+import ctypes
+import ctypes.util
+import gzip
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def find_mnist():
+    """The same lookup as runner/datasets.c: $AELAB_DATA/mnist, data/mnist, /usr/share/datasets."""
+    dirs = []
+    if os.environ.get("AELAB_DATA"):
+        dirs.append(os.path.join(os.environ["AELAB_DATA"], "mnist"))
+    dirs += ["data/mnist", "/usr/share/datasets/mnist"]
+    for d in dirs:
+        paths = []
+        for n in NAMES:
+            p = os.path.join(d, n)
+            if os.path.exists(p):
+                paths.append(p)
+            elif os.path.exists(p + ".gz"):
+                paths.append(p + ".gz")
+        if len(paths) == 4:
+            return paths
+    sys.exit("peer_torch.py: error: MNIST not found in %s (run `make data`)" % ", ".join(dirs))
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        sys.exit("%s: error: not an unsigned-byte IDX file" % path)
+    rank = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank)
+    if data.size != int(np.prod(dims)):
+        sys.exit("%s: error: %d bytes of data, expected %d" % (path, data.size, np.prod(dims)))
+    return data.reshape(dims[0], -1) if rank > 1 else data
+
+
+def openblas_core():
+    """The kernel core of the OpenBLAS this process loaded (torch links libblas.so.3)."""
+    for name in ("libopenblas.so.0", ctypes.util.find_library("openblas") or ""):
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "unknown"
+
+
+def ufldl_linear(i, o):
+    """UFLDL's init: W ~ U(-r, r), r = sqrt(6/(I+O+1)), b = 0."""
+    lin = nn.Linear(i, o)
+    r = (6.0 / (i + o + 1)) ** 0.5
+    with torch.no_grad():
+        lin.weight.uniform_(-r, r)
+        lin.bias.zero_()
+    return lin
+
+
+def build(workload):
+    if workload in ("ae1", "denoise"):
+        enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh())
+        dec = nn.Sequential(nn.Linear(400, 784), nn.Sigmoid())
+        return enc, dec
+    if workload == "stacked":
+        enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh(), nn.Linear(400, 256), nn.Tanh())
+        dec = nn.Sequential(nn.Linear(256, 400), nn.Tanh(), nn.Linear(400, 784), nn.Sigmoid())
+        return enc, dec
+    if workload == "classifier":
+        enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh(), nn.Linear(400, 256), nn.Tanh())
+        head = nn.Sequential(nn.Linear(256, 10), nn.LogSoftmax(dim=1))
+        return enc, head
+    if workload == "lbfgs":
+        enc = nn.Sequential(ufldl_linear(784, 196), nn.Sigmoid())
+        dec = nn.Sequential(ufldl_linear(196, 784), nn.Sigmoid())
+        return enc, dec
+    raise ValueError(workload)
+
+
+def run_minibatch(workload, epochs, images, labels, test_images, test_labels):
+    """Warm-up + `epochs` timed epochs; returns the timed epoch seconds."""
+    enc, top = build(workload)
+    params = list(enc.parameters()) + list(top.parameters())
+    if workload == "denoise":
+        opt = torch.optim.Adam(params, lr=1e-3)
+    else:
+        opt = torch.optim.SGD(params, lr=0.1 if workload == "classifier" else 0.98)
+    n, B = images.shape[0], 1000
+    times = []
+    for epoch in range(epochs + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n)
+        total = 0.0
+        for b in range(0, n, B):
+            idx = perm[b:b + B]
+            x = images[idx].float().div_(255.0)
+            opt.zero_grad()
+            if workload == "classifier":
+                loss = F.nll_loss(top(enc(x)), labels[idx].long())
+            elif workload == "denoise":
+                # L20: noisy = clamp(x + N(0.1, 0.2), 0, 1) in, clean x as the target; the L1
+                # penalty with the lecture's semantics adds 0.1*sign(h) to dL/dh, not divided by
+                # the batch: exactly the gradient of 0.1*sum|h|.
+                noisy = (x + 0.1 + 0.2 * torch.randn_like(x)).clamp_(0.0, 1.0)
+                h = enc(noisy)
+                loss = F.mse_loss(top(h), x) + 0.1 * h.abs().sum()
+            else:
+                loss = F.mse_loss(top(enc(x)), x)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        if workload == "classifier":
+            # the test evaluation of every classifier epoch: 10k images, batches of 1000
+            right = 0
+            with torch.no_grad():
+                for b in range(0, test_images.shape[0], B):
+                    xt = test_images[b:b + B].float().div_(255.0)
+                    pred = top(enc(xt)).argmax(dim=1)
+                    right += int((pred == test_labels[b:b + B].long()).sum())
+        if epoch > 0:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def run_lbfgs(iters, images):
+    """UFLDL sparse autoencoder, full batch of the first 10k images. One warm-up iteration
+    (its own step() call), then one step() of `iters` iterations. Returns (per-iteration
+    seconds, evaluation seconds, evaluations per iteration)."""
+    torch.manual_seed(1)
+    enc, dec = build("lbfgs")
+    x = images[:10000].float().div_(255.0)
+    m = x.shape[0]
+    rho, beta, lam = 0.1, 3.0, 3e-3
+    params = list(enc.parameters()) + list(dec.parameters())
+    opt = torch.optim.LBFGS(params, lr=1, max_iter=1, max_eval=10**6, history_size=100,
+                            tolerance_grad=1e-7, tolerance_change=1e-9,
+                            line_search_fn="strong_wolfe")
+    eval_times = []
+
+    def closure():
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        h = enc(x)
+        y = dec(h)
+        recon = 0.5 * ((y - x) ** 2).sum() / m
+        decay = 0.5 * lam * (enc[0].weight.pow(2).sum() + dec[0].weight.pow(2).sum())
+        rhohat = h.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+        kl = (rho * torch.log(rho / rhohat) + (1 - rho) * torch.log((1 - rho) / (1 - rhohat))).sum()
+        loss = recon + decay + beta * kl
+        loss.backward()
+        eval_times.append(time.perf_counter() - t0)
+        return loss
+
+    opt.step(closure)                      # warm-up iteration
+    warm_evals = len(eval_times)
+    opt.param_groups[0]["max_iter"] = iters
+    state = opt.state[opt._params[0]]
+    it0 = state.get("n_iter", 0)
+    t0 = time.perf_counter()
+    opt.step(closure)
+    total = time.perf_counter() - t0
+    done = state.get("n_iter", 0) - it0
+    timed_evals = eval_times[warm_evals:]
+    per_iter = total / max(done, 1)
+    return [per_iter] * max(done, 1), timed_evals, len(timed_evals) / max(done, 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workload", required=True,
+                    choices=["ae1", "stacked", "classifier", "denoise", "lbfgs"])
+    ap.add_argument("--epochs", type=int, default=5, help="timed epochs (lbfgs: iterations)")
+    ap.add_argument("--threads", type=int, default=0, help="0: all cores")
+    a = ap.parse_args()
+    threads = a.threads if a.threads > 0 else os.cpu_count()
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    ti, tl, vi, vl = find_mnist()
+    images = torch.from_numpy(read_idx(ti).copy())
+    labels = torch.from_numpy(read_idx(tl).copy())
+    test_images = torch.from_numpy(read_idx(vi).copy())
+    test_labels = torch.from_numpy(read_idx(vl).copy())
+    print("info torch %s, numpy %s, %d threads" % (torch.__version__, np.__version__,
+                                                     torch.get_num_threads()))
+    print("corename %s" % openblas_core())
+    if a.workload == "lbfgs":
+        iters, evals, per = run_lbfgs(a.epochs, images)
+        for s in iters:
+            print("epoch_s %.6f" % s)
+        for s in evals:
+            print("eval_s %.6f" % s)
+        print("evals_per_iter %.4f" % per)
+    else:
+        for s in run_minibatch(a.workload, a.epochs, images, labels, test_images, test_labels):
+            print("epoch_s %.6f" % s)
+    print("rss_kb %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+if __name__ == "__main__":
+    main()

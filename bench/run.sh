@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# bench/run.sh — the body of `make bench` (the Makefile runs `AELAB=bin/aelab bench/run.sh` after
+# building). Compiles bench/bench.c with the Makefile's own CFLAGS and LDLIBS against
+# build/lib/libaelab.a, finds a Python with torch + numpy for the peer (bench/peer_torch.py), and
+# runs `bench all`, which writes bench/results.md and bench/results.csv.
+#
+# Environment:
+#   THREADS / BENCH_THREADS  thread count for both sides (default: all cores)
+#   PYTHON                   interpreter for the peer (default: the first of python3,
+#                            /usr/bin/python3 that imports torch and numpy)
+#   BENCH_ARGS               extra options for `bench all` (see `build/bench/bench all --help`),
+#                            e.g. BENCH_ARGS="--rounds 1 --epochs 5 --no-run"
+#   OPENBLAS_CORETYPE        respected when set; otherwise Haswell on CPUs with AVX2 and FMA,
+#                            because Debian 12's OpenBLAS 0.3.21 does not recognise recent Xeons
+#                            and falls back to its SSE3 (Prescott) kernels, as bin/aelab does for
+#                            itself (runner/main.c) and tests/run.sh does for the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${AELAB:=bin/aelab}"
+threads=${BENCH_THREADS:-${THREADS:-0}}
+
+if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+fi
+
+# The Makefile's flags, as it computes them (pkg-config, the CUDA probe, WERROR, SAN...): read
+# from make's database rather than repeated here. Command-line variables of the calling make
+# reach this one through MAKEFLAGS.
+db=$(make --no-print-directory -qp 2>/dev/null || true)
+makevar() { sed -n "s/^$1 := //p" <<<"$db" | head -n1; }
+CC_=$(makevar CC)
+CFLAGS_=$(makevar CFLAGS)
+LDLIBS_=$(makevar LDLIBS)
+BUILD_=$(makevar BUILD)
+: "${CC_:=gcc}" "${BUILD_:=build}"
+if [[ -z $CFLAGS_ ]]; then
+    echo "bench: error: could not read CFLAGS from the Makefile (make -qp)" >&2
+    exit 1
+fi
+
+# The library; when it does not build (a colleague's file mid-edit), the objects the bench
+# needs: the engine, the data-set lookup, and the CUDA objects the registry refers to.
+lib=$BUILD_/lib/libaelab.a
+if make --no-print-directory -s "$lib" >/dev/null 2>&1; then
+    objs=("$lib")
+else
+    echo "bench: warning: $lib does not build now; linking the engine objects directly" >&2
+    objs=("$BUILD_"/engine/*.o "$BUILD_"/runner/datasets.o)
+    if [[ $CFLAGS_ == *-DAE_WITH_CUDA* ]]; then objs+=("$BUILD_"/gpu/*.o); fi
+fi
+mkdir -p "$BUILD_/bench"
+# shellcheck disable=SC2086  # the flags are word lists
+$CC_ $CFLAGS_ -c -o "$BUILD_/bench/bench.o" bench/bench.c
+# shellcheck disable=SC2086
+$CC_ -o "$BUILD_/bench/bench" "$BUILD_/bench/bench.o" "${objs[@]}" $LDLIBS_
+
+# The peer's interpreter.
+python=""
+for cand in ${PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import torch, numpy' >/dev/null 2>&1; then
+        python=$(command -v "$cand")
+        break
+    fi
+done
+if [[ -n $python ]]; then
+    pyargs=(--python "$python")
+else
+    pyargs=(--no-python "not installed (make bench-deps)")
+fi
+
+aelabargs=()
+if [[ -x $AELAB ]]; then aelabargs=(--aelab "$AELAB"); fi
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ $commit != unknown ]] && ! git diff-index --quiet HEAD -- 2>/dev/null; then
+    commit="$commit (with uncommitted changes)"
+fi
+
+# shellcheck disable=SC2086  # BENCH_ARGS is a word list
+exec "$BUILD_/bench/bench" all --threads "$threads" "${pyargs[@]}" "${aelabargs[@]}" \
+    --commit "$commit" --out bench ${BENCH_ARGS:-}
