@@ -36,9 +36,21 @@ else ifneq ($(SAN),)
   $(error SAN must be empty or asan, not '$(SAN)')
 endif
 
-PKGS := yaml-0.1 openblas zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS: Debian's OpenMP build when present (libopenblas-openmp-dev, which `make deps`
+# installs), so that GEMMs and our element-wise passes share one pool of threads; the pthread
+# build's workers spin after each GEMM and starve the OpenMP passes on a 2-core machine
+# (measured: an L-BFGS iteration 10x slower). Otherwise whatever pkg-config's openblas is.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BLAS_OMP_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
+ifneq ($(wildcard $(BLAS_OMP_DIR)/libopenblas.so),)
+  BLAS_CFLAGS := -I/usr/include/$(MULTIARCH)/openblas-openmp
+  BLAS_LIBS := -L$(BLAS_OMP_DIR) -Wl,-rpath,$(BLAS_OMP_DIR) -lopenblas
+  PKGS := yaml-0.1 zlib
+else
+  PKGS := yaml-0.1 openblas zlib
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS)
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -fopenmp -MMD -MP $(SANFLAGS) $(PKG_CFLAGS)
 ifeq ($(WERROR),1)

@@ -424,7 +424,7 @@ static bool lbfgs_iter(void *vctx, int iter, double f, int evals) {
                      .mean_activation = x->task->kind == TASK_AUTOENCODER ? lc->last.act : NAN,
                      .test_accuracy = NAN, .train_accuracy = NAN, .evaluations = evals};
     const TrainHooks *h = lc->hooks;
-    if (x->task->kind == TASK_CLASSIFIER && lc->test && (iter % 10 == 0 || iter == x->task->epochs)) {
+    if (x->task->kind == TASK_CLASSIFIER && lc->test) {
         EvalResult ev;
         if (!model_evaluate(x->m, lc->test, 10000, &ev, lc->err)) {
             lc->failed = true;

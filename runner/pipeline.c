@@ -29,7 +29,7 @@ static const char *const METRICS_HEADER[] = {
 #define METRICS_NCOLS (int)(sizeof METRICS_HEADER / sizeof METRICS_HEADER[0])
 
 typedef struct Summary {
-    char metric[96];
+    char metric[CFG_NAME_MAX + 32];
     double value;
 } Summary;
 
@@ -346,9 +346,26 @@ static int train_and_report(Run *r, const TrainTask *t, AeError *err) {
         int last = n - 1;
         if (csvtable_get_num(r->metrics, last, 0, &v) && (int)v == r->stage_index &&
             csvtable_get_num(r->metrics, last, 4, &v)) {
-            char m[CFG_NAME_MAX + 16];
+            char m[CFG_NAME_MAX + 32];
             snprintf(m, sizeof m, "%s_final_loss", r->stage->label);
             summary_set(r, m, v);
+            double pen = 0, wd = 0;
+            csvtable_get_num(r->metrics, last, 5, &pen);
+            csvtable_get_num(r->metrics, last, 6, &wd);
+            if (pen != 0 || wd != 0) {
+                snprintf(m, sizeof m, "%s_final_penalty", r->stage->label);
+                summary_set(r, m, pen);
+                snprintf(m, sizeof m, "%s_final_weight_decay", r->stage->label);
+                summary_set(r, m, wd);
+                if (csvtable_get_num(r->metrics, last, 7, &v)) {
+                    snprintf(m, sizeof m, "%s_final_objective", r->stage->label);
+                    summary_set(r, m, v);
+                }
+            }
+            if (t->kind == TASK_AUTOENCODER && csvtable_get_num(r->metrics, last, 10, &v)) {
+                snprintf(m, sizeof m, "%s_final_mean_activation", r->stage->label);
+                summary_set(r, m, v);
+            }
             if (t->kind == TASK_CLASSIFIER && csvtable_get_num(r->metrics, last, 9, &v)) {
                 snprintf(m, sizeof m, "%s_test_accuracy", r->stage->label);
                 summary_set(r, m, v);
