@@ -90,7 +90,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BIN := bin/aelab$(if $(SAN),-$(SAN))
 
-.PHONY: all help deps data data-only run test test-unit test-gpu regress bench asan valgrind clean
+.PHONY: all help deps data data-only run test test-gpu regress bench asan fuzz valgrind clean
 all: $(BIN)
 
 help:
@@ -103,6 +103,8 @@ help:
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
 	@echo "make bench      benchmarks, written to bench/results.md"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
+	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)"
+	@echo "make valgrind   a short training and the bad-input catalogue under memcheck"
 	@echo "make clean      remove build outputs"
 
 $(BUILD)/lib/libaelab.a: $(LIB_OBJ)
@@ -157,6 +159,15 @@ bench: deps
 
 asan:
 	@$(MAKE) --no-print-directory SAN=asan CUDA=0 test
+
+# libFuzzer harnesses (tests/fuzz/*.c), built with clang; FUZZ_SECONDS per harness.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# a short training and the bad-input catalogue under valgrind's memcheck
+valgrind: all
+	@AELAB=$(BIN) tests/valgrind.sh
 
 clean:
 	rm -rf build build-asan bin

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "plots.h"
 #include "progress.h"
+#include "stagekey.h"
 
 volatile sig_atomic_t pipeline_interrupted;
 
@@ -58,6 +59,8 @@ typedef struct Run {
 
     Summary *summary;
     int nsummary, summary_cap;
+    char cache_dir[CFG_PATH_MAX];  /* "" when the cache is off */
+    int ntrained, nreused;         /* training stages trained here / reused */
     EvalResult last_eval;   /* of the last evaluate or classifier stage */
     bool have_eval;
 } Run;
@@ -334,45 +337,55 @@ static TrainTask task_from(const Run *r, const TrainCfg *tc, TaskKind kind) {
     return t;
 }
 
+/* Summary metrics of a training stage from its last metrics row, per label (a classifier with
+ * fine-tuning has two): <label>_final_loss, and where they apply _final_penalty,
+ * _final_weight_decay, _final_objective, _final_mean_activation, _test_accuracy. */
+static void summarise_stage(Run *r, int stage_index) {
+    CsvTable *t = r->metrics;
+    for (int row = 0; row < csvtable_nrows(t); row++) {
+        double idx, v;
+        if (!csvtable_get_num(t, row, 0, &idx) || (int)idx != stage_index) continue;
+        const char *label = csvtable_get(t, row, 1);
+        bool last = true;
+        for (int next = row + 1; next < csvtable_nrows(t); next++)
+            if (strcmp(csvtable_get(t, next, 1), label) == 0) last = false;
+        if (!last) continue;
+        char m[CFG_NAME_MAX + 32];
+        if (csvtable_get_num(t, row, 4, &v)) {
+            snprintf(m, sizeof m, "%s_final_loss", label);
+            summary_set(r, m, v);
+        }
+        double pen = 0, wd = 0;
+        csvtable_get_num(t, row, 5, &pen);
+        csvtable_get_num(t, row, 6, &wd);
+        if (pen != 0 || wd != 0) {
+            snprintf(m, sizeof m, "%s_final_penalty", label);
+            summary_set(r, m, pen);
+            snprintf(m, sizeof m, "%s_final_weight_decay", label);
+            summary_set(r, m, wd);
+            if (csvtable_get_num(t, row, 7, &v)) {
+                snprintf(m, sizeof m, "%s_final_objective", label);
+                summary_set(r, m, v);
+            }
+        }
+        if (csvtable_get_num(t, row, 10, &v)) {
+            snprintf(m, sizeof m, "%s_final_mean_activation", label);
+            summary_set(r, m, v);
+        }
+        if (csvtable_get_num(t, row, 9, &v)) {
+            snprintf(m, sizeof m, "%s_test_accuracy", label);
+            summary_set(r, m, v);
+            summary_set(r, "test_accuracy", v);
+        }
+    }
+}
+
 static int train_and_report(Run *r, const TrainTask *t, AeError *err) {
     progress_stage(&r->prog, r->stage_index, r->cfg->nstages, r->stage->label, t->epochs,
                    t->opt.kind == OPT_LBFGS ? 0 : t->batch_size);
     TrainHooks h = {.ctx = r, .on_epoch = on_epoch, .on_batch = on_batch,
                     .interrupt = &pipeline_interrupted};
     TrainStatus st = train_stage(r->model, t, r->train, r->test, &h, err);
-    int n = csvtable_nrows(r->metrics);
-    if (n > 0) {
-        double v;
-        int last = n - 1;
-        if (csvtable_get_num(r->metrics, last, 0, &v) && (int)v == r->stage_index &&
-            csvtable_get_num(r->metrics, last, 4, &v)) {
-            char m[CFG_NAME_MAX + 32];
-            snprintf(m, sizeof m, "%s_final_loss", r->stage->label);
-            summary_set(r, m, v);
-            double pen = 0, wd = 0;
-            csvtable_get_num(r->metrics, last, 5, &pen);
-            csvtable_get_num(r->metrics, last, 6, &wd);
-            if (pen != 0 || wd != 0) {
-                snprintf(m, sizeof m, "%s_final_penalty", r->stage->label);
-                summary_set(r, m, pen);
-                snprintf(m, sizeof m, "%s_final_weight_decay", r->stage->label);
-                summary_set(r, m, wd);
-                if (csvtable_get_num(r->metrics, last, 7, &v)) {
-                    snprintf(m, sizeof m, "%s_final_objective", r->stage->label);
-                    summary_set(r, m, v);
-                }
-            }
-            if (t->kind == TASK_AUTOENCODER && csvtable_get_num(r->metrics, last, 10, &v)) {
-                snprintf(m, sizeof m, "%s_final_mean_activation", r->stage->label);
-                summary_set(r, m, v);
-            }
-            if (t->kind == TASK_CLASSIFIER && csvtable_get_num(r->metrics, last, 9, &v)) {
-                snprintf(m, sizeof m, "%s_test_accuracy", r->stage->label);
-                summary_set(r, m, v);
-                summary_set(r, "test_accuracy", v);
-            }
-        }
-    }
     switch (st) {
     case TRAIN_OK: return 0;
     case TRAIN_INTERRUPTED: return 130;
@@ -494,16 +507,106 @@ static int stage_evaluate(Run *r, const StageCfg *s, AeError *err) {
     return 0;
 }
 
-static bool save_checkpoint(Run *r, AeError *err) {
-    char dir[CFG_PATH_MAX + 32], path[CFG_PATH_MAX + 256];
-    path_join(dir, sizeof dir, r->dir, "checkpoints");
-    if (!fs_mkdir_p(dir, err)) return false;
-    snprintf(path, sizeof path, "%s/%02d_%s.ckpt", dir, r->stage_index, r->stage->label);
+/* The stage's rows of metrics.csv as a table of their own. */
+static CsvTable *stage_rows(const Run *r, int stage_index) {
+    CsvTable *t = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
+    const char *cells[METRICS_NCOLS];
+    for (int row = 0; row < csvtable_nrows(r->metrics); row++) {
+        double idx;
+        if (!csvtable_get_num(r->metrics, row, 0, &idx) || (int)idx != stage_index) continue;
+        for (int c = 0; c < METRICS_NCOLS; c++) cells[c] = csvtable_get(r->metrics, row, c);
+        csvtable_add_row(t, cells);
+    }
+    return t;
+}
+
+/* Writes PREFIX.csv (the rows) then PREFIX.ckpt (the model): the checkpoint's appearance
+ * marks a complete entry. */
+static bool save_entry(Run *r, const char *prefix, uint64_t h64, AeError *err) {
+    char path[CFG_PATH_MAX + 300];
+    CsvTable *rows = stage_rows(r, r->stage_index);
+    snprintf(path, sizeof path, "%s.csv", prefix);
+    bool ok = csvtable_write_atomic(rows, path, err);
+    csvtable_free(rows);
+    if (!ok) return false;
     CheckpointMeta meta;
     memset(&meta, 0, sizeof meta);
     meta.stage_index = r->stage_index;
+    meta.config_hash = h64;
+    meta.seed = r->cfg->seed;
     snprintf(meta.stage_label, sizeof meta.stage_label, "%s", r->stage->label);
+    snprintf(path, sizeof path, "%s.ckpt", prefix);
     return checkpoint_save(path, r->model, &meta, err);
+}
+
+static void entry_prefix(const Run *r, char *out, size_t cap) {
+    snprintf(out, cap, "%s/checkpoints/%02d_%s", r->dir, r->stage_index, r->stage->label);
+}
+
+static bool save_stage_result(Run *r, const char *key, uint64_t h64, AeError *err) {
+    char dir[CFG_PATH_MAX + 32], prefix[CFG_PATH_MAX + 300];
+    path_join(dir, sizeof dir, r->dir, "checkpoints");
+    if (!fs_mkdir_p(dir, err)) return false;
+    entry_prefix(r, prefix, sizeof prefix);
+    if (!save_entry(r, prefix, h64, err)) return false;
+    if (r->cache_dir[0]) {
+        AeError e2;
+        snprintf(prefix, sizeof prefix, "%s/%s", r->cache_dir, key);
+        if (!fs_mkdir_p(r->cache_dir, &e2) || !save_entry(r, prefix, h64, &e2))
+            progress_note(&r->prog, "warning: stage cache: %s", e2.msg);
+    }
+    return true;
+}
+
+/* Reuses the entry at PREFIX when it exists and matches h64: loads the model and appends the
+ * rows. A damaged entry is reported and ignored (the stage is trained). */
+static bool try_entry(Run *r, const char *prefix, uint64_t h64, const char *what) {
+    char path[CFG_PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s.ckpt", prefix);
+    if (!fs_exists(path)) return false;
+    AeError err;
+    CheckpointMeta meta;
+    Model *m = checkpoint_load(path, r->be, &meta, &err);
+    if (!m) {
+        progress_note(&r->prog, "warning: ignoring %s", err.msg);
+        return false;
+    }
+    if (meta.config_hash != h64 || m->input_dim != r->model->input_dim) {
+        model_free(m);
+        return false;
+    }
+    snprintf(path, sizeof path, "%s.csv", prefix);
+    CsvTable *rows = csvtable_read(path, &err);
+    if (!rows || csvtable_ncols(rows) != METRICS_NCOLS) {
+        progress_note(&r->prog, "warning: ignoring %s", rows ? path : err.msg);
+        csvtable_free(rows);
+        model_free(m);
+        return false;
+    }
+    const char *cells[METRICS_NCOLS];
+    for (int row = 0; row < csvtable_nrows(rows); row++) {
+        for (int c = 0; c < METRICS_NCOLS; c++) cells[c] = csvtable_get(rows, row, c);
+        csvtable_add_row(r->metrics, cells);
+    }
+    csvtable_free(rows);
+    model_free(r->model);
+    r->model = m;
+    progress_note(&r->prog, "[%d/%d %s] reused from %s (nothing trained)", r->stage_index + 1,
+                  r->cfg->nstages, r->stage->label, what);
+    return true;
+}
+
+static bool try_reuse(Run *r, const char *key, uint64_t h64) {
+    char prefix[CFG_PATH_MAX + 300];
+    if (r->opt->resume) {
+        entry_prefix(r, prefix, sizeof prefix);
+        if (try_entry(r, prefix, h64, "the run directory")) return true;
+    }
+    if (r->cache_dir[0]) {
+        snprintf(prefix, sizeof prefix, "%s/%s", r->cache_dir, key);
+        if (try_entry(r, prefix, h64, "the stage cache")) return true;
+    }
+    return false;
 }
 
 static int run_stage(Run *r, const StageCfg *s, AeError *err) {
@@ -596,13 +699,39 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
                   r.be->name, r.threads, r.threads == 1 ? "" : "s", r.dir);
     r.metrics = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
 
+    if (!opt->no_cache) {
+        const char *env = getenv("AELAB_CACHE");
+        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
+                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
+    }
     for (int i = 0; i < cfg->nstages && rc == 0; i++) {
         r.stage = &cfg->stages[i];
         r.stage_index = i;
+        bool training = r.stage->kind == STAGE_PRETRAIN_LAYER ||
+                        r.stage->kind == STAGE_APPEND_LAYER ||
+                        r.stage->kind == STAGE_ATTACH_CLASSIFIER;
+        char key[STAGE_KEY_HEX];
+        uint64_t h64 = 0;
+        if (training && !stage_key(cfg, i, r.be->name, key, &h64, &err)) {
+            rc = 1;
+            break;
+        }
+        if (training && try_reuse(&r, key, h64)) {
+            r.nreused++;
+            summarise_stage(&r, i);
+            char path[CFG_PATH_MAX + 32];
+            path_join(path, sizeof path, r.dir, "metrics.csv");
+            if (!csvtable_write_atomic(r.metrics, path, &err) ||
+                !save_stage_result(&r, key, h64, &err))
+                rc = 1;
+            continue;
+        }
         rc = run_stage(&r, r.stage, &err);
-        bool trained = r.stage->kind == STAGE_PRETRAIN_LAYER || r.stage->kind == STAGE_APPEND_LAYER ||
-                       r.stage->kind == STAGE_ATTACH_CLASSIFIER;
-        if (rc == 0 && trained && !save_checkpoint(&r, &err)) rc = 1;
+        if (training) summarise_stage(&r, i);
+        if (rc == 0 && training) {
+            r.ntrained++;
+            if (!save_stage_result(&r, key, h64, &err)) rc = 1;
+        }
         if (rc == 0 && pipeline_interrupted) rc = 130;
     }
 
@@ -621,9 +750,11 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         report_error(err.msg[0] ? err.msg : "run failed");
         fprintf(stderr, "aelab: note: results written so far are in %s/\n", r.dir);
     } else {
-        progress_note(&r.prog, "done: results in %s/ (metrics.csv, summary.csv%s)", r.dir,
-                      opt->plots ? ", plots" : "");
+        progress_note(&r.prog, "done: %d training stage%s trained, %d reused; results in %s/ "
+                      "(metrics.csv, summary.csv%s)", r.ntrained, r.ntrained == 1 ? "" : "s",
+                      r.nreused, r.dir, opt->plots ? ", plots" : "");
     }
+    if (opt->stats) *opt->stats = (RunStats){r.ntrained, r.nreused};
     csvtable_free(r.metrics);
     free(r.summary);
     model_free(r.model);

@@ -16,7 +16,23 @@ typedef struct RunOptions {
     bool plots;              /* render plots (PNG needs gnuplot) */
     const char *const *provenance_sets; /* the --set arguments, recorded in the resolved config */
     int nsets;
+    const char *cache_dir;   /* the shared stage cache; NULL: $AELAB_CACHE or results/.cache */
+    bool no_cache;           /* neither read nor write the shared stage cache */
+    bool resume;             /* reuse the completed stages in the run directory itself */
+    struct RunStats *stats;  /* when not NULL, receives what the run did */
 } RunOptions;
+
+typedef struct RunStats {
+    int ntrained;            /* training stages trained in this run */
+    int nreused;             /* training stages reused (run directory or cache) */
+} RunStats;
+
+/* Stage reuse. After each training stage, the model (checkpoints/NN_LABEL.ckpt) and the stage's
+ * metrics rows (checkpoints/NN_LABEL.csv) are kept in the run directory and, under the stage's
+ * key (runner/stagekey.h), in the shared cache. Before training a stage, a result with the same
+ * key is looked up (the run directory's when resuming, then the cache) and reused: the model is
+ * loaded and its rows copied, and nothing is trained. Entries are written atomically, so
+ * concurrent runs may share a cache; a partly written entry is never read. */
 
 /* Set by the SIGINT handler: training stops after the current batch. */
 extern volatile sig_atomic_t pipeline_interrupted;

@@ -7,6 +7,9 @@ set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}" "${AELAB:=bin/aelab}"
 export AELAB BUILD
+# Tests never share the stage cache of real runs (results/.cache).
+export AELAB_CACHE=$BUILD/test-cache
+rm -rf "$AELAB_CACHE"
 # Same choice as bin/aelab makes for itself (runner/main.c, prefer_avx2_kernels): Debian's
 # OpenBLAS falls back to its SSE3 kernels on CPUs it does not know; use the AVX2 ones when the
 # CPU has AVX2 and FMA and nobody chose a core type.
