@@ -208,7 +208,7 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
 
     for (int i = c->n - 1; i >= c->first; i--) {
         Layer *l = c->L[i];
-        if (ae && i + 1 == c->code) {
+        if (i + 1 == c->code && (ae || t->sparsity.kind != PEN_NONE)) {
             size_t nh = (size_t)B * l->O;
             switch (t->sparsity.kind) {
             case PEN_L1:

@@ -72,7 +72,7 @@ typedef struct TrainTask {
     int batch_size;          /* ignored by lbfgs (full batch) */
     bool shuffle;
     int subset;              /* train on the first `subset` examples; 0 = all */
-    SparsitySpec sparsity;   /* autoencoder only */
+    SparsitySpec sparsity;   /* on the code; for a classifier only when kept (strip_decoder) */
     float weight_decay;      /* lambda; 0 = none */
     bool decay_head_only;    /* classifier: weight decay on the head's layers only */
     NoiseSpec noise;         /* autoencoder only */

@@ -75,6 +75,9 @@ typedef struct StageCfg {
     float weight_decay;             /* add_sparsity: for the autoencoder phase;
                                        attach_classifier: for the classifier's training */
 
+    /* strip_decoder */
+    bool keep_sparsity;             /* the penalty stays on the code for the classifier */
+
     /* add_noise */
     NoiseSpec noise;
 

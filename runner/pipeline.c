@@ -329,8 +329,8 @@ static TrainTask task_from(const Run *r, const TrainCfg *tc, TaskKind kind) {
                    .batch_size = tc->batch_size > 0 ? tc->batch_size : r->batch_size,
                    .shuffle = r->shuffle, .subset = tc->subset, .seed = r->cfg->seed,
                    .stage_index = r->stage_index};
+    t.sparsity = r->sparsity; /* after strip_decoder only with keep_sparsity */
     if (kind == TASK_AUTOENCODER) {
-        t.sparsity = r->sparsity;
         t.noise = r->noise;
         t.weight_decay = r->weight_decay;
     }
@@ -622,7 +622,7 @@ static int run_stage(Run *r, const StageCfg *s, AeError *err) {
     case STAGE_STRIP_DECODER:
         for (int i = 0; i < r->model->ndec; i++) layer_free(r->be, r->model->dec[i]);
         r->model->ndec = 0;
-        r->sparsity.kind = PEN_NONE;
+        if (!s->keep_sparsity) r->sparsity.kind = PEN_NONE;
         r->weight_decay = 0;
         r->noise.kind = NOISE_NONE;
         r->stripped = true;

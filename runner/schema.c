@@ -255,6 +255,13 @@ static const KeySpec add_noise_keys[] = {
      .help = "masking, salt_and_pepper: share of the inputs corrupted"},
 };
 
+static const KeySpec strip_decoder_keys[] = {
+    {.key = "keep_sparsity", .type = KT_BOOL, .ctype = CT_BOOL,
+     .offset = offsetof(StageCfg, keep_sparsity), .def = "false",
+     .help = "keep the sparsity penalty on the code while the classifier trains (what the "
+             "lectures' code does when its penalty is active: it sits in forward())"},
+};
+
 static const KeySpec attach_classifier_keys[] = {
     LABEL_KEY,
     {.key = "classes", .type = KT_INT, .ctype = CT_INT, .offset = offsetof(StageCfg, classes),
@@ -293,7 +300,7 @@ static const MapSpec stage_specs[STAGE_COUNT] = {
     [STAGE_APPEND_LAYER] = SPEC("append_layer", append_layer_keys, NULL),
     [STAGE_ADD_SPARSITY] = SPEC("add_sparsity", add_sparsity_keys, "kind"),
     [STAGE_ADD_NOISE] = SPEC("add_noise", add_noise_keys, "kind"),
-    [STAGE_STRIP_DECODER] = {"strip_decoder", NULL, 0, NULL},
+    [STAGE_STRIP_DECODER] = SPEC("strip_decoder", strip_decoder_keys, NULL),
     [STAGE_ATTACH_CLASSIFIER] = SPEC("attach_classifier", attach_classifier_keys, NULL),
     [STAGE_EVALUATE] = SPEC("evaluate", evaluate_keys, NULL),
 };

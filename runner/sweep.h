@@ -1,0 +1,173 @@
+/* runner/sweep.h — parameter sweeps: many runs of one config that differ in a few values.
+ *
+ * What makes a sweep (DESIGN.md "Command line", issue 5):
+ *  - a --set whose value holds several values separated by commas at its top level
+ *    (`--set add_sparsity.weight=0.01,0.1`; commas inside [], {}, () or quotes do not split:
+ *    `hidden=[256,128]` is one value), or a helper call (below);
+ *  - a `sweep:` block in the YAML file (the config loader ignores it; it is read here):
+ *        sweep:
+ *          grid:                       # cartesian product, in this order
+ *            add_sparsity.weight: [0.001, 0.01, 0.1]
+ *            attach_classifier.optimizer.lr: logspace(-2, 0, 3)
+ *          zip:                        # lists of equal length, advanced together
+ *            pretrain_layer.units: [64, 128]
+ *            attach_classifier.hidden: [[32], [64]]
+ *          seeds: 2                    # seeds 1..2; or a list: [1, 7]
+ *          add_noise.std: [0.1, 0.2]   # any other key: shorthand for a grid entry
+ *    A value list is a YAML sequence (items of any shape), a helper call, or one scalar.
+ *  - helpers, in the block or on the command line: range(a, b[, step]) (a, a+step, ... < b),
+ *    linspace(a, b, n) (n values from a to b), logspace(a, b, n) (10^a ... 10^b, n values).
+ *
+ * Points: the cartesian product of the grid entries (the file's, then the command line's, first
+ * entry outermost), then the zip entries, then the seeds (innermost): point K's dimension indices
+ * are K's mixed-radix digits, the last dimension fastest. A --set of the key (spelt the same way)
+ * replaces the block's entry for it. A grid entry named `seed` is the seeds dimension. A point
+ * runs as the config with the single-valued --set arguments applied first, then KEY=VALUE for
+ * each of its parameters.
+ *
+ * Files, under ROOT (--out DIR, else results/<name>):
+ *   ROOT/sweep/<K>_<key>=<value>_.../   the point's run directory (the name sanitised to
+ *                                        [A-Za-z0-9._+=-], K zero-padded to sort);
+ *     .../point.status                  written by the point's run when it ends (atomically):
+ *                                        "point: K", "fingerprint: HEX", "exit_code: N",
+ *                                        "seconds: S", "stages_trained: N", "stages_reused: N";
+ *     .../stderr.log                    the point's stderr when the sweep driver ran it;
+ *   ROOT/sweep.csv                      one row per point (see sweep_collect);
+ *   ROOT/sweep_by_params.csv            mean and std across seeds (when seeds vary);
+ *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter;
+ *   ROOT/sweep.sbatch                   from --emit slurm.
+ * A point is complete when its point.status says exit_code 0 with the fingerprint of what now
+ * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it)
+ * and its summary.csv exists; complete points are skipped unless forced.
+ */
+#ifndef AE_SWEEP_H
+#define AE_SWEEP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pipeline.h"
+
+#define SWEEP_MAX_POINTS 100000
+#define SWEEP_MAX_VALUES 10000 /* per list or helper */
+
+typedef struct Sweep Sweep;
+
+/* How the driver runs points (sweep_run) and what the emitted commands carry. */
+typedef struct SweepOptions {
+    int jobs;                  /* points at a time; 0: one per core */
+    int threads;               /* the thread budget shared by the jobs: < 0 not given (all
+                                  cores), 0 all cores, N: N */
+    bool quiet;                /* the driver prints errors only */
+    bool force;                /* run points even when complete */
+    const char *metric;        /* plotted by sweep_collect; NULL: test_accuracy */
+    const char *const *child_args; /* options passed on to every point's run, e.g. "--device",
+                                  "gpu", "--no-plots", "--no-cache"; borrowed */
+    int nchild_args;
+    const char *exe;           /* the aelab binary to run points with; NULL: /proc/self/exe */
+} SweepOptions;
+
+/* Reads the sweep of FILE with these --set arguments (sets, as given; borrowed for the life of
+ * the Sweep). out_dir: --out, the sweep's root (NULL: results/<name>).
+ * Returns 0 and *out = NULL when this is not a sweep (no `sweep:` block with entries and no
+ * --set with several values) or when the file cannot be read or parsed as YAML: the caller then
+ * goes on with config_load, which reports such errors. Returns 0 and a new Sweep (free with
+ * sweep_free) otherwise. Returns 2 (nothing in *out) after printing compiler-style errors on
+ * stderr: a malformed sweep: block or --set list, a bad helper, zip lists of unequal length,
+ * more than SWEEP_MAX_POINTS points, `name` swept, or no point whose config is valid (the
+ * errors of point 0 are printed). */
+int sweep_open(const char *file, const char *const *sets, int nsets, const char *out_dir,
+               Sweep **out);
+
+void sweep_free(Sweep *s); /* NULL-safe */
+
+/* The number of points (>= 1), of parameters (columns: every key of every dimension), a
+ * parameter's key, and point k's value of parameter i, as the text given to --set. Borrowed,
+ * valid until sweep_free. k and i in range (AE_ASSERT). */
+int sweep_npoints(const Sweep *s);
+int sweep_nparams(const Sweep *s);
+const char *sweep_param_key(const Sweep *s, int i);
+const char *sweep_point_value(const Sweep *s, int k, int i);
+
+/* The sweep's root directory (ROOT above) and point k's run directory. Borrowed / written into
+ * buf (always NUL-terminated; size >= 64). */
+const char *sweep_root(const Sweep *s);
+void sweep_point_dir(const Sweep *s, int k, char *buf, size_t size);
+
+/* Prints one line per point: index, parameters, run directory; then a count. Returns 0. */
+int sweep_list(const Sweep *s, FILE *out);
+
+/* `aelab check` on a sweep: loads every point's config (errors printed, each group preceded by a
+ * line naming the point), prints the plan of the first valid point and the list. Returns 0 when
+ * every point is valid, 2 otherwise. */
+int sweep_check(const Sweep *s);
+
+/* Runs point k in this process (`--point K`): the config with the point's --set arguments,
+ * into its run directory, with base's device, threads, plots, quiet and cache options
+ * (base->out_dir, provenance_sets and stats are replaced). Skips a complete point (note on
+ * stderr) unless force. Writes point.status when the run ends, whatever its exit code.
+ * Returns the exit code: pipeline_run's, 2 for a config error or k out of range. */
+int sweep_run_point(const Sweep *s, int k, const RunOptions *base, bool force);
+
+/* The driver: runs every point that is not complete as a child process
+ * (`EXE run FILE --set... --point K --threads T [--out ROOT] CHILD_ARGS`, its stderr in the
+ * point's stderr.log), opt->jobs at a time with threads = max(1, budget / jobs) each, where the
+ * budget is opt->threads or the cores this process may use (jobs is capped at the budget). A
+ * failing point is reported with the last lines of its log and the others go on. SIGINT and
+ * SIGTERM are passed on to the running points, which stop after their batch; no new point
+ * starts. Then writes the sweep's tables and plot (sweep_collect).
+ * Returns 0 when every point succeeded, 1 when any failed (or collecting failed), 130 when
+ * interrupted. */
+int sweep_run(const Sweep *s, const SweepOptions *opt);
+
+/* Writes ROOT/sweep.csv from the points' run directories (whatever state they are in), plus
+ * ROOT/sweep_by_params.csv and the plot. sweep.csv has one row per point, in point order, with
+ * the columns: point, each parameter's key, status (ok | failed | interrupted | missing: no
+ * point.status | stale: written for another config), exit_code, seconds, stages_trained,
+ * stages_reused, run_dir (relative to ROOT), then every metric of the points' summary.csv (in
+ * order of first appearance; empty unless status is ok). When the sweep has a seeds dimension,
+ * sweep_by_params.csv has one row per combination of the other parameters: those parameters,
+ * n (points ok), then METRIC_mean and METRIC_std (sample standard deviation, empty when n < 2)
+ * for every metric. The plot (ROOT/sweep_plots/METRIC.gp, rendered by gnuplot when present):
+ * one panel per swept parameter other than the seed, the metric's mean against the parameter's
+ * value (numeric values on a numeric axis, else in order), one curve per combination of the other
+ * parameters, error bars = std across seeds. A metric no point has is a warning, not an error.
+ * Prints what it wrote unless quiet. Returns 0 when every point is ok, 1 when some are not or
+ * a file could not be written (printed). */
+int sweep_collect(const Sweep *s, const char *metric, bool quiet);
+
+/* --emit commands: one self-contained shell command per point, point order:
+ *   cd 'CWD' && 'EXE' run 'FILE' --set '...'... --point K [--out 'DIR'] [--threads T] ARGS -q
+ * where T is opt->threads when given, else max(1, cores / opt->jobs) when opt->jobs > 0, and
+ * ARGS are opt->child_args. Returns 0. */
+int sweep_emit_commands(const Sweep *s, const SweepOptions *opt, FILE *out);
+
+/* --emit slurm: writes ROOT/sweep.sbatch, a Slurm job-array script (#SBATCH --array=0-(N-1),
+ * with %J when opt->jobs > 0; --cpus-per-task when opt->threads > 0): array task K runs point K;
+ * task 0 first submits the collecting job (`--dependency=afterany:$SLURM_ARRAY_JOB_ID`, which runs
+ * `aelab run FILE --set... --collect`). Prints the script's path on out. Returns 0, or 1 when
+ * the file cannot be written (printed). */
+int sweep_emit_slurm(const Sweep *s, const SweepOptions *opt, FILE *out);
+
+/* ---- pieces, exported for tests ---- */
+
+/* Splits a --set value at its top-level commas (outside [], {}, () and quotes), trims spaces
+ * around each part and expands helper calls. Returns the number of values (>= 1) and a new
+ * array of new strings in *values (free with sweep_values_free); or -1 with why filled (an
+ * empty part, an unbalanced bracket or quote, a bad helper, more than SWEEP_MAX_VALUES). */
+int sweep_split_values(const char *text, char ***values, char *why, size_t whysize);
+
+/* Expands range(a, b[, step]), linspace(a, b, n) or logspace(a, b, n) (spaces allowed). Returns
+ * 0 when text is not a helper call (nothing allocated); the number of values (>= 1) and a new
+ * array in *values; or -1 with why filled (bad arguments, an empty range, too many values).
+ * Integers in, integers out for range; otherwise values are printed with %.10g. */
+int sweep_expand_helper(const char *text, char ***values, char *why, size_t whysize);
+
+void sweep_values_free(char **values, int n); /* NULL-safe */
+
+/* Turns "KEY=VALUE" text into a directory-name part: letters, digits and . _ + = - are kept,
+ * ',', ':', '/' and spaces become '-', other characters are dropped. Writes at most size-1
+ * characters to buf (always NUL-terminated). */
+void sweep_sanitise(const char *text, char *buf, size_t size);
+
+#endif
