@@ -258,8 +258,8 @@ static const KeySpec add_noise_keys[] = {
 static const KeySpec strip_decoder_keys[] = {
     {.key = "keep_sparsity", .type = KT_BOOL, .ctype = CT_BOOL,
      .offset = offsetof(StageCfg, keep_sparsity), .def = "false",
-     .help = "keep the sparsity penalty on the code while the classifier trains (what the "
-             "lectures' code does when its penalty is active: it sits in forward())"},
+     .help = "keep the sparsity penalty on the code while the classifier trains (the lectures "
+             "rebuild the network as nn.Sequential(*children[:-1]), which drops it: false)"},
 };
 
 static const KeySpec attach_classifier_keys[] = {

@@ -57,7 +57,7 @@ static const char *const BASES[] = {
     "                        optimizer: {name: lbfgs}, epochs: 10}\n",
     /* the smallest config */
     "name: base-d\n"
-    "pipeline: [load_dataset]\n",
+    "pipeline: [{load_dataset: {name: mnist}}]\n",
 };
 #define NBASES (int)(sizeof BASES / sizeof BASES[0])
 
