@@ -85,6 +85,9 @@ bool stage_key(const Config *c, int k, const char *backend, char hex[STAGE_KEY_H
     Hash h = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
     hash_str(&h, "aelab-stage-key-v1");
     hash_str(&h, AE_VERSION);
+    /* the engine's exact build: the executable's size and modification time, so a rebuilt
+     * aelab never reuses what an older build computed */
+    hash_file_identity(&h, "/proc/self/exe");
     hash_str(&h, backend);
     hash_str(&h, body);
     for (int i = 0; i <= k; i++)

@@ -3,7 +3,8 @@
  *
  * The key hashes everything that determines the model after stage k: the resolved config of
  * stages 0..k (every default filled in, so comments, key order and positions do not matter, and
- * neither does the run's name), the seed, the engine version, the backend, and the identity of
+ * neither does the run's name), the seed, the engine version and build (the executable's size
+ * and modification time), the backend, and the identity of
  * the data files (path, size, modification time). The thread count is not part of it.
  */
 #ifndef AE_STAGEKEY_H

@@ -10,6 +10,9 @@ AELAB=${AELAB:-bin/aelab}
 out=${REGRESS_OUT:-results/regress}
 threads=${REGRESS_THREADS:-2}
 mkdir -p "$out"
+# A cache of its own, emptied first: every experiment is trained from scratch.
+export AELAB_CACHE=$out/.cache
+rm -rf "$AELAB_CACHE"
 names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
     for b in results/baselines/*.csv; do names+=("$(basename "$b" .csv)"); done
