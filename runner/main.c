@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "plots.h"
+#include "sweep.h"
 
 #define MAX_SETS 256
 
@@ -49,11 +50,31 @@ static const char USAGE_RUN[] =
     "options:\n"
     "  --set KEY.PATH=VALUE   override a config value; stages by index (pipeline.2.epochs=3)\n"
     "                         or by kind or name (pretrain_layer.optimizer.lr=0.5); repeatable\n"
-    "  --out DIR              run directory (default results/<name>)\n"
+    "  --out DIR              run directory (default results/<name>); for a sweep, its root\n"
     "  --device auto|cpu|gpu  backend (default: the config's device, auto)\n"
-    "  --threads N            CPU threads (default: the config's, 0 = all cores)\n"
+    "  --threads N            CPU threads (default: the config's, 0 = all cores); for a sweep,\n"
+    "                         the budget shared by its parallel points\n"
     "  --no-plots             skip the gnuplot scripts and pictures\n"
-    "  -q, --quiet            print errors only\n";
+    "  --no-cache             neither reuse nor store stage results in the shared stage cache\n"
+    "  --resume               reuse the stages already complete in the run directory\n"
+    "  -q, --quiet            print errors only\n"
+    "\n"
+    "sweeps: a --set with several values (--set add_sparsity.weight=0.01,0.1; also\n"
+    "range(a,b,step), linspace(a,b,n), logspace(a,b,n)) or a `sweep:` block in the file runs\n"
+    "every point (the grid's cartesian product x zip x seeds) in results/<name>/sweep/<K>_.../\n"
+    "and writes results/<name>/sweep.csv, sweep_by_params.csv (across seeds) and sweep_plots/.\n"
+    "  -j, --jobs N           run N points at a time (default 1; 0 = one per core); the\n"
+    "                         threads are split so that jobs x threads <= cores\n"
+    "  --list                 print the points (index, parameters, run directory) and stop\n"
+    "  --point K              run only point K (complete points are skipped)\n"
+    "  --force                run points again even when complete\n"
+    "  --emit commands        print one self-contained `aelab run ... --point K` command per\n"
+    "                         point (for GNU parallel, parallel --sshloginfile)\n"
+    "  --emit slurm           write ROOT/sweep.sbatch, a Slurm job array (task K runs point K)\n"
+    "                         whose task 0 submits the job that collects sweep.csv afterwards\n"
+    "  --collect              write sweep.csv and the plot from the points' run directories\n"
+    "  --metric NAME          the metric plotted against each parameter (test_accuracy)\n"
+    "a sweep exits 1 when any point failed (the others still run), 130 when interrupted.\n";
 
 static const char USAGE_CHECK[] =
     "usage: aelab check FILE.yaml [--set KEY.PATH=VALUE]...\n"
@@ -84,7 +105,7 @@ static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a
 static int usage_error(const char *cmd, const char *fmt, const char *arg) {
     fprintf(stderr, "aelab%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'aelab %s--help')\n", cmd ? cmd : "");
+    fprintf(stderr, "\n(see 'aelab %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
     return 2;
 }
 
@@ -135,16 +156,23 @@ static bool check_and_plan(const Config *cfg) {
     return true;
 }
 
-/* run and check share the file + --set parsing. */
+/* run and check share the file + --set parsing; a sweep goes to runner/sweep.c. */
 static int cmd_run_or_check(int argc, char **argv, bool run) {
     const char *cmd = run ? "run" : "check";
     const char *file = NULL;
     const char *sets[MAX_SETS];
     int nsets = 0;
     RunOptions opt = {.threads = -1, .plots = true};
+    /* sweeps */
+    enum { DO_RUN, DO_LIST, DO_POINT, DO_EMIT_COMMANDS, DO_EMIT_SLURM, DO_COLLECT } action = DO_RUN;
+    const char *action_opt = NULL;
+    int point = -1, jobs = -1;
+    bool force = false;
+    const char *metric = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
+        int act = -1;
         if (is_help(a)) {
             fputs(run ? USAGE_RUN : USAGE_CHECK, stdout);
             return 0;
@@ -156,6 +184,7 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         } else if (run && (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0)) {
             if (!has_next) return usage_error(cmd, "%s needs a directory", a);
             opt.out_dir = argv[++i];
+            if (!opt.out_dir[0]) return usage_error(cmd, "%s: expected a directory, got ''", a);
         } else if (run && strcmp(a, "--device") == 0) {
             if (!has_next) return usage_error(cmd, "%s needs auto, cpu or gpu", a);
             opt.device = argv[++i];
@@ -170,6 +199,43 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
             opt.quiet = true;
         } else if (run && strcmp(a, "--no-plots") == 0) {
             opt.plots = false;
+        } else if (run && strcmp(a, "--no-cache") == 0) {
+            opt.no_cache = true;
+        } else if (run && strcmp(a, "--resume") == 0) {
+            opt.resume = true;
+        } else if (run && (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0)) {
+            if (!has_next || !parse_int(argv[i + 1], 0, 1024, &jobs))
+                return usage_error(cmd, "-j: expected a number of parallel points 0..1024, got '%s'",
+                                   has_next ? argv[i + 1] : "");
+            i++;
+        } else if (run && strncmp(a, "-j", 2) == 0 && a[2]) { /* -j4 */
+            if (!parse_int(a + 2, 0, 1024, &jobs))
+                return usage_error(cmd, "-j: expected a number of parallel points 0..1024, got '%s'",
+                                   a + 2);
+        } else if (run && strcmp(a, "--list") == 0) {
+            act = DO_LIST;
+        } else if (run && strcmp(a, "--point") == 0) {
+            if (!has_next || !parse_int(argv[i + 1], 0, SWEEP_MAX_POINTS - 1, &point))
+                return usage_error(cmd, "--point: expected a point index (see --list), got '%s'",
+                                   has_next ? argv[i + 1] : "");
+            i++;
+            act = DO_POINT;
+        } else if (run && strcmp(a, "--emit") == 0) {
+            if (!has_next || (strcmp(argv[i + 1], "commands") && strcmp(argv[i + 1], "slurm")))
+                return usage_error(cmd, "--emit: expected commands or slurm, got '%s'",
+                                   has_next ? argv[i + 1] : "");
+            act = strcmp(argv[++i], "commands") == 0 ? DO_EMIT_COMMANDS : DO_EMIT_SLURM;
+        } else if (run && strcmp(a, "--collect") == 0) {
+            act = DO_COLLECT;
+        } else if (run && strcmp(a, "--force") == 0) {
+            force = true;
+        } else if (run && strcmp(a, "--metric") == 0) {
+            if (!has_next || !argv[i + 1][0] || strspn(argv[i + 1], "abcdefghijklmnopqrstuvwxyz"
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(argv[i + 1]) ||
+                argv[i + 1][0] == '.')
+                return usage_error(cmd, "--metric: expected a metric name of summary.csv "
+                                   "(test_accuracy), got '%s'", has_next ? argv[i + 1] : "");
+            metric = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return usage_error(cmd, "unknown option '%s'", a);
         } else if (!file) {
@@ -177,15 +243,66 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         } else {
             return usage_error(cmd, "unexpected argument '%s' (one config file at a time)", a);
         }
+        if (act >= 0) {
+            if (action != DO_RUN && (int)action != act)
+                return usage_error(cmd, "%s cannot be combined with --list, --point, --emit or "
+                                   "--collect", a);
+            action = act;
+            action_opt = a;
+        }
     }
     if (!file) return usage_error(cmd, "missing the config file (%s)", "FILE.yaml");
+
+    Sweep *sweep = NULL;
+    int rc = sweep_open(file, sets, nsets, opt.out_dir, &sweep);
+    if (rc) return rc;
+    if (!sweep && action != DO_RUN)
+        return usage_error(cmd, "%s is for sweeps: give a --set with several values or a "
+                           "`sweep:` block (see 'aelab run --help')", action_opt);
+    if (sweep) {
+        /* options every point's run gets (the threads are the driver's business) */
+        const char *fwd[8];
+        int nfwd = 0;
+        if (opt.device) fwd[nfwd++] = "--device", fwd[nfwd++] = opt.device;
+        if (!opt.plots) fwd[nfwd++] = "--no-plots";
+        if (opt.no_cache) fwd[nfwd++] = "--no-cache";
+        if (opt.resume) fwd[nfwd++] = "--resume";
+        SweepOptions so = {.jobs = jobs < 0 ? 1 : jobs, .threads = opt.threads,
+                           .quiet = opt.quiet, .force = force, .metric = metric,
+                           .share_stages = !opt.no_cache, .no_plots = !opt.plots,
+                           .child_args = fwd, .nchild_args = nfwd};
+        if (!run) {
+            rc = sweep_check(sweep);
+            Config *cfg = sweep_point_config(sweep, sweep_first_valid(sweep), NULL, NULL);
+            if (cfg && !check_and_plan(cfg)) rc = 2;
+            config_free(cfg);
+        } else if (action == DO_LIST) {
+            rc = sweep_list(sweep, stdout);
+        } else if (action == DO_EMIT_COMMANDS) {
+            so.jobs = jobs > 0 ? jobs : 0;
+            rc = sweep_emit_commands(sweep, &so, stdout);
+        } else if (action == DO_EMIT_SLURM) {
+            so.jobs = jobs > 0 ? jobs : 0;
+            rc = sweep_emit_slurm(sweep, &so, stdout);
+        } else if (action == DO_COLLECT) {
+            rc = sweep_collect(sweep, &so);
+        } else if (action == DO_POINT) {
+            signal(SIGINT, on_sigint);
+            signal(SIGTERM, on_sigint);
+            rc = sweep_run_point(sweep, point, &opt, force);
+        } else {
+            rc = sweep_run(sweep, &so);
+        }
+        sweep_free(sweep);
+        return rc;
+    }
+
     int nerrors = 0;
     Config *cfg = config_load(file, sets, nsets, &nerrors);
     if (!cfg) {
         fprintf(stderr, "aelab %s: %d error%s in %s\n", cmd, nerrors, nerrors == 1 ? "" : "s", file);
         return 2;
     }
-    int rc;
     if (run) {
         opt.provenance_sets = sets;
         opt.nsets = nsets;

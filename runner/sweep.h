@@ -21,9 +21,10 @@
  * Points: the cartesian product of the grid entries (the file's, then the command line's, first
  * entry outermost), then the zip entries, then the seeds (innermost): point K's dimension indices
  * are K's mixed-radix digits, the last dimension fastest. A --set of the key (spelt the same way)
- * replaces the block's entry for it. A grid entry named `seed` is the seeds dimension. A point
- * runs as the config with the single-valued --set arguments applied first, then KEY=VALUE for
- * each of its parameters.
+ * replaces the block's entry for it. A grid entry or --set named `seed` is the seeds dimension
+ * (the seed is swept once at most, and never zipped); `name` and `sweep` cannot be swept. A
+ * point runs as the config with the single-valued --set arguments applied first, then KEY=VALUE
+ * for each of its parameters. A sweep's config must be a regular file (not a pipe).
  *
  * Files, under ROOT (--out DIR, else results/<name>):
  *   ROOT/sweep/<K>_<key>=<value>_.../   the point's run directory (the name sanitised to
@@ -37,8 +38,9 @@
  *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter;
  *   ROOT/sweep.sbatch                   from --emit slurm.
  * A point is complete when its point.status says exit_code 0 with the fingerprint of what now
- * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it)
- * and its summary.csv exists; complete points are skipped unless forced.
+ * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it;
+ * not the device or thread count) and its summary.csv exists; complete points are skipped
+ * unless forced. Points share trained stages through the stage cache (runner/pipeline.h).
  */
 #ifndef AE_SWEEP_H
 #define AE_SWEEP_H
@@ -60,7 +62,10 @@ typedef struct SweepOptions {
                                   cores), 0 all cores, N: N */
     bool quiet;                /* the driver prints errors only */
     bool force;                /* run points even when complete */
+    bool share_stages;         /* the points share a stage cache: a point that has a training
+                                  stage in common with a running point waits for it to end */
     const char *metric;        /* plotted by sweep_collect; NULL: test_accuracy */
+    bool no_plots;             /* sweep_collect writes no plot */
     const char *const *child_args; /* options passed on to every point's run, e.g. "--device",
                                   "gpu", "--no-plots", "--no-cache"; borrowed */
     int nchild_args;
@@ -102,6 +107,12 @@ int sweep_list(const Sweep *s, FILE *out);
  * every point is valid, 2 otherwise. */
 int sweep_check(const Sweep *s);
 
+/* The first point whose config is valid (every sweep has one: sweep_open checks). */
+int sweep_first_valid(const Sweep *s);
+
+/* Loads point k's config (k in range), diagnostics to diag_out (NULL: none); as config_load. */
+Config *sweep_point_config(const Sweep *s, int k, FILE *diag_out, int *nerrors);
+
 /* Runs point k in this process (`--point K`): the config with the point's --set arguments,
  * into its run directory, with base's device, threads, plots, quiet and cache options
  * (base->out_dir, provenance_sets and stats are replaced). Skips a complete point (note on
@@ -112,8 +123,9 @@ int sweep_run_point(const Sweep *s, int k, const RunOptions *base, bool force);
 /* The driver: runs every point that is not complete as a child process
  * (`EXE run FILE --set... --point K --threads T [--out ROOT] CHILD_ARGS`, its stderr in the
  * point's stderr.log), opt->jobs at a time with threads = max(1, budget / jobs) each, where the
- * budget is opt->threads or the cores this process may use (jobs is capped at the budget). A
- * failing point is reported with the last lines of its log and the others go on. SIGINT and
+ * budget is opt->threads or the cores this process may use (jobs is capped at the budget). With
+ * opt->share_stages, a point whose training stages include one of a running point's (same stage
+ * key, runner/stagekey.h) starts after that point ends, and reuses its result. A failing point is reported with the last lines of its log and the others go on. SIGINT and
  * SIGTERM are passed on to the running points, which stop after their batch; no new point
  * starts. Then writes the sweep's tables and plot (sweep_collect).
  * Returns 0 when every point succeeded, 1 when any failed (or collecting failed), 130 when
@@ -131,10 +143,11 @@ int sweep_run(const Sweep *s, const SweepOptions *opt);
  * for every metric. The plot (ROOT/sweep_plots/METRIC.gp, rendered by gnuplot when present):
  * one panel per swept parameter other than the seed, the metric's mean against the parameter's
  * value (numeric values on a numeric axis, else in order), one curve per combination of the other
- * parameters, error bars = std across seeds. A metric no point has is a warning, not an error.
- * Prints what it wrote unless quiet. Returns 0 when every point is ok, 1 when some are not or
+ * parameters, error bars = std across seeds (opt->metric, default test_accuracy; none with
+ * opt->no_plots). A metric no point has is a warning, not an error. Prints what it wrote unless
+ * opt->quiet. Returns 0 when every point is ok, 1 when some are not or
  * a file could not be written (printed). */
-int sweep_collect(const Sweep *s, const char *metric, bool quiet);
+int sweep_collect(const Sweep *s, const SweepOptions *opt);
 
 /* --emit commands: one self-contained shell command per point, point order:
  *   cd 'CWD' && 'EXE' run 'FILE' --set '...'... --point K [--out 'DIR'] [--threads T] ARGS -q
@@ -151,10 +164,12 @@ int sweep_emit_slurm(const Sweep *s, const SweepOptions *opt, FILE *out);
 
 /* ---- pieces, exported for tests ---- */
 
-/* Splits a --set value at its top-level commas (outside [], {}, () and quotes), trims spaces
- * around each part and expands helper calls. Returns the number of values (>= 1) and a new
- * array of new strings in *values (free with sweep_values_free); or -1 with why filled (an
- * empty part, an unbalanced bracket or quote, a bad helper, more than SWEEP_MAX_VALUES). */
+/* Splits a --set value at its top-level commas (outside [], {}, () and quoted scalars; as in
+ * YAML, a quote starts a quoted scalar only at the start of a value), trims spaces around each
+ * part and expands helper calls. Text with an unbalanced bracket or quote is one value (the
+ * config loader reports it). Returns the number of values (>= 1) and a new array of new strings
+ * in *values (free with sweep_values_free); or -1 with why filled (an empty part such as
+ * "1,,2", a bad helper, more than SWEEP_MAX_VALUES values). */
 int sweep_split_values(const char *text, char ***values, char *why, size_t whysize);
 
 /* Expands range(a, b[, step]), linspace(a, b, n) or logspace(a, b, n) (spaces allowed). Returns
@@ -166,7 +181,7 @@ int sweep_expand_helper(const char *text, char ***values, char *why, size_t whys
 void sweep_values_free(char **values, int n); /* NULL-safe */
 
 /* Turns "KEY=VALUE" text into a directory-name part: letters, digits and . _ + = - are kept,
- * ',', ':', '/' and spaces become '-', other characters are dropped. Writes at most size-1
+ * ',', ':' and '/' become '-', other characters (spaces, brackets, quotes) are dropped. Writes at most size-1
  * characters to buf (always NUL-terminated). */
 void sweep_sanitise(const char *text, char *buf, size_t size);
 

@@ -13,7 +13,7 @@ if [[ ${#bases[@]} -eq 0 ]]; then echo "skip: no baselines in results/baselines/
 fail=0
 for b in "${bases[@]}"; do
     out=$("$AELAB" compare "$b" "$b" 2>&1); rc=$?
-    if [[ $rc -ne 0 ]] || grep -qE ' (REGRESSION|IMPROVED|missing|new)$' <<<"$out"; then
+    if [[ $rc -ne 0 ]] || grep -qE '  (REGRESSION|IMPROVED|missing|new)$' <<<"$out"; then
         echo "FAIL: $b (exit $rc):"; sed 's/^/    /' <<<"$out"; fail=$((fail + 1))
     fi
 done
