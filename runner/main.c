@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "diag.h"
+#include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
 #include "pipeline.h"
@@ -56,7 +57,8 @@ static const char USAGE_RUN[] =
     "                         the budget shared by its parallel points\n"
     "  --no-plots             skip the gnuplot scripts and pictures\n"
     "  --no-cache             neither reuse nor store stage results in the shared stage cache\n"
-    "  --resume               reuse the stages already complete in the run directory\n"
+    "  --resume               reuse the stages already complete in the run directory;\n"
+    "                         `aelab run --resume RUN_DIR` continues a run from its directory\n"
     "  -q, --quiet            print errors only\n"
     "\n"
     "sweeps: a --set with several values (--set add_sparsity.weight=0.01,0.1; also\n"
@@ -252,6 +254,16 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         }
     }
     if (!file) return usage_error(cmd, "missing the config file (%s)", "FILE.yaml");
+    /* `aelab run --resume RUN_DIR`: the run directory's resolved config, written back there */
+    static char resolved[4096];
+    if (run && opt.resume && fs_is_dir(file)) {
+        if (opt.out_dir && strcmp(opt.out_dir, file) != 0)
+            return usage_error(cmd, "--resume %s: the run directory is where it writes; drop --out",
+                               file);
+        snprintf(resolved, sizeof resolved, "%s/config.yaml", file);
+        opt.out_dir = file;
+        file = resolved;
+    }
 
     Sweep *sweep = NULL;
     int rc = sweep_open(file, sets, nsets, opt.out_dir, &sweep);
