@@ -52,7 +52,7 @@ pipeline:
   - attach_classifier: {classes: 10, loss: nll, optimizer: {name: sgd, lr: 0.1}, epochs: 2}
   - evaluate: {split: test}
 YAML
-expect 0 "$AELAB" run "$tmp/short.yaml" --out "$tmp/run" --threads 2
+expect 0 "$AELAB" run "$tmp/short.yaml" --out "$tmp/run" --threads 2 --no-cache
 for f in config.yaml metrics.csv summary.csv per_class.csv confusion.csv \
          checkpoints/02_pretrain_layer.ckpt checkpoints/04_attach_classifier.ckpt; do
     if [[ -s $tmp/run/$f ]]; then ok; else bad "run directory lacks $f"; fi
