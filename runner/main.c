@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "plots.h"
+#include "schema_doc.h"
 #include "sweep.h"
 
 #define MAX_SETS 256
@@ -37,6 +38,7 @@ static const char USAGE[] =
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
+    "  keys               print the config reference (every key and its default)\n"
     "\n"
     "options: --help (also after a command), --version\n"
     "exit codes: 0 ok, 1 run failed, 2 usage/config error, 3 regression, 130 interrupted\n";
@@ -429,7 +431,16 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "compare") == 0) return compare_main(argc - 1, argv + 1);
     if (strcmp(cmd, "datasets") == 0) return cmd_datasets(argc - 1, argv + 1);
     if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 1, argv + 1);
-    static const char *const cmds[] = {"run", "check", "plot", "compare", "datasets", "gradcheck"};
+    if (strcmp(cmd, "keys") == 0) {
+        if (argc > 2 && is_help(argv[2])) {
+            fputs("usage: aelab keys\n\nPrints the config reference (every key, what it takes, "
+                  "its default) as Markdown, from the schema that validates configs.\n", stdout);
+            return 0;
+        }
+        schema_doc_print(stdout);
+        return 0;
+    }
+    static const char *const cmds[] = {"run", "check", "plot", "compare", "datasets", "gradcheck", "keys"};
     const char *best = diag_nearest(cmd, cmds, (int)(sizeof cmds / sizeof *cmds));
     fprintf(stderr, "aelab: error: unknown command '%s'", cmd);
     if (best) fprintf(stderr, "; did you mean '%s'?", best);

@@ -36,6 +36,11 @@ for f in experiments/*.yaml; do
     expect 0 "$AELAB" check "$f"; contains "plan for"
 done
 
+# the README's config reference is the schema's (tag-schema-readme)
+expect 0 "$AELAB" keys
+sed -n '/<!-- keys:begin -->/,/<!-- keys:end -->/p' README.md | sed '1s/.*<!-- keys:begin -->//; $d' >"$tmp/readme-keys"
+if diff -q <(printf '%s\n' "$out") "$tmp/readme-keys" >/dev/null; then ok; else
+    bad "README's config reference differs from 'aelab keys' (regenerate it): $(diff <(printf '%s\n' "$out") "$tmp/readme-keys" | head -5)"; fi
 expect 0 "$AELAB" gradcheck;         contains "0 failed"
 expect 0 "$AELAB" datasets;          contains "mnist"
 
