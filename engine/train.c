@@ -25,6 +25,9 @@
 
 #define MAX_CHAIN (2 * AE_MAX_LAYERS + AE_MAX_LAYERS)
 
+/* Rows per chunk of a full-batch (L-BFGS) evaluation. */
+#define LBFGS_CHUNK 10000
+
 typedef struct Chain {
     Layer *L[MAX_CHAIN];
     int n;
@@ -170,8 +173,12 @@ typedef struct StepCtx {
 } StepCtx;
 
 /* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
- * batch's scalars to slots[slot0..]. Gradients of trained layers accumulate (caller zeroes). */
-static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
+ * batch's scalars to slots[slot0..]. Gradients of trained layers accumulate (caller zeroes).
+ * scale = B / N when the batch is one chunk of a full batch of N rows evaluated in chunks
+ * (else 1): the mean-type terms (loss, normalised L1, weight decay) are weighted by it, so that
+ * the chunks' gradients add up to the full batch's; the lecture's L1 (a sum) is not. The loss
+ * slot holds the chunk's own mean; the caller weights it. */
+static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, float scale) {
     const Backend *be = x->be;
     const Chain *c = x->c;
     const TrainTask *t = x->task;
@@ -204,6 +211,7 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
     int dout = dim_in(c, top);
     float *dcur = s->dA[0], *dother = s->dA[1];
     be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, B, dout);
+    if (scale != 1.0f) be->scal(dcur, scale, (size_t)B * dout);
     if (!ae && s->conf) be->confusion_acc(s->conf, s->A[top], s->labels, B, dout);
 
     for (int i = c->n - 1; i >= c->first; i--) {
@@ -216,7 +224,7 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
                 break;
             case PEN_L1_NORMALISED:
                 be->l1_penalty(slots + SLOT_PEN, dcur, s->A[i + 1], t->sparsity.weight,
-                               (float)B, nh);
+                               (float)B / scale, nh);
                 break;
             case PEN_KL:
                 be->kl_penalty(slots + SLOT_PEN, dcur, s->rhohat, s->A[i + 1], t->sparsity.rho,
@@ -231,7 +239,8 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0) {
         be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
         be->colsum_acc(l->db, dcur, B, l->O);
         if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
-            be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W, t->weight_decay,
+            be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W,
+                             t->weight_decay * scale,
                              (size_t)l->O * l->I);
         if (i > c->first) {
             be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
@@ -307,7 +316,7 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
         for (int b = 0; b < nb; b++) {
             int off = b * B, rows = off + B <= n ? B : n - off;
             zero_grads(be, c);
-            step_forward_backward(x, off, rows, b * x->per_batch);
+            step_forward_backward(x, off, rows, b * x->per_batch, 1.0f);
             adam_t++;
             for (int i = c->first; i < c->n; i++) {
                 Layer *l = c->L[i];
@@ -402,18 +411,33 @@ static void grads_gather(const Backend *be, const Chain *c, float *g, bool param
     }
 }
 
+/* The full-batch objective and gradient, in chunks of at most x->s->B rows. */
 static double lbfgs_eval(void *vctx, const float *xv, float *g) {
     LbfgsCtx *lc = vctx;
     StepCtx *x = lc->x;
     const Backend *be = x->be;
+    int n = lc->n, B = x->s->B, nchunks = (n + B - 1) / B;
+    int ntrained = x->c->n - x->c->first;
     params_scatter(be, x->c, xv);
     zero_grads(be, x->c);
     be->fill(x->s->slots, 0.0f, (size_t)x->s->nslots);
-    step_forward_backward(x, 0, lc->n, 0);
+    for (int k = 0; k < nchunks; k++) {
+        int off = k * B, rows = off + B <= n ? B : n - off;
+        step_forward_backward(x, off, rows, k * x->per_batch, (float)rows / n);
+    }
     grads_gather(be, x->c, g, false);
-    be->download(lc->hslots, x->s->slots, (size_t)x->per_batch * sizeof(float));
-    lc->last = slots_sum(lc->hslots, x->c->n - x->c->first);
-    return lc->last.loss + lc->last.pen + lc->last.decay;
+    be->download(lc->hslots, x->s->slots, (size_t)nchunks * x->per_batch * sizeof(float));
+    Sums total = {0};
+    for (int k = 0; k < nchunks; k++) {
+        int rows = (k + 1) * B <= n ? B : n - k * B;
+        Sums sm = slots_sum(lc->hslots + (size_t)k * x->per_batch, ntrained);
+        total.loss += sm.loss * rows / n;
+        total.pen += sm.pen;
+        total.act += sm.act * rows / n;
+        total.decay += sm.decay;
+    }
+    lc->last = total;
+    return total.loss + total.pen + total.decay;
 }
 
 static bool lbfgs_iter(void *vctx, int iter, double f, int evals) {
@@ -466,7 +490,7 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     grads_gather(be, c, xv, true);
 
     LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .t0 = now_seconds(), .err = err};
-    lc.hslots = ae_xmalloc((size_t)x->per_batch * sizeof(float));
+    lc.hslots = ae_xmalloc((size_t)x->s->nslots * sizeof(float));
     LbfgsOptions o = lbfgs_defaults();
     o.lr = x->task->opt.lr > 0 ? x->task->opt.lr : 1.0f;
     if (x->task->opt.history > 0) o.history = x->task->opt.history;
@@ -503,8 +527,11 @@ TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
                        c.L[0]->I, train->D), TRAIN_ERROR;
     int n = t->subset > 0 && t->subset < train->n ? t->subset : train->n;
     bool full = t->opt.kind == OPT_LBFGS;
-    int B = full ? n : (t->batch_size < n ? t->batch_size : n);
-    int nb = full ? 1 : (n + B - 1) / B;
+    /* Full batch in chunks of LBFGS_CHUNK rows, so memory does not grow with the data set;
+     * KL sparsity needs the whole batch's mean activations before any gradient: one chunk. */
+    int chunk = t->sparsity.kind == PEN_KL ? n : t->lbfgs_chunk > 0 ? t->lbfgs_chunk : LBFGS_CHUNK;
+    int B = full ? (chunk < n ? chunk : n) : (t->batch_size < n ? t->batch_size : n);
+    int nb = (n + B - 1) / B;
     int ntrained = c.n - c.first;
     int per_batch = SLOT_DECAY + ntrained;
     int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
@@ -543,7 +570,7 @@ bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, doubl
     be->upload(s.perm, perm, (size_t)n * sizeof *perm);
     free(perm);
     zero_grads(be, &c);
-    step_forward_backward(&x, 0, n, 0);
+    step_forward_backward(&x, 0, n, 0, 1.0f);
     float *h = ae_xmalloc((size_t)per_batch * sizeof *h);
     be->download(h, s.slots, (size_t)per_batch * sizeof *h);
     Sums sm = slots_sum(h, ntrained);
