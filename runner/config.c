@@ -19,6 +19,7 @@
  * stage uses; batch_size with lbfgs; freeze_encoder with no encoder.
  */
 #include "config.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -908,10 +909,9 @@ static int write_handler(void *data, unsigned char *buffer, size_t size) {
 
 bool config_write_resolved(const Config *c, const char *path, const char *const *provenance_kv,
                            int nkv, AeError *err) {
-    char tmp[CFG_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return ae_fail(err, "%s: error: cannot create: %s", tmp, strerror(errno));
+    AtomicFile *af = af_open(path, err); /* temp file + rename, runner/fsutil.h */
+    if (!af) return false;
+    FILE *f = af_file(af);
     Emitter e = {.ok = true};
     bool emitter_ready = false;
     fprintf(f, "# %s resolved by aelab %s: every default filled in.\n"
@@ -974,25 +974,9 @@ bool config_write_resolved(const Config *c, const char *path, const char *const 
         goto fail;
     }
     yaml_emitter_delete(&e.em);
-    emitter_ready = false;
-    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
-        ae_fail(err, "%s: error: cannot write: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        ae_fail(err, "%s: error: cannot write: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        ae_fail(err, "%s: error: cannot rename %s to it: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    return true;
+    return af_commit(af, err);
 fail:
     if (emitter_ready) yaml_emitter_delete(&e.em);
-    if (f) fclose(f);
-    remove(tmp);
+    af_abort(af);
     return false;
 }
