@@ -503,8 +503,16 @@ static void csv_on_field(void *s, size_t len, void *data) {
     double v = 0;
     if (!csv_number(txt, len, &v)) {
         L->failed = true;
-        ae_fail(L->err, "%s: error: record %ld, column %d: expected a number, got \"%.*s\"",
-                L->path, L->record, L->ncur + 1, (int)(len > 40 ? 40 : len), txt);
+        /* the field as one printable line: a stray quote can make libcsv's field span lines */
+        char shown[48];
+        size_t k = 0;
+        for (size_t i = 0; i < len && k < 40; i++) {
+            unsigned char ch = (unsigned char)txt[i];
+            shown[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        shown[k] = 0;
+        ae_fail(L->err, "%s: error: record %ld, column %d: expected a number, got \"%s%s\"",
+                L->path, L->record, L->ncur + 1, shown, len > 40 ? "..." : "");
         return;
     }
     if (L->ncur == L->curcap) {

@@ -42,16 +42,21 @@ static bool csv_needs_quotes(const char *s) {
         return false;
     if (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')
         return true;
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        return true; /* at byte 0 of a file it would be read as a byte-order mark */
     return strpbrk(s, ",\"\r\n") != NULL;
 }
 
 /* Writes one field (s == NULL: empty), preceded by a comma unless it is the first of its row.
  * Stream errors stay in fp's error flag for the commit to report. */
-static void csv_put_field(FILE *fp, const char *s, bool first) {
+static void csv_put_field(FILE *fp, const char *s, bool first, bool only) {
     if (!first)
         fputc(',', fp);
-    if (!s || !*s)
+    if (!s || !*s) {
+        if (only)
+            fputs("\"\"", fp); /* an empty line would be skipped as blank when read */
         return;
+    }
     if (csv_needs_quotes(s))
         csv_fwrite(fp, s, strlen(s));
     else
@@ -82,7 +87,7 @@ CsvOut *csvout_open(const char *path, const char *const *header, int ncols, AeEr
 
 void csvout_cell_str(CsvOut *c, const char *s) {
     AE_ASSERT(c && c->col < c->ncols);
-    csv_put_field(af_file(c->af), s, c->col == 0);
+    csv_put_field(af_file(c->af), s, c->col == 0, c->ncols == 1);
     c->col++;
 }
 
@@ -255,11 +260,11 @@ bool csvtable_write_atomic(const CsvTable *t, const char *path, AeError *err) {
         return false;
     FILE *fp = af_file(af);
     for (int j = 0; j < t->ncols; j++)
-        csv_put_field(fp, t->header[j], j == 0);
+        csv_put_field(fp, t->header[j], j == 0, t->ncols == 1);
     fputc('\n', fp);
     for (int i = 0; i < t->nrows; i++) {
         for (int j = 0; j < t->ncols; j++)
-            csv_put_field(fp, t->rows[i][j], j == 0);
+            csv_put_field(fp, t->rows[i][j], j == 0, t->ncols == 1);
         fputc('\n', fp);
     }
     return af_commit(af, err);

@@ -149,8 +149,9 @@ static bool check_and_plan(const Config *cfg) {
             return false;
         }
         if (!idx_read_header(ti, &n, &rows, &cols, &err)) {
-            fprintf(stderr, "%s:%d:%d: error: load_dataset: %s\n", cfg->path, ld->pos.line,
-                    ld->pos.col, err.msg);
+            /* err.msg is "FILE: error: WHAT": one error, then where the config asked for it */
+            fprintf(stderr, "%s (the data set of load_dataset at %s:%d:%d)\n", err.msg,
+                    cfg->path, ld->pos.line, ld->pos.col);
             return false;
         }
         dims[0] = rows * cols;

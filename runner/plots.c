@@ -984,7 +984,8 @@ done:
 bool plots_run_curves(const char *run_dir, AeError *err) {
     AE_ASSERT(run_dir);
     if (!fs_is_dir(run_dir))
-        return ae_fail(err, "%s: error: not a directory", run_dir);
+        return ae_fail(err, "%s: error: %s", run_dir,
+                       fs_exists(run_dir) ? "not a directory" : "No such file or directory");
     char name[256];
     plots_basename(name, sizeof name, run_dir);
     return plots_loss_and_accuracy(run_dir, name, err) && plots_confusion(run_dir, name, err) &&
@@ -1048,7 +1049,8 @@ bool plots_render_dir(const char *run_dir, int *nrendered, AeError *err) {
     if (nrendered)
         *nrendered = 0;
     if (!fs_is_dir(run_dir))
-        return ae_fail(err, "%s: error: not a directory", run_dir);
+        return ae_fail(err, "%s: error: %s", run_dir,
+                       fs_exists(run_dir) ? "not a directory" : "No such file or directory");
     if (!plots_have_gnuplot()) {
         fprintf(stderr,
                 "aelab: note: gnuplot not found%s; nothing rendered (install gnuplot-nox)\n",

@@ -381,7 +381,10 @@ static void test_errors(void) {
     CHECK(strstr(err.msg, "expected a square matrix") != NULL);
     CHECK(!plots_run_curves(at("no_such_dir"), &err));
     CHECK(!plots_render_dir(at("no_such_dir"), NULL, &err));
-    CHECK(strstr(err.msg, "not a directory") != NULL);
+    CHECK(strstr(err.msg, "no_such_dir: error: No such file or directory") != NULL);
+    snprintf(p, sizeof p, "%s/confusion.csv", bad);
+    CHECK(!plots_render_dir(p, NULL, &err));
+    CHECK(strstr(err.msg, "confusion.csv: error: not a directory") != NULL);
 }
 
 int main(void) {

@@ -56,8 +56,7 @@ static const char *const BASES[] = {
     "  - attach_classifier: {freeze_encoder: true, finetune_epochs: 5,\n"
     "                        optimizer: {name: lbfgs}, epochs: 10}\n",
     /* the smallest config */
-    "name: base-d\n"
-    "pipeline: [{load_dataset: {name: mnist}}]\n",
+    "name: base-d\npipeline: [{load_dataset: {name: mnist}}]\n",
 };
 #define NBASES (int)(sizeof BASES / sizeof BASES[0])
 

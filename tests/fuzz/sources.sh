@@ -1,0 +1,19 @@
+# shellcheck shell=bash disable=SC2034
+# tests/fuzz/sources.sh — what each fuzz harness is built from (sourced by tests/fuzz/run.sh, which
+# builds with clang and libFuzzer, and by tests/test_bad_inputs.sh, which builds the same
+# harness with gcc and tests/fuzz/replay_main.c to replay the saved reproducers in make test).
+FUZZ_HARNESSES=(fuzz_config fuzz_set fuzz_idx fuzz_checkpoint fuzz_csv)
+declare -A FUZZ_SRC=(
+    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c engine/common.c"
+    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c engine/common.c"
+    [fuzz_idx]="engine/idx.c engine/common.c"
+    [fuzz_checkpoint]="engine/checkpoint.c engine/model.c engine/cpu_backend.c engine/common.c engine/backend_reg.c"
+    [fuzz_csv]="runner/csvout.c runner/fsutil.c engine/common.c"
+)
+# pkg-config packages and extra libraries (the CPU backend calls omp_* functions; its pragmas
+# are left off, so the harness runs on one thread)
+declare -A FUZZ_PKGS=(
+    [fuzz_config]="yaml-0.1" [fuzz_set]="yaml-0.1" [fuzz_idx]="zlib"
+    [fuzz_checkpoint]="openblas zlib" [fuzz_csv]=""
+)
+declare -A FUZZ_LIBS=([fuzz_config]="" [fuzz_set]="" [fuzz_idx]="-lcsv" [fuzz_checkpoint]="-lgomp" [fuzz_csv]="-lcsv")

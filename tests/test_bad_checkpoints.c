@@ -1,0 +1,234 @@
+/* tests/test_bad_checkpoints.c — the checkpoint part of the bad-input catalogue (issue 8):
+ * foreign and damaged files given to checkpoint_load (engine/checkpoint.c), each with its exact
+ * message. No command loads a checkpoint yet, so this goes through the engine's API; the
+ * refusals that tests/test_checkpoint.c already checks (empty file, PNG, bad magic, versions,
+ * short prefix, truncated body, trailing bytes, flipped bits, and the forged shapes) are not
+ * repeated here. Forged files get a correct declared size and CRC32, so that the check under
+ * test is reached.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "checkpoint.h"
+#include "dataset.h"
+#include "testutil.h"
+
+static char tmpdir[256];
+
+static const char *tpath(const char *name) {
+    static char bufs[16][512];
+    static int next;
+    char *p = bufs[next++ % 16];
+    snprintf(p, 512, "%s/%s", tmpdir, name);
+    return p;
+}
+
+static unsigned char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    AE_ASSERT(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n + 4096);
+    AE_ASSERT(b && fread(b, 1, *n, f) == *n);
+    fclose(f);
+    return b;
+}
+
+static void write_all(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    AE_ASSERT(f != NULL);
+    AE_ASSERT(n == 0 || fwrite(b, 1, n, f) == n);
+    AE_ASSERT(fclose(f) == 0);
+}
+
+static void put_u32(unsigned char *p, uint32_t v) {
+    for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Sets the declared size (u64 at 16) to n and recomputes the CRC32 in the last 4 bytes. */
+static void reseal(unsigned char *b, size_t n) {
+    put_u32(b + 16, (uint32_t)n);
+    put_u32(b + 20, 0);
+    put_u32(b + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4)));
+}
+
+static int ncases;
+
+/* checkpoint_load(path) must fail with exactly "PATH: error: " + want. */
+static void expect_refused(const char *name, const char *path, const char *want) {
+    char full[2048];
+    snprintf(full, sizeof full, "%s: error: %s", path, want);
+    AeError err = {{0}};
+    CheckpointMeta meta;
+    Model *m = checkpoint_load(path, backend_cpu(), &meta, &err);
+    ncases++;
+    tu_checks++;
+    if (m || strcmp(err.msg, full) != 0) {
+        tu_failures++;
+        fprintf(stderr, "FAIL %s: checkpoint_load%s\n   got: \"%s\"\n  want: \"%s\"\n", name,
+                m ? " succeeded" : " refused it with another message", m ? "" : err.msg, full);
+    }
+    model_free(m);
+}
+
+static Layer *new_layer(const Backend *be, int I, int O, Act act, RngStream *rng) {
+    AeError err;
+    Layer *l = layer_create(be, I, O, act, &err);
+    AE_ASSERT(l != NULL);
+    layer_init(be, l, INIT_PYTORCH, rng);
+    return l;
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/aelab-bad-ckpt.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        fprintf(stderr, "test_bad_checkpoints: cannot create a temporary directory: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    const Backend *be = backend_cpu();
+    AeError err;
+
+    /* a good checkpoint: 6 -> 4 (code) -> 6, head 4 -> 3; 3 layers, label "pretrain_layer" */
+    RngStream rng = rng_stream(5, RNG_STREAM_INIT);
+    Model *m = model_create(be, 6);
+    m->enc[m->nenc++] = new_layer(be, 6, 4, ACT_TANH, &rng);
+    m->dec[m->ndec++] = new_layer(be, 4, 6, ACT_SIGMOID, &rng);
+    m->head[m->nhead++] = new_layer(be, 4, 3, ACT_LOGSOFTMAX, &rng);
+    CheckpointMeta meta = {.stage_index = 1, .epoch = 2, .seed = 1};
+    snprintf(meta.stage_label, sizeof meta.stage_label, "pretrain_layer");
+    const char *good_path = tpath("good.ckpt");
+    CHECK(checkpoint_save(good_path, m, &meta, &err));
+    size_t n;
+    unsigned char *good = read_all(good_path, &n);
+    unsigned char *b = malloc(n + 4096);
+    const uint32_t hlen = get_u32(good + 12);
+    const size_t nrng_at = 64 + 12 * 3;                        /* header layout: checkpoint.c */
+    const size_t label_at = nrng_at + 4 + 8 * CHECKPOINT_NRNG; /* the label length */
+    CHECK(get_u32(good + nrng_at) == CHECKPOINT_NRNG && get_u32(good + label_at) == 14);
+    const char *bad = tpath("bad.ckpt");
+    char want[1024];
+
+    /* ---- not there, or not a file ---- */
+    expect_refused("missing", tpath("none.ckpt"), "cannot open: No such file or directory");
+    const char *dir = tpath("a-directory.ckpt");
+    CHECK(mkdir(dir, 0755) == 0);
+    expect_refused("directory", dir, "cannot open: Is a directory");
+
+    /* ---- foreign files ---- */
+    uint8_t pix[4 * 2 * 2] = {0};
+    int dims[3] = {4, 2, 2};
+    const char *idx = tpath("images.idx");
+    CHECK(idx_write(idx, pix, dims, 3, &err));
+    expect_refused(
+        "an IDX file", idx,
+        "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
+    const char *gz = tpath("model.ckpt.gz");
+    gzFile g = gzopen(gz, "wb");
+    AE_ASSERT(g && gzwrite(g, good, (unsigned)n) == (int)n && gzclose(g) == Z_OK);
+    expect_refused(
+        "a gzip-compressed checkpoint", gz,
+        "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
+    const char *yaml = tpath("config.yaml");
+    write_all(yaml, "name: lecture17\npipeline: []\n", 29);
+    expect_refused(
+        "a YAML config", yaml,
+        "not an aelab checkpoint: bad magic \"name: le\" at byte 0, expected \"AELABCKP\"");
+    const char *csv = tpath("metrics.csv");
+    write_all(csv, "stage_index,stage\n1,pretrain_layer\n", 35);
+    expect_refused(
+        "a metrics.csv", csv,
+        "not an aelab checkpoint: bad magic \"stage_in\" at byte 0, expected \"AELABCKP\"");
+    /* what a file system can leave after a power loss: the right length, all zeros */
+    memset(b, 0, n);
+    write_all(bad, b, n);
+    expect_refused(
+        "zero-filled", bad,
+        "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
+    const char *three = tpath("three.ckpt");
+    write_all(three, "AEL", 3);
+    expect_refused("cut inside the magic", three, "truncated: 3 bytes, expected at least 16");
+
+    /* ---- damaged prefix ---- */
+    write_all(bad, good, 16);
+    snprintf(want, sizeof want, "truncated: 16 bytes, expected at least %u (the header)",
+             16 + hlen + 4);
+    expect_refused("prefix only", bad, want);
+    memcpy(b, good, n);
+    put_u32(b + 12, 10);
+    write_all(bad, b, n);
+    expect_refused("header length too small", bad,
+                   "implausible header length 10 at byte 12, expected 56..65536");
+
+    /* ---- forged headers (size and CRC correct) ---- */
+    memcpy(b, good, n);
+    put_u32(b + nrng_at, 100);
+    reseal(b, n);
+    write_all(bad, b, n);
+    snprintf(want, sizeof want,
+             "malformed header: 100 random counters at byte %zu, expected at most 64", nrng_at);
+    expect_refused("too many random counters", bad, want);
+
+    memcpy(b, good, n);
+    put_u32(b + label_at, 200);
+    reseal(b, n);
+    write_all(bad, b, n);
+    snprintf(want, sizeof want,
+             "malformed header: stage label of 200 bytes at byte %zu, expected fewer than 128",
+             label_at);
+    expect_refused("stage label too long", bad, want);
+
+    /* no counters: the header's last 8*8 bytes are left over */
+    memcpy(b, good, n);
+    put_u32(b + nrng_at, 0);
+    put_u32(b + nrng_at + 4, 0); /* read as the label length */
+    reseal(b, n);
+    write_all(bad, b, n);
+    snprintf(want, sizeof want, "malformed header: %u unused bytes at byte %zu (header length %u)",
+             16 + hlen - (unsigned)(nrng_at + 8), nrng_at + 8, hlen);
+    expect_refused("unused header bytes", bad, want);
+
+    /* 16 encoder layers announced, but the header holds 3 layers' shapes */
+    memcpy(b, good, n);
+    put_u32(b + 28, 16);
+    reseal(b, n);
+    write_all(bad, b, n);
+    snprintf(want, sizeof want, "malformed header: it ends at byte %u, inside the layer shapes",
+             16 + hlen);
+    expect_refused("header ends inside the layer shapes", bad, want);
+
+    /* a model of more than 2^27 parameters: input 2^24 wide, first layer 2^24 -> 16 */
+    memcpy(b, good, n);
+    put_u32(b + 24, 1u << 24);
+    put_u32(b + 40, 1u << 24);
+    put_u32(b + 44, 16);
+    reseal(b, n);
+    write_all(bad, b, n);
+    expect_refused("implausible model size", bad,
+                   "implausible model size: more than 134217728 parameters by encoder layer 0 "
+                   "(byte 40)");
+
+    /* the good file still loads: the forging above changed only the copies */
+    Model *back = checkpoint_load(good_path, be, NULL, &err);
+    CHECK(back != NULL);
+    model_free(back);
+
+    free(b);
+    free(good);
+    model_free(m);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "test_bad_checkpoints: could not remove %s\n", tmpdir);
+    printf("test_bad_checkpoints: %d bad checkpoints\n", ncases);
+    return tu_summary("test_bad_checkpoints");
+}
