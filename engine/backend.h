@@ -1,5 +1,5 @@
 /* engine/backend.h — the table of operations the model code runs on (CPU: engine/cpu_backend.c,
- * CUDA: gpu/). The backend is chosen once at start-up (backend_get); the model code above it is
+ * CUDA: gpu/). The backend is chosen once at start-up (backend_cpu, backend_cuda); the model code above it is
  * written once.
  *
  * Conventions
