@@ -90,7 +90,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BIN := bin/aelab$(if $(SAN),-$(SAN))
 
-.PHONY: all help deps data data-only run test test-gpu regress bench asan fuzz valgrind clean
+.PHONY: all help deps data data-only run test test-gpu regress bench bench-deps asan fuzz valgrind clean
 all: $(BIN)
 
 help:
@@ -101,7 +101,7 @@ help:
 	@echo "make test       deps + build + data, then every test (pass/fail)"
 	@echo "make test-gpu   compare the CUDA backend with the CPU (skips without a GPU)"
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
-	@echo "make bench      benchmarks, written to bench/results.md"
+	@echo "make bench      benchmarks, written to bench/results.md (bench-deps: PyTorch peer)"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)"
 	@echo "make valgrind   a short training and the bad-input catalogue under memcheck"
@@ -156,6 +156,11 @@ regress: deps
 bench: deps
 	@$(MAKE) --no-print-directory data-only all
 	@AELAB=$(BIN) bench/run.sh
+
+# the PyTorch peer of `make bench` (Debian's python3-torch); the tests never need it
+bench-deps:
+	@dpkg-query -W -f='$${db:Status-Status}' python3-torch 2>/dev/null | grep -qx installed || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }
 
 asan:
 	@$(MAKE) --no-print-directory SAN=asan CUDA=0 test

@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 : "${AELAB:=bin/aelab}"
 threads=${BENCH_THREADS:-${THREADS:-0}}
 
-if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo \
+    && grep -qw fma /proc/cpuinfo; then
     export OPENBLAS_CORETYPE=Haswell
 fi
 
@@ -78,4 +79,4 @@ fi
 
 # shellcheck disable=SC2086  # BENCH_ARGS is a word list
 exec "$BUILD_/bench/bench" all --threads "$threads" "${pyargs[@]}" "${aelabargs[@]}" \
-    --commit "$commit" --out bench ${BENCH_ARGS:-}
+    --commit "$commit" --out bench --scratch "$BUILD_/bench" ${BENCH_ARGS:-}
