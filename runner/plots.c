@@ -23,6 +23,7 @@
 
 #include "csvout.h"
 #include "fsutil.h"
+#include "strbuf.h"
 
 #define PLOTS_PATH_MAX 4096
 #define PLOTS_TEMPLATE_MARK "# aelab template"
@@ -34,52 +35,20 @@ static const char *const plots_templates[] = {"loss", "accuracy", "confusion", "
 static char plots_template_dir_override[PLOTS_PATH_MAX];
 static bool plots_noted_missing;
 
-/* ---- a growing string ---- */
-
-typedef struct Sb {
-    char *s;
-    size_t n, cap;
-} Sb;
-
-static void sb_printf(Sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(Sb *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        AE_ASSERT(k >= 0);
-        if (b->s && (size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t need = b->n + (size_t)k + 1;
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < need)
-            cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            fprintf(stderr, "%s:%d: error: out of memory (%zu bytes)\n", __FILE__, __LINE__, cap);
-            exit(1);
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
+/* growing strings: runner/strbuf.h */
 
 /* Appends s as a gnuplot single-quoted string: '' for ', control characters as spaces. */
-static void sb_quote(Sb *b, const char *s) {
-    sb_printf(b, "'");
+static void sb_quote(StrBuf *b, const char *s) {
+    strbuf_printf(b, "'");
     for (; *s; s++) {
         if (*s == '\'')
-            sb_printf(b, "''");
+            strbuf_printf(b, "''");
         else if ((unsigned char)*s < 0x20)
-            sb_printf(b, " ");
+            strbuf_printf(b, " ");
         else
-            sb_printf(b, "%c", *s);
+            strbuf_printf(b, "%c", *s);
     }
-    sb_printf(b, "'");
+    strbuf_printf(b, "'");
 }
 
 /* ---- paths ---- */
@@ -203,8 +172,8 @@ static bool plots_run_script(const char *dir, const char *script, AeError *err) 
     snprintf(png_name, sizeof png_name, "%.*s.png", (int)(sl - 3), script);
     if (!plots_join(png, dir, png_name, err) || !plots_join(tmp, dir, tmp_name, err))
         return false;
-    Sb setvar = {0};
-    sb_printf(&setvar, "out_png=");
+    StrBuf setvar = {0};
+    strbuf_printf(&setvar, "out_png=");
     sb_quote(&setvar, tmp_name);
 
     int pfd[2];
@@ -384,31 +353,31 @@ static bool plots_install_template(const char *run_dir, const char *name, AeErro
 
 /* The start of every generated script: what it is, and a `cd` to its own directory so that
  * relative paths work whatever the caller's working directory. */
-static void plots_script_head(Sb *b, const char *what, const char *shown_name,
+static void plots_script_head(StrBuf *b, const char *what, const char *shown_name,
                               const char *template_rel) {
-    sb_printf(b, "# %s — written by aelab %s: %s\n", shown_name, AE_VERSION, what);
-    sb_printf(b, "# Re-render with `gnuplot %s` (from any directory) or `aelab plot RUN_DIR`.\n",
+    strbuf_printf(b, "# %s — written by aelab %s: %s\n", shown_name, AE_VERSION, what);
+    strbuf_printf(b, "# Re-render with `gnuplot %s` (from any directory) or `aelab plot RUN_DIR`.\n",
               shown_name);
-    sb_printf(b, "# The settings are below; the drawing is in %s.\n", template_rel);
-    sb_printf(b, "_d = ARG0; _i = strlen(_d)\n"
+    strbuf_printf(b, "# The settings are below; the drawing is in %s.\n", template_rel);
+    strbuf_printf(b, "_d = ARG0; _i = strlen(_d)\n"
                  "while (_i > 0 && _d[_i:_i] ne \"/\") { _i = _i - 1 }\n"
                  "if (_i > 0) { cd _d[1:_i] }\n");
 }
 
 /* The out_png default and the data file of a mosaic script. */
-static void plots_script_files(Sb *b, const char *base, int img_h, int img_w) {
+static void plots_script_files(StrBuf *b, const char *base, int img_h, int img_w) {
     char name[300];
     snprintf(name, sizeof name, "%s.png", base);
-    sb_printf(b, "if (!exists(\"out_png\")) out_png = ");
+    strbuf_printf(b, "if (!exists(\"out_png\")) out_png = ");
     sb_quote(b, name);
     snprintf(name, sizeof name, "%s.f32", base);
-    sb_printf(b, "\ndata = ");
+    strbuf_printf(b, "\ndata = ");
     sb_quote(b, name);
-    sb_printf(b, "  # float32 LE, (%d rows, %d columns), NaN = gap\n", img_h, img_w);
+    strbuf_printf(b, "  # float32 LE, (%d rows, %d columns), NaN = gap\n", img_h, img_w);
 }
 
 /* Writes DIR/NAME.gp (the script text in b) and renders it when gnuplot exists. */
-static bool plots_emit(const char *dir, const char *name, Sb *b, AeError *err) {
+static bool plots_emit(const char *dir, const char *name, StrBuf *b, AeError *err) {
     char file[300], path[PLOTS_PATH_MAX];
     snprintf(file, sizeof file, "%s.gp", name);
     if (!plots_join(path, dir, file, err))
@@ -495,7 +464,7 @@ bool plots_weight_tiles(const char *run_dir, const char *base, const char *title
         cbmax = 1.0; /* an all-zero picture: mid-gray on a unit scale */
 
     char dir[PLOTS_PATH_MAX], file[300], path[PLOTS_PATH_MAX];
-    Sb b = {0};
+    StrBuf b = {0};
     bool ok = plots_subdir(dir, run_dir, "weights", err);
     if (ok) {
         snprintf(file, sizeof file, "%s.f32", base);
@@ -509,18 +478,18 @@ bool plots_weight_tiles(const char *run_dir, const char *base, const char *title
         snprintf(shown, sizeof shown, "weights/%s.gp", base);
         plots_script_head(&b, "a mosaic of weight tiles", shown, "../plots/tiles.gp");
         plots_script_files(&b, base, img_h, img_w);
-        sb_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
+        strbuf_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
                   plots_scale(img_w, img_h));
-        sb_printf(&b, "ntiles = %d  # %d x %d pixels each, %d per row\n", ntiles, tile_h, tile_w,
+        strbuf_printf(&b, "ntiles = %d  # %d x %d pixels each, %d per row\n", ntiles, tile_h, tile_w,
                   grid_cols);
-        sb_printf(&b, "cbmax = %.9g  # %s\n", cbmax,
+        strbuf_printf(&b, "cbmax = %.9g  # %s\n", cbmax,
                   per_tile ? "each tile divided by its own max |w|"
                            : "the picture's max |w|: gray 0, black -cbmax, white +cbmax");
-        sb_printf(&b, "plot_title = ");
+        strbuf_printf(&b, "plot_title = ");
         sb_quote(&b, title ? title : base);
-        sb_printf(&b, "\ncb_label = ");
+        strbuf_printf(&b, "\ncb_label = ");
         sb_quote(&b, per_tile ? "w / max |w| of its tile" : "weight");
-        sb_printf(&b, "\nload '../plots/tiles.gp'\n");
+        strbuf_printf(&b, "\nload '../plots/tiles.gp'\n");
         ok = plots_emit(dir, base, &b, err);
     }
     free(b.s);
@@ -561,7 +530,7 @@ bool plots_reconstructions(const char *run_dir, const char *base, const char *ti
         }
 
     char dir[PLOTS_PATH_MAX], file[300], path[PLOTS_PATH_MAX];
-    Sb b = {0};
+    StrBuf b = {0};
     bool ok = plots_subdir(dir, run_dir, "recon", err);
     if (ok) {
         snprintf(file, sizeof file, "%s.f32", base);
@@ -575,20 +544,20 @@ bool plots_reconstructions(const char *run_dir, const char *base, const char *ti
         snprintf(shown, sizeof shown, "recon/%s.gp", base);
         plots_script_head(&b, "reconstructions", shown, "../plots/recon.gp");
         plots_script_files(&b, base, img_h, img_w);
-        sb_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
+        strbuf_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
                   plots_scale(img_w, img_h));
-        sb_printf(&b, "nexamples = %d  # %d x %d pixels each\n", n, h, w);
-        sb_printf(&b, "plot_title = ");
+        strbuf_printf(&b, "nexamples = %d  # %d x %d pixels each\n", n, h, w);
+        strbuf_printf(&b, "plot_title = ");
         sb_quote(&b, title ? title : base);
-        sb_printf(&b, "\nnkinds = %d\narray kind_label[%d] = [", nkinds, nkinds);
+        strbuf_printf(&b, "\nnkinds = %d\narray kind_label[%d] = [", nkinds, nkinds);
         for (int k = 0; k < nkinds; k++) {
-            sb_printf(&b, "%s", k ? ", " : "");
+            strbuf_printf(&b, "%s", k ? ", " : "");
             sb_quote(&b, use_label[k]);
         }
-        sb_printf(&b, "]\narray kind_y[%d] = [", nkinds);
+        strbuf_printf(&b, "]\narray kind_y[%d] = [", nkinds);
         for (int k = 0; k < nkinds; k++)
-            sb_printf(&b, "%s%.1f", k ? ", " : "", 1 + k * (h + 1) + (h - 1) / 2.0);
-        sb_printf(&b, "]\nload '../plots/recon.gp'\n");
+            strbuf_printf(&b, "%s%.1f", k ? ", " : "", 1 + k * (h + 1) + (h - 1) / 2.0);
+        strbuf_printf(&b, "]\nload '../plots/recon.gp'\n");
         ok = plots_emit(dir, base, &b, err);
     }
     free(b.s);
@@ -741,33 +710,33 @@ static bool plots_loss(const char *run_dir, const char *run_name, const StageSum
         return true;
     if (!plots_install_template(run_dir, "loss", err))
         return false;
-    Sb b = {0}, idx = {0}, lab = {0}, off = {0}, pen = {0}, dec = {0};
+    StrBuf b = {0}, idx = {0}, lab = {0}, off = {0}, pen = {0}, dec = {0};
     for (int i = 0, k = 0; i < nst; i++) {
         if (!plots_is_training(&st[i]))
             continue;
         const char *sep = k++ ? ", " : "";
-        sb_printf(&idx, "%s%.17g", sep, st[i].index);
-        sb_printf(&lab, "%s", sep);
+        strbuf_printf(&idx, "%s%.17g", sep, st[i].index);
+        strbuf_printf(&lab, "%s", sep);
         sb_quote(&lab, st[i].label);
-        sb_printf(&off, "%s%.17g", sep, offset);
-        sb_printf(&pen, "%s%d", sep, st[i].has_penalty);
-        sb_printf(&dec, "%s%d", sep, st[i].has_decay);
+        strbuf_printf(&off, "%s%.17g", sep, offset);
+        strbuf_printf(&pen, "%s%d", sep, st[i].has_penalty);
+        strbuf_printf(&dec, "%s%d", sep, st[i].has_decay);
         offset += st[i].max_epoch;
     }
     char title[400];
     snprintf(title, sizeof title, "%s: training loss", run_name);
     plots_script_head(&b, "training loss per epoch", "loss.gp", "plots/loss.gp");
-    sb_printf(&b, "if (!exists(\"out_png\")) out_png = 'loss.png'\ndata = 'metrics.csv'\n");
-    sb_printf(&b, "plot_title = ");
+    strbuf_printf(&b, "if (!exists(\"out_png\")) out_png = 'loss.png'\ndata = 'metrics.csv'\n");
+    strbuf_printf(&b, "plot_title = ");
     sb_quote(&b, title);
-    sb_printf(&b, "\nnstages = %d\nlogy = %d\nxmax = %.17g\n", n,
+    strbuf_printf(&b, "\nnstages = %d\nlogy = %d\nxmax = %.17g\n", n,
               !nonpos && lo > 0 && hi / lo > 10, offset);
-    sb_printf(&b, "array stage_index[%d] = [%s]\n", n, idx.s);
-    sb_printf(&b, "array stage_label[%d] = [%s]\n", n, lab.s);
-    sb_printf(&b, "array stage_offset[%d] = [%s]  # x = stage_offset + epoch\n", n, off.s);
-    sb_printf(&b, "array has_penalty[%d] = [%s]\n", n, pen.s);
-    sb_printf(&b, "array has_decay[%d] = [%s]\n", n, dec.s);
-    sb_printf(&b, "load 'plots/loss.gp'\n");
+    strbuf_printf(&b, "array stage_index[%d] = [%s]\n", n, idx.s);
+    strbuf_printf(&b, "array stage_label[%d] = [%s]\n", n, lab.s);
+    strbuf_printf(&b, "array stage_offset[%d] = [%s]  # x = stage_offset + epoch\n", n, off.s);
+    strbuf_printf(&b, "array has_penalty[%d] = [%s]\n", n, pen.s);
+    strbuf_printf(&b, "array has_decay[%d] = [%s]\n", n, dec.s);
+    strbuf_printf(&b, "load 'plots/loss.gp'\n");
     bool ok = plots_emit(run_dir, "loss", &b, err);
     free(b.s);
     free(idx.s);
@@ -800,33 +769,33 @@ static bool plots_accuracy(const char *run_dir, const char *run_name, const Stag
     double span = fmax(amax - amin, 2.0);
     double ymin = fmax(0.0, floor(amin - 0.15 * span));
     double ymax = fmax(fmin(100.0, ceil(amax + 0.15 * span)), ymin + 1);
-    Sb b = {0}, idx = {0}, lab = {0}, tr = {0}, fa = {0}, fe = {0};
+    StrBuf b = {0}, idx = {0}, lab = {0}, tr = {0}, fa = {0}, fe = {0};
     for (int i = 0, k = 0; i < nst; i++) {
         if (!plots_is_classifier(&st[i]))
             continue;
         const char *sep = k++ ? ", " : "";
-        sb_printf(&idx, "%s%.17g", sep, st[i].index);
-        sb_printf(&lab, "%s", sep);
+        strbuf_printf(&idx, "%s%.17g", sep, st[i].index);
+        strbuf_printf(&lab, "%s", sep);
         sb_quote(&lab, st[i].label);
-        sb_printf(&tr, "%s%d", sep, st[i].has_train);
-        sb_printf(&fa, "%s%.9g", sep, st[i].last_test * scale);
-        sb_printf(&fe, "%s%.17g", sep, st[i].last_test_epoch);
+        strbuf_printf(&tr, "%s%d", sep, st[i].has_train);
+        strbuf_printf(&fa, "%s%.9g", sep, st[i].last_test * scale);
+        strbuf_printf(&fe, "%s%.17g", sep, st[i].last_test_epoch);
     }
     char title[400];
     snprintf(title, sizeof title, "%s: classifier accuracy", run_name);
     plots_script_head(&b, "accuracy per epoch of the classifier stages", "accuracy.gp",
                       "plots/accuracy.gp");
-    sb_printf(&b, "if (!exists(\"out_png\")) out_png = 'accuracy.png'\ndata = 'metrics.csv'\n");
-    sb_printf(&b, "plot_title = ");
+    strbuf_printf(&b, "if (!exists(\"out_png\")) out_png = 'accuracy.png'\ndata = 'metrics.csv'\n");
+    strbuf_printf(&b, "plot_title = ");
     sb_quote(&b, title);
-    sb_printf(&b, "\nnstages = %d\nxmax = %.17g\nacc_scale = %g\nymin = %g\nymax = %g\n", n, xmax,
+    strbuf_printf(&b, "\nnstages = %d\nxmax = %.17g\nacc_scale = %g\nymin = %g\nymax = %g\n", n, xmax,
               scale, ymin, ymax);
-    sb_printf(&b, "array stage_index[%d] = [%s]\n", n, idx.s);
-    sb_printf(&b, "array stage_label[%d] = [%s]\n", n, lab.s);
-    sb_printf(&b, "array has_train[%d] = [%s]\n", n, tr.s);
-    sb_printf(&b, "array final_acc[%d] = [%s]  # percent\n", n, fa.s);
-    sb_printf(&b, "array final_epoch[%d] = [%s]\n", n, fe.s);
-    sb_printf(&b, "load 'plots/accuracy.gp'\n");
+    strbuf_printf(&b, "array stage_index[%d] = [%s]\n", n, idx.s);
+    strbuf_printf(&b, "array stage_label[%d] = [%s]\n", n, lab.s);
+    strbuf_printf(&b, "array has_train[%d] = [%s]\n", n, tr.s);
+    strbuf_printf(&b, "array final_acc[%d] = [%s]  # percent\n", n, fa.s);
+    strbuf_printf(&b, "array final_epoch[%d] = [%s]\n", n, fe.s);
+    strbuf_printf(&b, "load 'plots/accuracy.gp'\n");
     bool ok = plots_emit(run_dir, "accuracy", &b, err);
     free(b.s);
     free(idx.s);
@@ -865,7 +834,7 @@ static bool plots_confusion(const char *run_dir, const char *run_name, AeError *
     CsvTable *t = csvtable_read(path, err);
     if (!t)
         return false;
-    Sb b = {0}, lab = {0};
+    StrBuf b = {0}, lab = {0};
     bool ok = true;
     int C = csvtable_ncols(t) - 1;
     if (C < 1 || csvtable_nrows(t) != C) {
@@ -894,18 +863,18 @@ static bool plots_confusion(const char *run_dir, const char *run_name, AeError *
     if (!ok)
         goto done;
     for (int r = 0; r < C; r++) {
-        sb_printf(&lab, "%s", r ? ", " : "");
+        strbuf_printf(&lab, "%s", r ? ", " : "");
         sb_quote(&lab, csvtable_get(t, r, 0));
     }
     plots_script_head(&b, "confusion matrix heatmap", "confusion.gp", "plots/confusion.gp");
-    sb_printf(&b, "if (!exists(\"out_png\")) out_png = 'confusion.png'\n"
+    strbuf_printf(&b, "if (!exists(\"out_png\")) out_png = 'confusion.png'\n"
                   "data = 'confusion.csv'\nplot_title = ");
     char title[400];
     snprintf(title, sizeof title, "%s: confusion matrix (%.0f examples)", run_name, total);
     sb_quote(&b, title);
-    sb_printf(&b, "\nnclasses = %d\nmaxcount = %.17g\narray class_label[%d] = [%s]\n", C, maxcount,
+    strbuf_printf(&b, "\nnclasses = %d\nmaxcount = %.17g\narray class_label[%d] = [%s]\n", C, maxcount,
               C, lab.s);
-    sb_printf(&b, "load 'plots/confusion.gp'\n");
+    strbuf_printf(&b, "load 'plots/confusion.gp'\n");
     ok = plots_emit(run_dir, "confusion", &b, err);
 done:
     free(b.s);
@@ -923,7 +892,7 @@ static bool plots_per_class(const char *run_dir, const char *run_name, AeError *
     CsvTable *t = csvtable_read(path, err);
     if (!t)
         return false;
-    Sb b = {0};
+    StrBuf b = {0};
     bool ok = true;
     int c_class, c_acc;
     if (!plots_need_col(t, path, "class", &c_class, err) ||
@@ -966,14 +935,14 @@ static bool plots_per_class(const char *run_dir, const char *run_name, AeError *
     if (!ok)
         goto done;
     plots_script_head(&b, "per-class accuracy", "per_class.gp", "plots/per_class.gp");
-    sb_printf(&b, "if (!exists(\"out_png\")) out_png = 'per_class.png'\n"
+    strbuf_printf(&b, "if (!exists(\"out_png\")) out_png = 'per_class.png'\n"
                   "data = 'per_class.csv'\nplot_title = ");
     char title[400];
     snprintf(title, sizeof title, "%s: per-class accuracy", run_name);
     sb_quote(&b, title);
-    sb_printf(&b, "\nnclasses = %d\nacc_scale = %g\nymin = %g\nymax = %g\noverall = %.9g\n", n,
+    strbuf_printf(&b, "\nnclasses = %d\nacc_scale = %g\nymin = %g\nymax = %g\noverall = %.9g\n", n,
               scale, ymin, ymax, overall);
-    sb_printf(&b, "load 'plots/per_class.gp'\n");
+    strbuf_printf(&b, "load 'plots/per_class.gp'\n");
     ok = plots_emit(run_dir, "per_class", &b, err);
 done:
     free(b.s);

@@ -33,6 +33,7 @@
 #include "csvout.h"
 #include "diag.h"
 #include "fsutil.h"
+#include "strbuf.h"
 #include "plots.h"
 #include "stagekey.h"
 #include "yamldoc.h"
@@ -44,37 +45,10 @@
 #define SWEEP_LOG_FILE "stderr.log"
 #define SWEEP_LOG_TAIL 6 /* lines of a failed point's log shown by the driver */
 
-/* ---- a growing string ---- */
+/* growing strings: runner/strbuf.h */
 
-typedef struct Str {
-    char *s;
-    size_t n, cap;
-} Str;
-
-static void str_printf(Str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void str_printf(Str *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        AE_ASSERT(k >= 0);
-        if (b->s && (size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + (size_t)k + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        AE_ASSERT(ns);
-        b->s = ns;
-        b->cap = cap;
-    }
-}
-
-static void str_putn(Str *b, const char *s, size_t n) {
-    if (n) str_printf(b, "%.*s", (int)n, s);
+static void str_putn(StrBuf *b, const char *s, size_t n) {
+    if (n) strbuf_printf(b, "%.*s", (int)n, s);
 }
 
 static char *xstrdup(const char *s) {
@@ -93,32 +67,32 @@ static char *xstrndup(const char *s, size_t n) {
 
 /* Appends s to a shell command line as one word: bare when it holds only safe characters,
  * else in single quotes. */
-static void str_shell_word(Str *b, const char *s) {
+static void str_shell_word(StrBuf *b, const char *s) {
     bool safe = *s != '\0';
     for (const char *p = s; *p && safe; p++)
         safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                strchr("_./=+,:@%-", *p) != NULL;
     if (safe) {
-        str_printf(b, "%s", s);
+        strbuf_printf(b, "%s", s);
         return;
     }
-    str_printf(b, "'");
+    strbuf_printf(b, "'");
     for (const char *p = s; *p; p++) {
-        if (*p == '\'') str_printf(b, "'\\''");
-        else str_printf(b, "%c", *p);
+        if (*p == '\'') strbuf_printf(b, "'\\''");
+        else strbuf_printf(b, "%c", *p);
     }
-    str_printf(b, "'");
+    strbuf_printf(b, "'");
 }
 
 /* Appends s as a gnuplot single-quoted string (control characters become spaces). */
-static void str_gp_quote(Str *b, const char *s) {
-    str_printf(b, "'");
+static void str_gp_quote(StrBuf *b, const char *s) {
+    strbuf_printf(b, "'");
     for (; *s; s++) {
-        if (*s == '\'') str_printf(b, "''");
-        else if ((unsigned char)*s < 0x20) str_printf(b, " ");
-        else str_printf(b, "%c", *s);
+        if (*s == '\'') strbuf_printf(b, "''");
+        else if ((unsigned char)*s < 0x20) strbuf_printf(b, " ");
+        else strbuf_printf(b, "%c", *s);
     }
-    str_printf(b, "'");
+    strbuf_printf(b, "'");
 }
 
 /* ---- value lists ---- */
@@ -344,39 +318,39 @@ static bool plain_is_safe(const char *s) {
     return strpbrk(s, ",[]{}:#'\"\n\t") == NULL;
 }
 
-static void flow_text(Str *b, const YNode *n) {
+static void flow_text(StrBuf *b, const YNode *n) {
     if (n->kind == YNODE_SCALAR) {
         if (n->plain && plain_is_safe(n->str)) {
-            str_printf(b, "%s", n->str);
+            strbuf_printf(b, "%s", n->str);
             return;
         }
-        str_printf(b, "\"");
+        strbuf_printf(b, "\"");
         for (const char *p = n->str; *p; p++) {
             unsigned char c = (unsigned char)*p;
-            if (c == '"' || c == '\\') str_printf(b, "\\%c", c);
-            else if (c == '\n') str_printf(b, "\\n");
-            else if (c == '\t') str_printf(b, "\\t");
-            else if (c < 0x20) str_printf(b, "\\x%02x", c);
-            else str_printf(b, "%c", c);
+            if (c == '"' || c == '\\') strbuf_printf(b, "\\%c", c);
+            else if (c == '\n') strbuf_printf(b, "\\n");
+            else if (c == '\t') strbuf_printf(b, "\\t");
+            else if (c < 0x20) strbuf_printf(b, "\\x%02x", c);
+            else strbuf_printf(b, "%c", c);
         }
-        str_printf(b, "\"");
+        strbuf_printf(b, "\"");
     } else if (n->kind == YNODE_SEQ) {
-        str_printf(b, "[");
+        strbuf_printf(b, "[");
         for (int i = 0; i < n->nitems; i++) {
-            if (i) str_printf(b, ", ");
+            if (i) strbuf_printf(b, ", ");
             flow_text(b, n->items[i]);
         }
-        str_printf(b, "]");
+        strbuf_printf(b, "]");
     } else {
-        str_printf(b, "{");
+        strbuf_printf(b, "{");
         for (int i = 0, k = 0; i < n->npairs; i++) {
             if (n->pairs[i].dup) continue;
-            if (k++) str_printf(b, ", ");
+            if (k++) strbuf_printf(b, ", ");
             flow_text(b, n->pairs[i].key);
-            str_printf(b, ": ");
+            strbuf_printf(b, ": ");
             flow_text(b, n->pairs[i].value);
         }
-        str_printf(b, "}");
+        strbuf_printf(b, "}");
     }
 }
 
@@ -471,8 +445,8 @@ static char **point_sets(const Sweep *s, int k, int *n) {
     int m = 0;
     for (int i = 0; i < s->nbase; i++) v[m++] = xstrdup(s->base[i]);
     for (int i = 0; i < s->nparams; i++) {
-        Str b = {0};
-        str_printf(&b, "%s=%s", sweep_param_key(s, i), sweep_point_value(s, k, i));
+        StrBuf b = {0};
+        strbuf_printf(&b, "%s=%s", sweep_param_key(s, i), sweep_point_value(s, k, i));
         v[m++] = b.s;
     }
     *n = m;
@@ -480,9 +454,9 @@ static char **point_sets(const Sweep *s, int k, int *n) {
 }
 
 /* "k1=v1 k2=v2": point k's parameters, for messages. */
-static void point_params(const Sweep *s, int k, Str *b) {
+static void point_params(const Sweep *s, int k, StrBuf *b) {
     for (int i = 0; i < s->nparams; i++)
-        str_printf(b, "%s%s=%s", i ? " " : "", sweep_param_key(s, i), sweep_point_value(s, k, i));
+        strbuf_printf(b, "%s%s=%s", i ? " " : "", sweep_param_key(s, i), sweep_point_value(s, k, i));
 }
 
 /* FNV-1a over everything that determines point k: aelab's version, the file, its --sets. */
@@ -546,7 +520,7 @@ static int node_values(const YNode *v, const char *path, Diag *d, char ***out) {
             return -1;
         }
         for (int i = 0; i < v->nitems; i++) {
-            Str b = {0};
+            StrBuf b = {0};
             flow_text(&b, v->items[i]);
             list_push(&l, b.s);
         }
@@ -566,7 +540,7 @@ static int node_values(const YNode *v, const char *path, Diag *d, char ***out) {
         return -1;
     }
     if (n > 0) return n;
-    Str b = {0};
+    StrBuf b = {0};
     flow_text(&b, v);
     list_push(&l, b.s);
     *out = l.v;
@@ -954,7 +928,7 @@ int sweep_open(const char *file, const char *const *sets, int nsets, const char 
         int nerr = 0;
         diag_flush(&d);
         config_free(point_config(s, 0, stderr, &nerr));
-        Str pp = {0};
+        StrBuf pp = {0};
         point_params(s, 0, &pp);
         fprintf(stderr, "aelab: %d error%s in %s with %s (point 0; no point of the sweep has a "
                 "valid config)\n", nerr, nerr == 1 ? "" : "s", file, pp.s ? pp.s : "");
@@ -1033,10 +1007,10 @@ static bool status_write(const Sweep *s, int k, int exit_code, double seconds, i
     char path[SWEEP_PATH_MAX + 32], fp[17];
     status_path(s, k, path, sizeof path, SWEEP_STATUS_FILE);
     point_fingerprint(s, k, fp);
-    Str b = {0};
-    str_printf(&b, "point: %d\nfingerprint: %s\nexit_code: %d\nseconds: %.3f\n", k, fp, exit_code,
+    StrBuf b = {0};
+    strbuf_printf(&b, "point: %d\nfingerprint: %s\nexit_code: %d\nseconds: %.3f\n", k, fp, exit_code,
                seconds);
-    if (trained >= 0) str_printf(&b, "stages_trained: %d\nstages_reused: %d\n", trained, reused);
+    if (trained >= 0) strbuf_printf(&b, "stages_trained: %d\nstages_reused: %d\n", trained, reused);
     bool ok = fs_write_atomic(path, b.s, b.n, err);
     free(b.s);
     return ok;
@@ -1084,7 +1058,7 @@ int sweep_list(const Sweep *s, FILE *out) {
     int ndone = 0;
     for (int k = 0; k < s->npoints; k++) {
         char dir[SWEEP_PATH_MAX];
-        Str pp = {0};
+        StrBuf pp = {0};
         point_params(s, k, &pp);
         sweep_point_dir(s, k, dir, sizeof dir);
         bool done = point_complete(s, k);
@@ -1101,7 +1075,7 @@ int sweep_check(const Sweep *s) {
     for (int k = 0; k < s->npoints; k++) {
         Config *c = point_config(s, k, NULL, NULL);
         if (!c) {
-            Str pp = {0};
+            StrBuf pp = {0};
             point_params(s, k, &pp);
             fprintf(stderr, "aelab check: point %d (%s):\n", k, pp.s ? pp.s : "");
             free(pp.s);
@@ -1313,7 +1287,7 @@ static void report_point(const Sweep *s, const SweepOptions *opt, int k, int sta
     if ((!st.present || strcmp(st.fingerprint, fp) != 0) &&
         !status_write(s, k, code, secs, -1, -1, &err))
         fprintf(stderr, "%s\n", err.msg);
-    Str pp = {0};
+    StrBuf pp = {0};
     point_params(s, k, &pp);
     if (code == 0) {
         if (!opt->quiet) {
@@ -1566,9 +1540,9 @@ static bool write_by_params(const Sweep *s, const PointResult *res, const StrLis
         if (!is_seed_param(s, i)) hdr[c++] = sweep_param_key(s, i);
     hdr[c++] = "n";
     for (int m = 0; m < metrics->n; m++) {
-        Str a = {0}, b = {0};
-        str_printf(&a, "%s_mean", metrics->v[m]);
-        str_printf(&b, "%s_std", metrics->v[m]);
+        StrBuf a = {0}, b = {0};
+        strbuf_printf(&a, "%s_mean", metrics->v[m]);
+        strbuf_printf(&b, "%s_std", metrics->v[m]);
         list_push(&names, a.s);
         list_push(&names, b.s);
         hdr[c++] = a.s;
@@ -1640,12 +1614,12 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
     for (int i = 0; i < s->nparams && npanels < 64; i++)
         if (!is_seed_param(s, i)) panels[npanels++] = i;
     if (npanels == 0 && s->nparams > 0) panels[npanels++] = 0; /* seeds only: by seed */
-    Str dat = {0}, gp = {0}, cmds = {0};
+    StrBuf dat = {0}, gp = {0}, cmds = {0};
     int block = 0, used_panels = 0;
     double *vals = ae_xmalloc((size_t)s->npoints * sizeof *vals);
     bool *curve_seen = ae_xmalloc((size_t)s->npoints * sizeof *curve_seen);
     bool *x_seen = ae_xmalloc((size_t)s->npoints * sizeof *x_seen);
-    str_printf(&dat, "# %s of sweep %s: one block per curve; columns: x, mean, std across seeds, "
+    strbuf_printf(&dat, "# %s of sweep %s: one block per curve; columns: x, mean, std across seeds, "
                "x label\n", metric, s->name);
     for (int pi = 0; pi < npanels; pi++) {
         int p = panels[pi];
@@ -1656,7 +1630,7 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
         bool wide = numeric && hi / lo_pos >= 100;
         if (wide && lo <= 0) numeric = false;
         bool logx = wide && numeric;
-        Str plot = {0};
+        StrBuf plot = {0};
         int ncurves = 0, nx = 0;
         memset(curve_seen, 0, (size_t)s->npoints * sizeof *curve_seen);
         memset(x_seen, 0, (size_t)s->npoints * sizeof *x_seen);
@@ -1668,12 +1642,12 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
         }
         for (int c0 = 0; c0 < s->npoints; c0++) { /* one curve per combination of the others */
             if (curve_seen[c0]) continue;
-            Str label = {0}, lines = {0};
+            StrBuf label = {0}, lines = {0};
             for (int j = c0; j < s->npoints; j++)
                 if (same_others(s, c0, j, p)) curve_seen[j] = true;
             for (int i = 0; i < s->nparams; i++)
                 if (i != p && !is_seed_param(s, i))
-                    str_printf(&label, "%s%s=%s", label.n ? ", " : "", sweep_param_key(s, i),
+                    strbuf_printf(&label, "%s%s=%s", label.n ? ", " : "", sweep_param_key(s, i),
                                sweep_point_value(s, c0, i));
             memset(x_seen, 0, (size_t)s->npoints * sizeof *x_seen);
             int xi = 0, npts = 0;
@@ -1692,26 +1666,26 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
                     bool is_int;
                     mean_std(vals, nv, &mean, &sd);
                     if (!numeric || !parse_num(xv, strlen(xv), &x, &is_int)) x = xi;
-                    str_printf(&lines, "%.10g %.10g %.10g \"", x, mean, isnan(sd) ? 0.0 : sd);
+                    strbuf_printf(&lines, "%.10g %.10g %.10g \"", x, mean, isnan(sd) ? 0.0 : sd);
                     for (const char *q = xv; *q; q++)
-                        str_printf(&lines, "%c", *q == '"' || *q == '\n' ? '\'' : *q);
-                    str_printf(&lines, "\"\n");
+                        strbuf_printf(&lines, "%c", *q == '"' || *q == '\n' ? '\'' : *q);
+                    strbuf_printf(&lines, "\"\n");
                     npts++;
                 }
                 xi++;
             }
             if (npts) {
-                str_printf(&dat, "%s# block %d: %s against %s%s%s\n", block ? "\n\n" : "",
+                strbuf_printf(&dat, "%s# block %d: %s against %s%s%s\n", block ? "\n\n" : "",
                            block, metric,
                            sweep_param_key(s, p), label.n ? "; " : "", label.n ? label.s : "");
                 str_putn(&dat, lines.s, lines.n);
-                str_printf(&plot, "%sdata index %d using 1:2:3%s with yerrorlines lw 2 pt 7 ps 1.2 ",
+                strbuf_printf(&plot, "%sdata index %d using 1:2:3%s with yerrorlines lw 2 pt 7 ps 1.2 ",
                            ncurves ? ", \\\n     " : "plot ", block, numeric ? "" : ":xtic(4)");
                 if (label.n) {
-                    str_printf(&plot, "title ");
+                    strbuf_printf(&plot, "title ");
                     str_gp_quote(&plot, label.s);
                 } else {
-                    str_printf(&plot, "notitle");
+                    strbuf_printf(&plot, "notitle");
                 }
                 block++;
                 ncurves++;
@@ -1721,15 +1695,15 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
         }
         if (ncurves) {
             used_panels++;
-            str_printf(&cmds, "\n# panel: %s against %s\n", metric, sweep_param_key(s, p));
-            str_printf(&cmds, "set xlabel ");
+            strbuf_printf(&cmds, "\n# panel: %s against %s\n", metric, sweep_param_key(s, p));
+            strbuf_printf(&cmds, "set xlabel ");
             str_gp_quote(&cmds, sweep_param_key(s, p));
-            str_printf(&cmds, "\n%s\n", logx ? "set logscale x" : "unset logscale x");
-            if (numeric) str_printf(&cmds, "set xtics autofreq\nset xrange [*:*]\n");
-            else str_printf(&cmds, "set xrange [-0.5:%d.5]\n", nx - 1);
-            str_printf(&cmds, "set key %s\n", ncurves > 1 ? "outside top center vertical Left reverse" : "off");
+            strbuf_printf(&cmds, "\n%s\n", logx ? "set logscale x" : "unset logscale x");
+            if (numeric) strbuf_printf(&cmds, "set xtics autofreq\nset xrange [*:*]\n");
+            else strbuf_printf(&cmds, "set xrange [-0.5:%d.5]\n", nx - 1);
+            strbuf_printf(&cmds, "set key %s\n", ncurves > 1 ? "outside top center vertical Left reverse" : "off");
             str_putn(&cmds, plot.s, plot.n);
-            str_printf(&cmds, "\n");
+            strbuf_printf(&cmds, "\n");
         }
         free(plot.s);
     }
@@ -1742,42 +1716,42 @@ static bool write_plot(const Sweep *s, const PointResult *res, const char *metri
     int cols = used_panels < 3 ? used_panels : 3, rows = (used_panels + cols - 1) / cols;
     char dir[SWEEP_PATH_MAX], path[SWEEP_PATH_MAX + 300];
     snprintf(dir, sizeof dir, "%s/sweep_plots", s->root);
-    str_printf(&gp, "# %s.gp — written by aelab %s: %s against each swept parameter of %s\n",
+    strbuf_printf(&gp, "# %s.gp — written by aelab %s: %s against each swept parameter of %s\n",
                metric, AE_VERSION, metric, s->name);
-    str_printf(&gp, "# Re-render with `gnuplot %s/%s.gp` (from any directory) or `aelab plot %s`.\n",
+    strbuf_printf(&gp, "# Re-render with `gnuplot %s/%s.gp` (from any directory) or `aelab plot %s`.\n",
                dir, metric, dir);
-    str_printf(&gp, "# Data: %s.dat, mean and std across seeds (error bars) of each parameter "
+    strbuf_printf(&gp, "# Data: %s.dat, mean and std across seeds (error bars) of each parameter "
                "combination.\n", metric);
-    str_printf(&gp, "_d = ARG0; _i = strlen(_d)\n"
+    strbuf_printf(&gp, "_d = ARG0; _i = strlen(_d)\n"
                     "while (_i > 0 && _d[_i:_i] ne \"/\") { _i = _i - 1 }\n"
                     "if (_i > 0) { cd _d[1:_i] }\n");
-    str_printf(&gp, "if (!exists(\"out_png\")) out_png = ");
+    strbuf_printf(&gp, "if (!exists(\"out_png\")) out_png = ");
     char png[300];
     snprintf(png, sizeof png, "%s.png", metric);
     str_gp_quote(&gp, png);
     snprintf(png, sizeof png, "%s.dat", metric);
-    str_printf(&gp, "\ndata = ");
+    strbuf_printf(&gp, "\ndata = ");
     str_gp_quote(&gp, png);
-    str_printf(&gp, "\nif (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+    strbuf_printf(&gp, "\nif (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
                     "    set terminal pngcairo size %d,%d font \"DejaVu Sans,12\" linewidth 1.5 noenhanced\n"
                     "} else {\n"
                     "    set terminal png size %d,%d font \"DejaVu Sans,11\" noenhanced\n"
                     "}\n",
                cols == 1 ? 900 : 640 * cols, 480 * rows + 40, cols == 1 ? 900 : 640 * cols,
                480 * rows + 40);
-    str_printf(&gp, "set output out_png\nset grid xtics ytics lc rgb \"#d0d0d0\"\nset border 3\n"
+    strbuf_printf(&gp, "set output out_png\nset grid xtics ytics lc rgb \"#d0d0d0\"\nset border 3\n"
                     "set tics nomirror out\nset offsets graph 0.04, graph 0.04, graph 0.1, graph 0.1\n"
                     "set ylabel ");
     str_gp_quote(&gp, metric);
-    Str title = {0};
-    str_printf(&title, "%s: %s%s", s->name, metric,
+    StrBuf title = {0};
+    strbuf_printf(&title, "%s: %s%s", s->name, metric,
                s->seed_dim >= 0 ? " (mean and std across seeds)" : "");
-    str_printf(&gp, "\nset multiplot layout %d,%d title ", rows, cols);
+    strbuf_printf(&gp, "\nset multiplot layout %d,%d title ", rows, cols);
     str_gp_quote(&gp, title.s);
     free(title.s);
-    str_printf(&gp, " font \",14\"\n");
+    strbuf_printf(&gp, " font \",14\"\n");
     str_putn(&gp, cmds.s, cmds.n);
-    str_printf(&gp, "unset multiplot\n");
+    strbuf_printf(&gp, "unset multiplot\n");
     ok = fs_mkdir_p(dir, err);
     snprintf(path, sizeof path, "%s/%s.dat", dir, metric);
     ok = ok && fs_write_atomic(path, dat.s, dat.n, err);
@@ -1919,31 +1893,31 @@ static int emit_threads(const SweepOptions *opt) {
 }
 
 /* `'EXE' run 'FILE' --set ...` up to the point-specific part. */
-static void emit_prefix(const Sweep *s, const SweepOptions *opt, Str *b, bool cd) {
+static void emit_prefix(const Sweep *s, const SweepOptions *opt, StrBuf *b, bool cd) {
     char exe[SWEEP_PATH_MAX], cwd[SWEEP_PATH_MAX];
     exe_path(opt, exe, sizeof exe);
     if (cd) {
         if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
-        str_printf(b, "cd ");
+        strbuf_printf(b, "cd ");
         str_shell_word(b, cwd);
-        str_printf(b, " && ");
+        strbuf_printf(b, " && ");
     }
     str_shell_word(b, exe);
-    str_printf(b, " run ");
+    strbuf_printf(b, " run ");
     str_shell_word(b, s->file);
     for (int i = 0; i < s->nsets; i++) {
-        str_printf(b, " --set ");
+        strbuf_printf(b, " --set ");
         str_shell_word(b, s->sets[i]);
     }
     if (s->out_dir) {
-        str_printf(b, " --out ");
+        strbuf_printf(b, " --out ");
         str_shell_word(b, s->out_dir);
     }
 }
 
-static void emit_child_args(const SweepOptions *opt, Str *b) {
+static void emit_child_args(const SweepOptions *opt, StrBuf *b) {
     for (int i = 0; i < opt->nchild_args; i++) {
-        str_printf(b, " ");
+        strbuf_printf(b, " ");
         str_shell_word(b, opt->child_args[i]);
     }
 }
@@ -1951,11 +1925,11 @@ static void emit_child_args(const SweepOptions *opt, Str *b) {
 int sweep_emit_commands(const Sweep *s, const SweepOptions *opt, FILE *out) {
     int threads = emit_threads(opt);
     for (int k = 0; k < s->npoints; k++) {
-        Str b = {0};
+        StrBuf b = {0};
         emit_prefix(s, opt, &b, true);
-        str_printf(&b, " --point %d", k);
-        if (threads >= 0) str_printf(&b, " --threads %d", threads);
-        if (opt->force) str_printf(&b, " --force");
+        strbuf_printf(&b, " --point %d", k);
+        if (threads >= 0) strbuf_printf(&b, " --threads %d", threads);
+        if (opt->force) strbuf_printf(&b, " --force");
         emit_child_args(opt, &b);
         fprintf(out, "%s -q\n", b.s);
         free(b.s);
@@ -1967,46 +1941,46 @@ int sweep_emit_slurm(const Sweep *s, const SweepOptions *opt, FILE *out) {
     char cwd[SWEEP_PATH_MAX], path[SWEEP_PATH_MAX + 32];
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
     snprintf(path, sizeof path, "%s/sweep.sbatch", s->root);
-    Str logs = {0}; /* Slurm opens the logs before the script's cd: an absolute path */
-    if (s->root[0] == '/') str_printf(&logs, "%s/sweep", s->root);
-    else str_printf(&logs, "%s/%s/sweep", cwd, s->root);
-    Str b = {0}, run = {0}, collect = {0};
+    StrBuf logs = {0}; /* Slurm opens the logs before the script's cd: an absolute path */
+    if (s->root[0] == '/') strbuf_printf(&logs, "%s/sweep", s->root);
+    else strbuf_printf(&logs, "%s/%s/sweep", cwd, s->root);
+    StrBuf b = {0}, run = {0}, collect = {0};
     emit_prefix(s, opt, &run, false);
     emit_prefix(s, opt, &collect, false);
-    str_printf(&collect, " --collect");
+    strbuf_printf(&collect, " --collect");
     if (opt->metric) {
-        str_printf(&collect, " --metric ");
+        strbuf_printf(&collect, " --metric ");
         str_shell_word(&collect, opt->metric);
     }
     emit_child_args(opt, &collect);
-    str_printf(&b, "#!/bin/bash\n");
-    str_printf(&b, "# sweep.sbatch — written by aelab %s: the sweep of %s (%d point%s) as a Slurm "
+    strbuf_printf(&b, "#!/bin/bash\n");
+    strbuf_printf(&b, "# sweep.sbatch — written by aelab %s: the sweep of %s (%d point%s) as a Slurm "
                "job array.\n", AE_VERSION, s->file, s->npoints, s->npoints == 1 ? "" : "s");
-    str_printf(&b, "# Submit with:  sbatch %s\n", path);
-    str_printf(&b, "# Array task K runs point K (`aelab run ... --point K`; a complete point is "
+    strbuf_printf(&b, "# Submit with:  sbatch %s\n", path);
+    strbuf_printf(&b, "# Array task K runs point K (`aelab run ... --point K`; a complete point is "
                "skipped). Task 0 also\n# submits the collecting job, which waits for the whole "
                "array (afterany) and writes\n# %s/sweep.csv. Add the #SBATCH lines your cluster "
                "needs (partition, time, memory).\n", s->root);
-    str_printf(&b, "#SBATCH --job-name=aelab-%s\n", s->name);
-    str_printf(&b, "#SBATCH --array=0-%d", s->npoints - 1);
-    if (opt->jobs > 0) str_printf(&b, "%%%d", opt->jobs);
-    str_printf(&b, "\n");
-    if (opt->threads > 0) str_printf(&b, "#SBATCH --cpus-per-task=%d\n", opt->threads);
-    str_printf(&b, "#SBATCH --output=%s/slurm-%%A_%%a.out\n", logs.s);
-    str_printf(&b, "set -euo pipefail\ncd ");
+    strbuf_printf(&b, "#SBATCH --job-name=aelab-%s\n", s->name);
+    strbuf_printf(&b, "#SBATCH --array=0-%d", s->npoints - 1);
+    if (opt->jobs > 0) strbuf_printf(&b, "%%%d", opt->jobs);
+    strbuf_printf(&b, "\n");
+    if (opt->threads > 0) strbuf_printf(&b, "#SBATCH --cpus-per-task=%d\n", opt->threads);
+    strbuf_printf(&b, "#SBATCH --output=%s/slurm-%%A_%%a.out\n", logs.s);
+    strbuf_printf(&b, "set -euo pipefail\ncd ");
     str_shell_word(&b, cwd);
-    str_printf(&b, "\nif [[ ${SLURM_ARRAY_TASK_ID:-} == 0 ]]; then\n"
+    strbuf_printf(&b, "\nif [[ ${SLURM_ARRAY_TASK_ID:-} == 0 ]]; then\n"
                    "    sbatch --parsable --job-name=aelab-%s-collect "
                    "--dependency=afterany:\"$SLURM_ARRAY_JOB_ID\" \\\n"
                    "        --output=%s/slurm-collect-%%j.out <<'AELAB_COLLECT'\n"
                    "#!/bin/bash\ncd ", s->name, logs.s);
     str_shell_word(&b, cwd);
-    str_printf(&b, " && exec %s\nAELAB_COLLECT\nfi\n", collect.s);
-    str_printf(&b, "exec %s --point \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-%d}\"",
+    strbuf_printf(&b, " && exec %s\nAELAB_COLLECT\nfi\n", collect.s);
+    strbuf_printf(&b, "exec %s --point \"$SLURM_ARRAY_TASK_ID\" --threads \"${SLURM_CPUS_PER_TASK:-%d}\"",
                run.s, opt->threads > 0 ? opt->threads : 1);
-    if (opt->force) str_printf(&b, " --force");
+    if (opt->force) strbuf_printf(&b, " --force");
     emit_child_args(opt, &b);
-    str_printf(&b, " -q\n");
+    strbuf_printf(&b, " -q\n");
     AeError err;
     char sweepdir[SWEEP_PATH_MAX + 8];
     snprintf(sweepdir, sizeof sweepdir, "%s/sweep", s->root); /* where Slurm writes the logs */

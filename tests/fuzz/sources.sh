@@ -4,8 +4,8 @@
 # harness with gcc and tests/fuzz/replay_main.c to replay the saved reproducers in make test).
 FUZZ_HARNESSES=(fuzz_config fuzz_set fuzz_idx fuzz_checkpoint fuzz_csv)
 declare -A FUZZ_SRC=(
-    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c engine/common.c"
-    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c engine/common.c"
+    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c engine/common.c"
+    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c engine/common.c"
     [fuzz_idx]="engine/idx.c engine/common.c"
     [fuzz_checkpoint]="engine/checkpoint.c engine/model.c engine/cpu_backend.c engine/common.c engine/backend_reg.c"
     [fuzz_csv]="runner/csvout.c runner/fsutil.c engine/common.c"

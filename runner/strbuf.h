@@ -1,0 +1,18 @@
+/* runner/strbuf.h — a growing string for building scripts, tables and messages. */
+#ifndef AE_STRBUF_H
+#define AE_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct StrBuf {
+    char *s;          /* NUL-terminated once anything was appended; NULL before; owned */
+    size_t n, cap;
+} StrBuf;
+
+/* Appends printf-style text; aborts with file:line when memory runs out. */
+void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees the text (NULL-safe) and empties b. */
+void strbuf_free(StrBuf *b);
+
+#endif
