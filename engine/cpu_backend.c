@@ -316,8 +316,31 @@ static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_
         for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
 }
 
+/* Gaussian noise a Box-Muller pair at a time (engine/rng.h): counters [counter, counter+n). */
+static void cpu_noise_gaussian(float *Xn, const float *X, const NoiseSpec *s, uint64_t key,
+                               uint64_t counter, size_t n) {
+    uint64_t c0 = counter, c1 = counter + n, p0 = c0 >> 1, p1 = (c1 + 1) >> 1;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
+    for (uint64_t p = p0; p < p1; p++) {
+        float z[2];
+        rng_normal_pair(key, p, z);
+        for (int h = 0; h < 2; h++) {
+            uint64_t c = 2 * p + (uint64_t)h;
+            if (c < c0 || c >= c1) continue;
+            size_t i = (size_t)(c - c0);
+            float v = X[i] + s->mean + s->std * z[h];
+            if (s->clamp) v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+            Xn[i] = v;
+        }
+    }
+}
+
 static void cpu_noise(float *Xn, const float *X, const NoiseSpec *s, uint64_t key, uint64_t counter,
                       size_t n) {
+    if (s->kind == NOISE_GAUSSIAN) {
+        cpu_noise_gaussian(Xn, X, s, key, counter, n);
+        return;
+    }
 #pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
     for (size_t i = 0; i < n; i++) {
         float v = X[i];

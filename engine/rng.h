@@ -49,13 +49,23 @@ static inline AE_HOSTDEV double rng_uniform_f64(uint64_t key, uint64_t counter) 
     return (double)(rng_u64(key, counter) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* A standard normal deviate by Box-Muller from the uniforms at 2*counter and 2*counter+1;
- * computed in double so that the CPU and GPU agree to float rounding. */
-static inline AE_HOSTDEV float rng_normal(uint64_t key, uint64_t counter) {
-    double u1 = rng_uniform_f64(key, 2 * counter);
-    double u2 = rng_uniform_f64(key, 2 * counter + 1);
+/* Standard normal deviates by Box-Muller: pair p draws the uniforms at counters 2p and 2p+1 and
+ * gives two independent normals, r*cos(a) for counter 2p and r*sin(a) for counter 2p+1, so a
+ * pass over consecutive counters uses both. Computed in double so that the CPU and the GPU agree
+ * to float rounding. rng_normal(key, c) == the (c & 1)-th output of rng_normal_pair(key, c/2). */
+static inline AE_HOSTDEV void rng_normal_pair(uint64_t key, uint64_t p, float out[2]) {
+    double u1 = rng_uniform_f64(key, 2 * p);
+    double u2 = rng_uniform_f64(key, 2 * p + 1);
     if (u1 < 1e-300) u1 = 1e-300;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+    out[0] = (float)(r * cos(a));
+    out[1] = (float)(r * sin(a));
+}
+
+static inline AE_HOSTDEV float rng_normal(uint64_t key, uint64_t counter) {
+    float z[2];
+    rng_normal_pair(key, counter >> 1, z);
+    return z[counter & 1];
 }
 
 /* A sequential host-side cursor over one stream: for initialisation and shuffling. */
