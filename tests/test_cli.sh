@@ -73,22 +73,27 @@ fi
 # no temp files left behind
 if [[ -z $(find "$tmp/run" -name '*.tmp*') ]]; then ok; else bad "temp files left: $(find "$tmp/run" -name '*.tmp*')"; fi
 
-# kill -9 after the first stage, then --resume: the numbers of the uninterrupted run
-# ($tmp/run, same config and thread count), with the first stage reused, not retrained
-"$AELAB" run "$tmp/short.yaml" --out "$tmp/killed" --threads 2 --no-plots --no-cache -q &
+# kill -9 after the first stage, then --resume: the numbers of an uninterrupted run of the same
+# config and thread count, with the first stage reused, not retrained. The classifier is long
+# enough (40 epochs on one thread) that the kill lands inside it.
+sed 's/epochs: 2}$/epochs: 40}/' "$tmp/short.yaml" >"$tmp/long.yaml"
+expect 0 "$AELAB" run "$tmp/long.yaml" --out "$tmp/whole" --threads 1 --no-plots --no-cache -q
+"$AELAB" run "$tmp/long.yaml" --out "$tmp/killed" --threads 1 --no-plots --no-cache -q &
 pid=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
     [[ -e $tmp/killed/checkpoints/02_pretrain_layer.ckpt ]] && break
-    sleep 0.05
+    sleep 0.02
 done
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+if [[ -e $tmp/killed/checkpoints/02_pretrain_layer.ckpt && ! -e $tmp/killed/summary.csv ]]; then ok
+else bad "the kill did not land between the first stage and the end of the run"; fi
 if [[ -z $(find "$tmp/killed" -name '*.tmp*') ]]; then ok; else bad "kill -9 left temp files"; fi
-expect 0 "$AELAB" run --resume "$tmp/killed" --threads 2 --no-plots --no-cache
+expect 0 "$AELAB" run --resume "$tmp/killed" --threads 1 --no-plots --no-cache
 contains "[3/6 pretrain_layer] reused from the run directory"
-contains "[5/6 attach_classifier] epoch 2/2"
-if cmp -s "$tmp/run/summary.csv" "$tmp/killed/summary.csv"; then ok; else
-    bad "resumed summary.csv differs: $(diff "$tmp/run/summary.csv" "$tmp/killed/summary.csv" | head -5)"; fi
-cut -d, -f1-11 "$tmp/run/metrics.csv" >"$tmp/m1"; cut -d, -f1-11 "$tmp/killed/metrics.csv" >"$tmp/m2"
+contains "[5/6 attach_classifier] epoch 40/40"
+if cmp -s "$tmp/whole/summary.csv" "$tmp/killed/summary.csv"; then ok; else
+    bad "resumed summary.csv differs: $(diff "$tmp/whole/summary.csv" "$tmp/killed/summary.csv" | head -5)"; fi
+cut -d, -f1-11 "$tmp/whole/metrics.csv" >"$tmp/m1"; cut -d, -f1-11 "$tmp/killed/metrics.csv" >"$tmp/m2"
 if cmp -s "$tmp/m1" "$tmp/m2"; then ok; else bad "resumed metrics.csv differs from the uninterrupted run's"; fi
 
 # --set overrides, and a bad --set path
