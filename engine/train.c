@@ -277,6 +277,14 @@ static void shuffle_perm(int32_t *perm, int n, bool shuffle, RngStream *rng) {
     }
 }
 
+/* perm (backend, n) = 0, 1, ..., n-1: full-batch and evaluation passes read rows in order. */
+static void upload_identity_perm(const Backend *be, int32_t *perm_dev, int n) {
+    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
+    shuffle_perm(perm, n, false, NULL);
+    be->upload(perm_dev, perm, (size_t)n * sizeof *perm);
+    free(perm);
+}
+
 static double confusion_accuracy(const int32_t *conf, int C) {
     long long right = 0, all = 0;
     for (int i = 0; i < C; i++)
@@ -483,10 +491,7 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
         ae_fail(err, "out of %s memory for L-BFGS (%zu parameters)", be->name, np);
         return TRAIN_ERROR;
     }
-    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
-    shuffle_perm(perm, n, false, NULL);
-    be->upload(x->s->perm, perm, (size_t)n * sizeof *perm);
-    free(perm);
+    upload_identity_perm(be, x->s->perm, n);
     grads_gather(be, c, xv, true);
 
     LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .t0 = now_seconds(), .err = err};
@@ -565,10 +570,7 @@ bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, doubl
     StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = data,
                  .noise_key = rng_key(train_stage_seed(t->seed, t->stage_index), RNG_STREAM_NOISE),
                  .per_batch = per_batch};
-    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
-    shuffle_perm(perm, n, false, NULL);
-    be->upload(s.perm, perm, (size_t)n * sizeof *perm);
-    free(perm);
+    upload_identity_perm(be, s.perm, n);
     zero_grads(be, &c);
     step_forward_backward(&x, 0, n, 0, 1.0f);
     float *h = ae_xmalloc((size_t)per_batch * sizeof *h);
@@ -641,10 +643,7 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
         StageBuffers s;
         c.first = c.n; /* nothing trained */
         if (!buffers_create(&s, be, &c, B, n, 2 * nb, C, OPT_COUNT, false, err)) return false;
-        int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
-        shuffle_perm(perm, n, false, NULL);
-        be->upload(s.perm, perm, (size_t)n * sizeof *perm);
-        free(perm);
+        upload_identity_perm(be, s.perm, n);
         for (int b = 0; b < nb; b++) {
             int off = b * B, rows = off + B <= n ? B : n - off;
             be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,

@@ -51,7 +51,6 @@ typedef struct Run {
     SparsitySpec sparsity;  /* in force during the autoencoder phase */
     float weight_decay;
     NoiseSpec noise;
-    bool stripped;
 
     CsvTable *metrics;
     const StageCfg *stage;  /* the stage being trained (for metrics rows) */
@@ -61,8 +60,6 @@ typedef struct Run {
     int nsummary, summary_cap;
     char cache_dir[CFG_PATH_MAX];  /* "" when the cache is off */
     int ntrained, nreused;         /* training stages trained here / reused */
-    EvalResult last_eval;   /* of the last evaluate or classifier stage */
-    bool have_eval;
 } Run;
 
 /* ---- small helpers ---- */
@@ -276,7 +273,7 @@ typedef struct Snapshot {
 } Snapshot;
 
 static void tiles_after(Run *r, const Layer *enc, const Layer *dec, const Snapshot *before,
-                        bool per_tile, AeError *err) {
+                        bool per_tile) {
     if (!r->opt->plots) return;
     const char *label = r->stage->label;
     const Layer *ls[2] = {enc, dec};
@@ -302,7 +299,6 @@ static void tiles_after(Run *r, const Layer *enc, const Layer *dec, const Snapsh
         free(after);
         free(diff);
     }
-    (void)err;
 }
 
 /* Input | noisy | output pictures of the first few test (or training) images. */
@@ -435,7 +431,7 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     t.depth = append ? m->nenc : 1;
     int rc = train_and_report(r, &t, err);
     if (rc == 0) {
-        tiles_after(r, enc, dec, &before, s->init == INIT_UFLDL, err);
+        tiles_after(r, enc, dec, &before, s->init == INIT_UFLDL);
         reconstructions(r, "trained");
     }
     free(before.enc_W);
@@ -631,7 +627,6 @@ static int run_stage(Run *r, const StageCfg *s, AeError *err) {
         if (!s->keep_sparsity) r->sparsity.kind = PEN_NONE;
         r->weight_decay = 0;
         r->noise.kind = NOISE_NONE;
-        r->stripped = true;
         return 0;
     case STAGE_ATTACH_CLASSIFIER: return stage_attach_classifier(r, s, err);
     case STAGE_EVALUATE: return stage_evaluate(r, s, err);

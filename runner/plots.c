@@ -422,6 +422,30 @@ static bool plots_subdir(char *dir, const char *run_dir, const char *sub, AeErro
     return fs_mkdir_p(dir, err);
 }
 
+/* Writes the picture img (img_h, img_w) as SUBDIR/BASE.f32 (img is byte-swapped in place on a
+ * big-endian host), installs the template and starts the script in b (head, data file, size
+ * and scale). Fills dir with the picture's directory. */
+static bool plots_image_begin(StrBuf *b, char dir[PLOTS_PATH_MAX], const char *run_dir,
+                              const char *subdir, const char *tmpl, const char *what,
+                              const char *base, float *img, int img_w, int img_h,
+                              AeError *err) {
+    char file[300], path[PLOTS_PATH_MAX], shown[400], tmpl_rel[64];
+    if (!plots_subdir(dir, run_dir, subdir, err))
+        return false;
+    snprintf(file, sizeof file, "%s.f32", base);
+    if (!plots_join(path, dir, file, err) ||
+        !plots_write_f32(path, img, (size_t)img_w * (size_t)img_h, err) ||
+        !plots_install_template(run_dir, tmpl, err))
+        return false;
+    snprintf(shown, sizeof shown, "%s/%s.gp", subdir, base);
+    snprintf(tmpl_rel, sizeof tmpl_rel, "../plots/%s.gp", tmpl);
+    plots_script_head(b, what, shown, tmpl_rel);
+    plots_script_files(b, base, img_h, img_w);
+    strbuf_printf(b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
+                  plots_scale(img_w, img_h));
+    return true;
+}
+
 bool plots_weight_tiles(const char *run_dir, const char *base, const char *title, const float *W,
                         int ntiles, int tile_h, int tile_w, int grid_cols, bool per_tile,
                         AeError *err) {
@@ -463,28 +487,16 @@ bool plots_weight_tiles(const char *run_dir, const char *base, const char *title
     if (!(cbmax > 0))
         cbmax = 1.0; /* an all-zero picture: mid-gray on a unit scale */
 
-    char dir[PLOTS_PATH_MAX], file[300], path[PLOTS_PATH_MAX];
+    char dir[PLOTS_PATH_MAX];
     StrBuf b = {0};
-    bool ok = plots_subdir(dir, run_dir, "weights", err);
+    bool ok = plots_image_begin(&b, dir, run_dir, "weights", "tiles", "a mosaic of weight tiles",
+                                base, img, img_w, img_h, err);
     if (ok) {
-        snprintf(file, sizeof file, "%s.f32", base);
-        ok = plots_join(path, dir, file, err) &&
-             plots_write_f32(path, img, (size_t)img_w * (size_t)img_h, err);
-    }
-    if (ok)
-        ok = plots_install_template(run_dir, "tiles", err);
-    if (ok) {
-        char shown[400];
-        snprintf(shown, sizeof shown, "weights/%s.gp", base);
-        plots_script_head(&b, "a mosaic of weight tiles", shown, "../plots/tiles.gp");
-        plots_script_files(&b, base, img_h, img_w);
-        strbuf_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
-                  plots_scale(img_w, img_h));
-        strbuf_printf(&b, "ntiles = %d  # %d x %d pixels each, %d per row\n", ntiles, tile_h, tile_w,
-                  grid_cols);
+        strbuf_printf(&b, "ntiles = %d  # %d x %d pixels each, %d per row\n", ntiles, tile_h,
+                      tile_w, grid_cols);
         strbuf_printf(&b, "cbmax = %.9g  # %s\n", cbmax,
-                  per_tile ? "each tile divided by its own max |w|"
-                           : "the picture's max |w|: gray 0, black -cbmax, white +cbmax");
+                      per_tile ? "each tile divided by its own max |w|"
+                               : "the picture's max |w|: gray 0, black -cbmax, white +cbmax");
         strbuf_printf(&b, "plot_title = ");
         sb_quote(&b, title ? title : base);
         strbuf_printf(&b, "\ncb_label = ");
@@ -529,23 +541,11 @@ bool plots_reconstructions(const char *run_dir, const char *base, const char *ti
                        src + (size_t)y * (size_t)w, (size_t)w * sizeof *img);
         }
 
-    char dir[PLOTS_PATH_MAX], file[300], path[PLOTS_PATH_MAX];
+    char dir[PLOTS_PATH_MAX];
     StrBuf b = {0};
-    bool ok = plots_subdir(dir, run_dir, "recon", err);
+    bool ok = plots_image_begin(&b, dir, run_dir, "recon", "recon", "reconstructions", base, img,
+                                img_w, img_h, err);
     if (ok) {
-        snprintf(file, sizeof file, "%s.f32", base);
-        ok = plots_join(path, dir, file, err) &&
-             plots_write_f32(path, img, (size_t)img_w * (size_t)img_h, err);
-    }
-    if (ok)
-        ok = plots_install_template(run_dir, "recon", err);
-    if (ok) {
-        char shown[400];
-        snprintf(shown, sizeof shown, "recon/%s.gp", base);
-        plots_script_head(&b, "reconstructions", shown, "../plots/recon.gp");
-        plots_script_files(&b, base, img_h, img_w);
-        strbuf_printf(&b, "img_w = %d\nimg_h = %d\nscale = %d\n", img_w, img_h,
-                  plots_scale(img_w, img_h));
         strbuf_printf(&b, "nexamples = %d  # %d x %d pixels each\n", n, h, w);
         strbuf_printf(&b, "plot_title = ");
         sb_quote(&b, title ? title : base);
