@@ -60,6 +60,11 @@ CFLAGS += -I. -Iengine -Irunner
 LDLIBS := $(PKG_LIBS) -lcsv -lm -fopenmp $(SANFLAGS)
 
 # ---- CUDA probe (tested by tests/test_make_probe.sh) ----
+# nvcc may be the toolkit's own binary or a wrapper script elsewhere on PATH (CI has
+# /usr/local/bin/nvcc, a two-line `exec /usr/local/cuda-13.0/bin/nvcc`), so the toolkit's
+# directory comes from nvcc itself: `nvcc -dryrun` prints its TOP. Libraries are looked for
+# in lib64 and targets/<arch>-linux/lib. CUDA=auto with no cudart/cuBLAS to link against
+# leaves gpu/ out (with a message); CUDA=1 makes that an error.
 NVCC := $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 ifeq ($(CUDA),0)
   NVCC :=
@@ -69,17 +74,28 @@ else ifeq ($(CUDA),1)
   endif
 endif
 ifneq ($(NVCC),)
-  CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-  $(info aelab: CUDA backend ON (nvcc: $(NVCC), sm_$(CUDA_ARCH)))
+  CUDA_TOP := $(realpath $(shell $(NVCC) -dryrun -E -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n 1))
+  CUDA_LIBDIR := $(firstword $(foreach d,$(CUDA_TOP)/lib64 $(wildcard $(CUDA_TOP)/targets/*-linux/lib),\
+      $(if $(and $(wildcard $(d)/libcudart.so),$(wildcard $(d)/libcublas.so)),$(d))))
+  ifeq ($(CUDA_LIBDIR),)
+    ifeq ($(CUDA),1)
+      $(error CUDA=1 but no libcudart.so + libcublas.so next to nvcc ($(NVCC), toolkit '$(CUDA_TOP)'))
+    endif
+    CUDA_OFF_WHY := nvcc $(NVCC) found, but no libcudart.so + libcublas.so in toolkit '$(CUDA_TOP)'
+    NVCC :=
+  endif
+endif
+ifneq ($(NVCC),)
+  $(info aelab: CUDA backend ON (nvcc: $(NVCC), libraries: $(CUDA_LIBDIR), sm_$(CUDA_ARCH)))
   CFLAGS += -DAE_WITH_CUDA
   NVCCFLAGS := -O2 -std=c++17 -I. -Iengine -Igpu -DAE_WITH_CUDA \
       -gencode arch=compute_$(CUDA_ARCH),code=sm_$(CUDA_ARCH) \
       -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) \
       -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror)
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++
   GPU_SRC := $(wildcard gpu/*.cu)
 else
-  $(info aelab: CUDA backend OFF (nvcc not found or CUDA=0))
+  $(info aelab: CUDA backend OFF ($(or $(CUDA_OFF_WHY),nvcc not found or CUDA=0)))
   GPU_SRC :=
 endif
 ENGINE_SRC := $(wildcard engine/*.c)
@@ -90,6 +106,8 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BIN := bin/aelab$(if $(SAN),-$(SAN))
 
+
+.PHONY: print-config
 .PHONY: all help deps data data-only run test test-gpu regress bench bench-deps asan fuzz valgrind clean
 all: $(BIN)
 
@@ -176,5 +194,12 @@ valgrind: all
 
 clean:
 	rm -rf build build-asan bin
+
+# What the probes above decided, one `name=value` per line (tests/test_make_probe.sh reads it).
+print-config:
+	@echo "nvcc=$(NVCC)"
+	@echo "cuda_libdir=$(CUDA_LIBDIR)"
+	@echo "blas_libs=$(BLAS_LIBS)"
+	@echo "cflags=$(CFLAGS)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
