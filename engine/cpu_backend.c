@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "common.h"
 #include "rng.h"
+#include "vecmath.h"
 
 /* Work below this many elements runs on one thread: forking costs more than it saves. */
 #define PAR_MIN 32768
@@ -83,6 +84,18 @@ static void logsoftmax_row(float *y, int O) {
     for (int j = 0; j < O; j++) y[j] -= lse;
 }
 
+/* One row of y = act(y + b) for the activations that cost: SIMD through engine/vecmath.h, one
+ * clone per vector width (the ifunc resolver picks once; a call covers a whole row). */
+#define ROW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+ROW_CLONES static void tanh_row(float *restrict y, const float *restrict b, int O) {
+#pragma omp simd
+    for (int j = 0; j < O; j++) y[j] = ae_tanhf(y[j] + b[j]);
+}
+ROW_CLONES static void sigmoid_row(float *restrict y, const float *restrict b, int O) {
+#pragma omp simd
+    for (int j = 0; j < O; j++) y[j] = ae_sigmoidf(y[j] + b[j]);
+}
+
 static void cpu_bias_act_forward(float *Y, const float *b, Act act, int B, int O) {
     size_t n = (size_t)B * O;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
@@ -95,10 +108,10 @@ static void cpu_bias_act_forward(float *Y, const float *b, Act act, int B, int O
             if (act == ACT_LOGSOFTMAX) logsoftmax_row(y, O);
             break;
         case ACT_TANH:
-            for (int j = 0; j < O; j++) y[j] = tanhf(y[j] + b[j]);
+            tanh_row(y, b, O);
             break;
         case ACT_SIGMOID:
-            for (int j = 0; j < O; j++) y[j] = 1.0f / (1.0f + expf(-(y[j] + b[j])));
+            sigmoid_row(y, b, O);
             break;
         case ACT_RELU:
             for (int j = 0; j < O; j++) {
