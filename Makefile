@@ -92,16 +92,28 @@ ifneq ($(NVCC),)
       -gencode arch=compute_$(CUDA_ARCH),code=sm_$(CUDA_ARCH) \
       -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) \
       -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror)
-  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++
   GPU_SRC := $(wildcard gpu/*.cu)
+  # The CUDA backend is a shared object that engine/backend_reg.c dlopen()s the first time a GPU
+  # is asked for, so bin/aelab and the tests never link cuBLAS/cudart (mapping them cost every
+  # exec ~200 MB of peak RSS and ~0.1 s, CPU runs included). The library is self-contained:
+  # gpu/ uses nothing of libaelab.a (engine/rng.h is all inline), and -z defs fails the link if
+  # that ever changes. Its absolute path is baked into the registry as the last place to look
+  # (the tests under $(BUILD)/tests/ find it there); tag-cuda-lib: the name is the registry's
+  # AE_CUDA_LIB_NAME.
+  CUDA_SO := bin/libaelab-cuda.so
+  CUDA_SO_LIBS := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++ -lm
+  NVCCFLAGS += -Xcompiler -fPIC
+  $(BUILD)/engine/backend_reg.o: CFLAGS += -DAE_CUDA_LIB_PATH='"$(abspath $(CUDA_SO))"'
 else
   $(info aelab: CUDA backend OFF ($(or $(CUDA_OFF_WHY),nvcc not found or CUDA=0)))
   GPU_SRC :=
+  CUDA_SO :=
 endif
 ENGINE_SRC := $(wildcard engine/*.c)
 RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
-LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC)) \
-           $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC))
+# under pic/: objects of gpu/ from before the shared library (not -fPIC) cannot be linked into it
+GPU_OBJ := $(patsubst %.cu,$(BUILD)/pic/%.o,$(GPU_SRC))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BIN := bin/aelab$(if $(SAN),-$(SAN))
@@ -109,10 +121,10 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 .PHONY: print-config
 .PHONY: all help deps data data-only run test test-gpu regress bench bench-deps asan fuzz valgrind clean
-all: $(BIN)
+all: $(BIN) $(CUDA_SO)
 
 help:
-	@echo "make            build bin/aelab"
+	@echo "make            build bin/aelab (and bin/libaelab-cuda.so, its CUDA backend, with nvcc)"
 	@echo "make deps       install missing Debian packages (quick when none are missing)"
 	@echo "make data       put MNIST and Fashion-MNIST under data/ (idempotent, verified)"
 	@echo "make run        deps + build + data, then run lecture 17 on MNIST"
@@ -133,11 +145,15 @@ $(BIN): $(BUILD)/runner/main.o $(BUILD)/lib/libaelab.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+$(CUDA_SO): $(GPU_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-z,defs -o $@ $^ $(CUDA_SO_LIBS)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/gpu/%.o: gpu/%.cu
+$(BUILD)/pic/gpu/%.o: gpu/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
 
@@ -199,6 +215,7 @@ clean:
 print-config:
 	@echo "nvcc=$(NVCC)"
 	@echo "cuda_libdir=$(CUDA_LIBDIR)"
+	@echo "cuda_lib=$(CUDA_SO)"
 	@echo "blas_libs=$(BLAS_LIBS)"
 	@echo "cflags=$(CFLAGS)"
 

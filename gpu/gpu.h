@@ -1,5 +1,7 @@
 /* gpu/gpu.h — the CUDA backend's one entry point, for the backend registry
  * (engine/backend_reg.c). C linkage, so the C engine can call into the nvcc-compiled gpu/.
+ * gpu/ is built into bin/libaelab-cuda.so, and the registry finds this function there by its name
+ * with dlsym (AE_CUDA_ENTRY): renaming it or changing its type means changing the registry too.
  */
 #ifndef AE_GPU_H
 #define AE_GPU_H

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tests/test_cuda_loader.sh — the CUDA backend is a shared object (bin/libaelab-cuda.so) that
+# engine/backend_reg.c dlopen()s only when a GPU is asked for:
+#   1. bin/aelab and the test programs do not link cuBLAS or cudart; the library does, and
+#      exports the entry point;
+#   2. a CPU run (`device: auto`, the default) maps no cuBLAS when no CUDA driver is installed
+#      (LD_DEBUG=files lists every object the loader opens);
+#   3. $AELAB_CUDA_LIB picks the library: a missing file and a library without the entry point
+#      are errors that name the path;
+#   4. the whole load path, library and cuBLAS included, on any machine: a stand-in
+#      libcuda.so.1 with nothing in it makes cudart report an insufficient driver, and that is
+#      the message gpu_backend_create gives, not a loader error;
+#   5. the normal path: with no driver, `--device gpu` says so; with a GPU, a tiny run trains
+#      on it.
+# Skips (77) when aelab was built without CUDA.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+AELAB=${AELAB:-bin/aelab}
+BUILD=${BUILD:-build}
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect CODE CMD...: runs CMD, checks its exit code; stdout+stderr in $out
+expect() {
+    local want=$1; shift
+    out=$("$@" 2>&1); local rc=$?
+    if [[ $rc -eq $want ]]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c 600 <<<"$out")"; fi
+}
+contains() { if grep -qF -- "$1" <<<"$out"; then ok; else bad "output lacks '$1': $(head -c 600 <<<"$out")"; fi; }
+lacks() { if grep -qF -- "$1" <<<"$out"; then bad "output has '$1': $(head -c 600 <<<"$out")"; else ok; fi; }
+
+if ! "$AELAB" --version | grep -q 'cuda'; then
+    echo "skip: $AELAB was built without the CUDA backend"
+    exit 77
+fi
+lib=$(dirname "$AELAB")/libaelab-cuda.so
+tmp=$(mktemp -d /tmp/aelab-cuda-loader-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# 1. who links what
+for exe in "$AELAB" "$BUILD"/tests/test_gpu "$BUILD"/tests/test_backend_ops; do
+    expect 0 ldd "$exe"; lacks libcublas; lacks libcudart
+done
+expect 0 test -f "$lib"
+expect 0 ldd "$lib"; contains libcublas; contains libcudart; lacks "not found"
+expect 0 nm -D --defined-only "$lib"; contains " T gpu_backend_create"
+
+# a tiny CSV data set, so that the runs below need no downloaded data
+awk 'BEGIN { srand(1); for (i = 0; i < 40; i++) { printf "%d", i % 2;
+             for (j = 0; j < 6; j++) printf ",%.3f", rand(); printf "\n" } }' >"$tmp/train.csv"
+head -n 8 "$tmp/train.csv" >"$tmp/test.csv"
+cat >"$tmp/tiny.yaml" <<EOF
+name: cuda-loader
+pipeline:
+  - load_dataset: {name: csv, train_csv: $tmp/train.csv, test_csv: $tmp/test.csv, label_column: 0, batch_size: 8}
+  - pretrain_layer: {units: 3, optimizer: {name: sgd, lr: 0.5}, epochs: 1}
+  - evaluate
+EOF
+tiny=(run "$tmp/tiny.yaml" -q --threads 1 --no-plots --no-cache)
+
+# Whether this machine has a CUDA driver (the registry's probe: can libcuda.so.1 be loaded?).
+driver=0
+if { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libcuda\.so\.1 ' || [[ -e /proc/driver/nvidia/version ]]; then
+    driver=1
+fi
+
+# 2. a CPU run maps no cuBLAS
+if [[ $driver -eq 0 ]]; then
+    expect 0 env LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/auto"
+    lacks libcublas; lacks libaelab-cuda
+else
+    echo "note: a CUDA driver is installed: device auto loads the CUDA backend, so only --device cpu is checked"
+fi
+expect 0 env LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/cpu" --device cpu
+lacks libcublas; lacks libaelab-cuda
+
+# 3. $AELAB_CUDA_LIB
+expect 2 env AELAB_CUDA_LIB=/nonexistent "$AELAB" "${tiny[@]}" --out "$tmp/x" --device gpu
+contains "aelab: error: device gpu requested, but cannot load the CUDA backend /nonexistent: No such file or directory"
+expect 2 env AELAB_CUDA_LIB=/nonexistent "$AELAB" gradcheck --device gpu
+contains "cannot load the CUDA backend /nonexistent:"
+
+# a stand-in driver: exports nothing, so cudart finds no usable driver in it
+mkdir -p "$tmp/driver"
+echo 'int aelab_stand_in_driver;' >"$tmp/driver/stub.c"
+if ${CC:-cc} -shared -fPIC -o "$tmp/driver/libcuda.so.1" "$tmp/driver/stub.c"; then
+    libz=$(ldd "$AELAB" | awk '$1 ~ /^libz\.so/ { print $3 }')
+    expect 2 env LD_LIBRARY_PATH="$tmp/driver" AELAB_CUDA_LIB="$libz" "$AELAB" gradcheck --device gpu
+    contains "cannot load the CUDA backend $libz:"; contains "undefined symbol: gpu_backend_create"
+
+    # 4. the whole load path
+    expect 2 env LD_LIBRARY_PATH="$tmp/driver" LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/y" --device gpu
+    contains "aelab: error: device gpu requested, but cudaGetDeviceCount:"
+    contains "libcublas.so"
+    lacks "cannot load the CUDA backend"
+else
+    bad "cannot build a stand-in libcuda.so.1 with ${CC:-cc}"
+fi
+
+# 5. the normal path
+if [[ $driver -eq 0 ]]; then
+    expect 2 "$AELAB" "${tiny[@]}" --out "$tmp/z" --device gpu
+    contains "aelab: error: device gpu requested, but no CUDA driver: libcuda.so.1: cannot open shared object file"
+    contains "is an NVIDIA GPU present and its driver loaded?"
+else
+    out=$("$AELAB" "${tiny[@]}" --out "$tmp/gpu" --device gpu 2>&1); rc=$?
+    if [[ $rc -eq 0 ]]; then
+        ok
+        if grep -q '^  backend: cuda$' "$tmp/gpu/config.yaml"; then ok; else bad "the GPU run did not record backend: cuda"; fi
+    elif [[ $rc -eq 2 ]]; then
+        ok; lacks "cannot load the CUDA backend" # a driver but no usable device
+    else
+        bad "run --device gpu exited $rc: $(head -c 600 <<<"$out")"
+    fi
+fi
+
+echo "cuda loader: $pass checks passed, $fail failed"
+[[ $fail -eq 0 ]]
