@@ -136,8 +136,9 @@ typedef struct Backend {
 /* The CPU backend (OpenBLAS). Never NULL. */
 const Backend *backend_cpu(void);
 
-/* The CUDA backend, or NULL when aelab was built without CUDA (gpu/ not compiled). When built
- * with CUDA but no device is visible, returns NULL and fills why (if not NULL, size n). */
+/* The CUDA backend, loaded on first call from bin/libaelab-cuda.so (engine/backend_reg.c says
+ * where it looks). NULL, with why filled (if not NULL, size n), when aelab was built without
+ * CUDA, the library or the NVIDIA driver cannot be loaded, or no device is visible. */
 const Backend *backend_cuda(char *why, size_t n);
 
 /* Whether this binary was built with the CUDA backend. */

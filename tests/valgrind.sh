@@ -4,10 +4,9 @@
 #   1. a short real training on 200 MNIST images through every kind of stage, plots on;
 #   2. tests/test_bad_checkpoints (every damaged checkpoint of the catalogue);
 #   3. the bad-input catalogue, tests/test_bad_inputs.sh, with every aelab call under memcheck.
-# Steps 1-3 use a CPU-only build made here (make CUDA=0 BUILD=build/valgrind): a binary linked
-# with the CUDA libraries spends ~15 s per start under valgrind loading them, and memcheck cannot
-# look inside the GPU anyway. Step 4 runs the training of step 1 once more with the shipped
-# $AELAB (CUDA backend compiled in when nvcc was found, --device cpu).
+# Steps 1-3 use a CPU-only build made here (make CUDA=0 BUILD=build/valgrind), so that the
+# CUDA=0 configuration is covered too. Step 4 runs the training of step 1 once more with the
+# shipped $AELAB (which dlopens the CUDA backend only for a GPU run; --device cpu here).
 # False positives outside aelab are suppressed in tests/valgrind.supp (each one explained).
 # Logs: build/valgrind/logs/NAME.PID.log, one per process; memcheck writes only when it finds
 # something (-q), so any non-empty log is a finding.
