@@ -263,15 +263,16 @@ static void w_gemm_tn(int M, int N, int K, float alpha, const float *A, const fl
 static void w_bias_act_forward(float *Y, const float *b, Act act, int B, int O) {
     TIMED(OP_BIAS_ACT, P.inner->bias_act_forward(Y, b, act, B, O));
 }
-static void w_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
-    TIMED(OP_ACT_BACKWARD, P.inner->act_backward(dZ, dY, Y, act, B, O));
+static void w_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                           float *db) {
+    TIMED(OP_ACT_BACKWARD, P.inner->act_backward(dZ, dY, Y, act, B, O, db));
 }
 static void w_colsum_acc(float *db, const float *dZ, int B, int O) {
     TIMED(OP_COLSUM, P.inner->colsum_acc(db, dZ, B, O));
 }
 static void w_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                   LossKind kind, int B, int O) {
-    TIMED(OP_LOSS, P.inner->loss(out, dY, Y, T, labels, kind, B, O));
+                   LossKind kind, Act act, int B, int O) {
+    TIMED(OP_LOSS, P.inner->loss(out, dY, Y, T, labels, kind, act, B, O));
 }
 static void w_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
     TIMED(OP_L1, P.inner->l1_penalty(out, dH, H, w, denom, n));

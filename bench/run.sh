@@ -10,19 +10,17 @@
 #                            /usr/bin/python3 that imports torch and numpy)
 #   BENCH_ARGS               extra options for `bench all` (see `build/bench/bench all --help`),
 #                            e.g. BENCH_ARGS="--rounds 1 --epochs 5 --no-run"
-#   OPENBLAS_CORETYPE        respected when set; otherwise Haswell on CPUs with AVX2 and FMA,
-#                            because Debian 12's OpenBLAS 0.3.21 does not recognise recent Xeons
-#                            and falls back to its SSE3 (Prescott) kernels, as bin/aelab does for
-#                            itself (runner/main.c) and tests/run.sh does for the tests.
+#   OPENBLAS_CORETYPE        respected when set; otherwise the core bin/aelab picks for itself
+#                            (SkylakeX or Haswell where Debian 12's OpenBLAS 0.3.21 falls back
+#                            to its SSE3 kernels; scripts/blas_core.sh), for the roofline and
+#                            the PyTorch peer alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${AELAB:=bin/aelab}"
 threads=${BENCH_THREADS:-${THREADS:-0}}
 
-if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo \
-    && grep -qw fma /proc/cpuinfo; then
-    export OPENBLAS_CORETYPE=Haswell
-fi
+source scripts/blas_core.sh
+blas_core_export "$AELAB"
 
 # The Makefile's flags, as it computes them (pkg-config, the CUDA probe, WERROR, SAN...): read
 # from make's database rather than repeated here. Command-line variables of the calling make

@@ -45,9 +45,8 @@ if [[ ! -x $AELAB ]]; then
     echo "sweep_bench: error: $AELAB is not built (run make)" >&2
     exit 2
 fi
-if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-    export OPENBLAS_CORETYPE=Haswell # as bench/run.sh and bin/aelab itself
-fi
+source scripts/blas_core.sh # the kernels bin/aelab picks, as bench/run.sh
+blas_core_export "$AELAB"
 
 sets=()
 [[ -n $ae_epochs ]] && sets+=(--set "pretrain_layer.epochs=$ae_epochs")

@@ -78,16 +78,21 @@ typedef struct Backend {
     void (*bias_act_forward)(float *Y, const float *b, Act act, int B, int O);
     /* dZ (B,O) = dY * act'(.) written from the activation's output Y (tanh: 1-y^2,
      * sigmoid: y(1-y), relu: y>0, identity: 1; logsoftmax: dY - exp(Y) * rowsum(dY)).
-     * dZ may alias dY. */
-    void (*act_backward)(float *dZ, const float *dY, const float *Y, Act act, int B, int O);
+     * dZ may alias dY. When db (O) is not NULL, also db += column sums of dZ, exactly as
+     * colsum_acc(db, dZ, B, O) would (the CPU does both in one pass over dZ). */
+    void (*act_backward)(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                         float *db);
     /* db (O) += column sums of dZ (B,O) */
     void (*colsum_acc)(float *db, const float *dZ, int B, int O);
 
     /* ---- losses ---- */
     /* *out = loss (see LossKind), dY (B,O) = d loss / d Y (overwritten; NULL to skip).
-     * T (B,O) targets for mse/half_sse/bce; labels (B) for nll/cross_entropy (T unused). */
+     * T (B,O) targets for mse/half_sse/bce; labels (B) for nll/cross_entropy (T unused).
+     * act: the activation that produced Y; dY then holds the gradient with respect to its
+     * input, as act_backward(dY, dY, Y, act, B, O, NULL) after the plain loss would leave it,
+     * bit for bit (ACT_IDENTITY: d loss / d Y itself). The CPU fuses the two passes. */
     void (*loss)(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                 LossKind kind, int B, int O);
+                 LossKind kind, Act act, int B, int O);
 
     /* ---- penalties on activations H and weights W ---- */
     /* L1: *out = w * sum|H| / denom; dH += w * sign(H) / denom (sign(0) = 0).

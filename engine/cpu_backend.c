@@ -25,6 +25,24 @@
 #define PAR_MIN 32768
 #define AE_NCHUNKS 64
 
+/* Sums `body` (an expression of i) for i in [lo, hi) in double into `result`, with eight
+ * running sums (i mod 8 within each group of eight, the tail into the first) added pairwise at
+ * the end: one running sum would wait on the adder's latency at every element. The order is
+ * fixed by the code, so the result is the same on every run. */
+#define SUM8(result, lo, hi, body)                                                         \
+    do {                                                                                   \
+        double s8_[8] = {0};                                                               \
+        size_t s8_lo = (lo), s8_hi = (hi), s8_i = s8_lo;                                   \
+        for (; s8_i + 8 <= s8_hi; s8_i += 8)                                               \
+            for (int s8_k = 0; s8_k < 8; s8_k++) {                                         \
+                size_t i = s8_i + (size_t)s8_k;                                            \
+                s8_[s8_k] += (body);                                                       \
+            }                                                                              \
+        for (size_t i = s8_i; i < s8_hi; i++) s8_[0] += (body);                            \
+        (result) = ((s8_[0] + s8_[1]) + (s8_[2] + s8_[3])) +                               \
+                   ((s8_[4] + s8_[5]) + (s8_[6] + s8_[7]));                                \
+    } while (0)
+
 /* Sums f(i) for i in [0, n) in double, deterministically (see the top of the file). `body`
  * is an expression of i giving the term. */
 #define CHUNKED_SUM(result, n, body)                                                       \
@@ -35,9 +53,7 @@
         for (int cs_c = 0; cs_c < AE_NCHUNKS; cs_c++) {                                    \
             size_t cs_lo = cs_n * (size_t)cs_c / AE_NCHUNKS;                               \
             size_t cs_hi = cs_n * (size_t)(cs_c + 1) / AE_NCHUNKS;                         \
-            double cs_s = 0.0;                                                             \
-            for (size_t i = cs_lo; i < cs_hi; i++) cs_s += (body);                         \
-            cs_part[cs_c] = cs_s;                                                          \
+            SUM8(cs_part[cs_c], cs_lo, cs_hi, body);                                       \
         }                                                                                  \
         double cs_total = 0.0;                                                             \
         for (int cs_c = 0; cs_c < AE_NCHUNKS; cs_c++) cs_total += cs_part[cs_c];           \
@@ -124,23 +140,24 @@ static void cpu_bias_act_forward(float *Y, const float *b, Act act, int B, int O
     }
 }
 
-static void cpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
+/* act'(.) times g, from the activation's output y, for the element-wise activations: the
+ * one expression every gradient pass below uses, so that fused and separate passes round
+ * alike. */
+static inline float act_grad(Act act, float g, float y) {
+    switch (act) {
+    case ACT_TANH: return g * (1.0f - y * y);
+    case ACT_SIGMOID: return g * y * (1.0f - y);
+    case ACT_RELU: return y > 0.0f ? g : 0.0f;
+    default: return g; /* identity */
+    }
+}
+
+/* dZ = act'(.) dY over rows, no column sums. */
+static void act_backward_rows(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
     size_t n = (size_t)B * O;
     switch (act) {
     case ACT_IDENTITY:
         if (dZ != dY) memcpy(dZ, dY, n * sizeof *dZ);
-        break;
-    case ACT_TANH:
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) dZ[i] = dY[i] * (1.0f - Y[i] * Y[i]);
-        break;
-    case ACT_SIGMOID:
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) dZ[i] = dY[i] * Y[i] * (1.0f - Y[i]);
-        break;
-    case ACT_RELU:
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) dZ[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
         break;
     case ACT_LOGSOFTMAX:
         /* dz_j = dy_j - softmax_j * sum_k dy_k, softmax = exp(y) */
@@ -153,22 +170,76 @@ static void cpu_act_backward(float *dZ, const float *dY, const float *Y, Act act
             for (int j = 0; j < O; j++) dz[j] = dy[j] - expf(y[j]) * (float)s;
         }
         break;
-    default: AE_ASSERT(!"unknown activation");
+    default: /* the element-wise ones; the switch hoisted out of the loops */
+#define ACT_LOOP(A)                                                                            _Pragma("omp parallel for simd schedule(static) if (n > PAR_MIN)")                         for (size_t i = 0; i < n; i++) dZ[i] = act_grad(A, dY[i], Y[i]);
+        if (act == ACT_TANH) { ACT_LOOP(ACT_TANH) }
+        else if (act == ACT_SIGMOID) { ACT_LOOP(ACT_SIGMOID) }
+        else if (act == ACT_RELU) { ACT_LOOP(ACT_RELU) }
+        else AE_ASSERT(!"unknown activation");
+#undef ACT_LOOP
     }
 }
 
+/* Columns per block of the column-wise passes: each thread owns whole blocks and walks them
+ * down the rows, summing every column in row order in double (so the sums depend on neither
+ * the thread count nor the block size). 32 columns = two cache lines per row. */
+#define COL_BLOCK 32
+
 static void cpu_colsum_acc(float *db, const float *dZ, int B, int O) {
-    /* Parallel over columns; each column summed in row order in double. */
     size_t n = (size_t)B * O;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int j0 = 0; j0 < O; j0 += 64) {
-        int j1 = j0 + 64 < O ? j0 + 64 : O;
-        double acc[64] = {0};
+    for (int j0 = 0; j0 < O; j0 += COL_BLOCK) {
+        int w = O - j0 < COL_BLOCK ? O - j0 : COL_BLOCK;
+        double acc[COL_BLOCK] = {0};
         for (int r = 0; r < B; r++) {
-            const float *z = dZ + (size_t)r * O;
-            for (int j = j0; j < j1; j++) acc[j - j0] += z[j];
+            const float *z = dZ + (size_t)r * O + j0;
+            for (int j = 0; j < w; j++) acc[j] += z[j];
         }
-        for (int j = j0; j < j1; j++) db[j] += (float)acc[j - j0];
+        for (int j = 0; j < w; j++) db[j0 + j] += (float)acc[j];
+    }
+}
+
+/* dZ = act'(.) dY and db += column sums of dZ in one pass, column block by column block. */
+static void act_backward_colsum(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                                float *db) {
+    size_t n = (size_t)B * O;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int j0 = 0; j0 < O; j0 += COL_BLOCK) {
+        int w = O - j0 < COL_BLOCK ? O - j0 : COL_BLOCK;
+        double acc[COL_BLOCK] = {0};
+        for (int r = 0; r < B; r++) {
+            size_t o = (size_t)r * O + j0;
+            const float *dy = dY + o, *y = Y + o;
+            float *dz = dZ + o;
+            switch (act) {
+            case ACT_TANH:
+                for (int j = 0; j < w; j++) acc[j] += dz[j] = act_grad(ACT_TANH, dy[j], y[j]);
+                break;
+            case ACT_SIGMOID:
+                for (int j = 0; j < w; j++) acc[j] += dz[j] = act_grad(ACT_SIGMOID, dy[j], y[j]);
+                break;
+            case ACT_RELU:
+                for (int j = 0; j < w; j++) acc[j] += dz[j] = act_grad(ACT_RELU, dy[j], y[j]);
+                break;
+            default: /* identity */
+                for (int j = 0; j < w; j++) acc[j] += dz[j] = dy[j];
+                break;
+            }
+        }
+        for (int j = 0; j < w; j++) db[j0 + j] += (float)acc[j];
+    }
+}
+
+static void cpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                             float *db) {
+    AE_ASSERT(act >= 0 && act < ACT_COUNT);
+    if (!db || act == ACT_LOGSOFTMAX) {
+        act_backward_rows(dZ, dY, Y, act, B, O);
+        if (db) cpu_colsum_acc(db, dZ, B, O);
+    } else if (act == ACT_IDENTITY && dZ == dY) {
+        cpu_colsum_acc(db, dZ, B, O);
+    } else {
+        act_backward_colsum(dZ, dY, Y, act, B, O, db);
     }
 }
 
@@ -180,13 +251,53 @@ static inline float clamp_log(float p) {
     return l < -100.0f ? -100.0f : l;
 }
 
+/* The squared-error losses in one pass: the sum of c*(y-t)^2 in CHUNKED_SUM's chunks and
+ * order (so the value is the one CHUNKED_SUM gives), and dZ = act'(.) s (y-t) (act
+ * element-wise) written as it goes. */
+static double squared_error(float *dZ, const float *Y, const float *T, double c, float s, Act act,
+                            size_t n) {
+    double part[AE_NCHUNKS];
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int k = 0; k < AE_NCHUNKS; k++) {
+        size_t lo = n * (size_t)k / AE_NCHUNKS, hi = n * (size_t)(k + 1) / AE_NCHUNKS;
+        /* the gradient, then the sum over the same chunk (n/64 elements: still in cache) */
+#define SE_GRAD(A)                                                                         \
+    _Pragma("omp simd") for (size_t i = lo; i < hi; i++) dZ[i] = act_grad(A, s * (Y[i] - T[i]), Y[i]);
+        if (dZ) {
+            if (act == ACT_TANH) { SE_GRAD(ACT_TANH) }
+            else if (act == ACT_SIGMOID) { SE_GRAD(ACT_SIGMOID) }
+            else if (act == ACT_RELU) { SE_GRAD(ACT_RELU) }
+            else { SE_GRAD(ACT_IDENTITY) }
+        }
+#undef SE_GRAD
+        SUM8(part[k], lo, hi, c * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
+    }
+    double total = 0.0;
+    for (int k = 0; k < AE_NCHUNKS; k++) total += part[k];
+    return total;
+}
+
 static void cpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                     LossKind kind, int B, int O) {
+                     LossKind kind, Act act, int B, int O) {
+    AE_ASSERT(act >= 0 && act < ACT_COUNT);
     size_t n = (size_t)B * O;
     double total = 0.0;
     switch (kind) {
-    case LOSS_MSE: {
-        /* L = (1/n) sum (y-t)^2 ; dL/dy = 2 (y-t) / n */
+    case LOSS_MSE:
+    case LOSS_HALF_SSE:
+        /* mse:      L = (1/n) sum (y-t)^2 ;     dL/dy = 2 (y-t) / n
+         * half_sse: L = (1/B) sum 0.5 (y-t)^2 ; dL/dy = (y-t) / B */
+        if (act == ACT_LOGSOFTMAX) break; /* row-wise: the general path below */
+        if (kind == LOSS_MSE)
+            total = squared_error(dY, Y, T, 1.0, 2.0f / (float)n, act, n) / (double)n;
+        else
+            total = squared_error(dY, Y, T, 0.5, 1.0f / (float)B, act, n) / (double)B;
+        *out = (float)total;
+        return;
+    default: break;
+    }
+    switch (kind) {
+    case LOSS_MSE:
         CHUNKED_SUM(total, n, (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
         total /= (double)n;
         if (dY) {
@@ -195,9 +306,7 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
             for (size_t i = 0; i < n; i++) dY[i] = s * (Y[i] - T[i]);
         }
         break;
-    }
-    case LOSS_HALF_SSE: {
-        /* L = (1/B) sum 0.5 (y-t)^2 ; dL/dy = (y-t) / B */
+    case LOSS_HALF_SSE:
         CHUNKED_SUM(total, n, 0.5 * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
         total /= (double)B;
         if (dY) {
@@ -206,7 +315,6 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
             for (size_t i = 0; i < n; i++) dY[i] = s * (Y[i] - T[i]);
         }
         break;
-    }
     case LOSS_NLL: {
         /* L = -(1/B) sum_r y[r, label_r] ; dL/dy = -onehot / B */
         CHUNKED_SUM(total, (size_t)B, -(double)Y[i * O + labels[i]]);
@@ -263,6 +371,7 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
     }
     default: AE_ASSERT(!"unknown loss");
     }
+    if (dY && act != ACT_IDENTITY) act_backward_rows(dY, dY, Y, act, B, O);
     *out = (float)total;
 }
 
@@ -317,14 +426,16 @@ static void cpu_weight_decay(float *out, float *dW, const float *W, float lambda
 
 /* ---- data ---- */
 
+ROW_CLONES static void gather_row(float *restrict dst, const uint8_t *restrict src, int D,
+                                  float scale) {
+#pragma omp simd
+    for (int j = 0; j < D; j++) dst[j] = src[j] * scale;
+}
+
 static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                        const int32_t *idx, int B, int D, float scale) {
 #pragma omp parallel for schedule(static) if ((size_t)B * D > PAR_MIN)
-    for (int r = 0; r < B; r++) {
-        const uint8_t *src = images + (size_t)idx[r] * D;
-        float *dst = X + (size_t)r * D;
-        for (int j = 0; j < D; j++) dst[j] = src[j] * scale;
-    }
+    for (int r = 0; r < B; r++) gather_row(X + (size_t)r * D, images + (size_t)idx[r] * D, D, scale);
     if (y && labels)
         for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
 }

@@ -109,8 +109,11 @@ static void ref_bias_act_forward(float *Y, const float *b, Act act, int B, int O
 /* dZ (B,O) = dY * act'(z), from the activation's output y:
  *   identity: 1; tanh: 1 - y^2; sigmoid: y (1 - y); relu: [y > 0];
  *   logsoftmax: dz_j = dy_j - e^(y_j) * sum_k dy_k (the row sum is taken before any write, so
- *   dZ may alias dY). */
-static void ref_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
+ *   dZ may alias dY). Then db += column sums of dZ when db is not NULL. */
+static void ref_colsum_acc(float *db, const float *dZ, int B, int O);
+
+static void ref_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                             float *db) {
     AE_ASSERT(act >= 0 && act < ACT_COUNT);
     for (int r = 0; r < B; r++) {
         const float *dy = dY + (size_t)r * O, *y = Y + (size_t)r * O;
@@ -130,6 +133,7 @@ static void ref_act_backward(float *dZ, const float *dY, const float *Y, Act act
             dz[j] = (float)g;
         }
     }
+    if (db) ref_colsum_acc(db, dZ, B, O);
 }
 
 /* db_j += sum_r dZ[r][j] */
@@ -156,9 +160,10 @@ static double clamped_log(double p) {
  * cross_entropy: L = (1/B) sum_r (lse_r - y[r][l_r]), lse_r = m + log sum_j e^(y_j - m);
  *                                                     dL/dy = (e^(y_j - lse_r) - [j == l_r]) / B
  * bce:      L = -(1/n) sum t log y + (1-t) log(1-y), logs clamped at -100;
- *           dL/dy = (y - t) / max(y (1-y), 1e-12) / n (PyTorch's backward, eps 1e-12). */
+ *           dL/dy = (y - t) / max(y (1-y), 1e-12) / n (PyTorch's backward, eps 1e-12).
+ * Then, for act other than identity, dY = act'(.) dY through ref_act_backward. */
 static void ref_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                     LossKind kind, int B, int O) {
+                     LossKind kind, Act act, int B, int O) {
     size_t n = (size_t)B * O;
     double total = 0.0;
     switch (kind) {
@@ -218,6 +223,7 @@ static void ref_loss(float *out, float *dY, const float *Y, const float *T, cons
         break;
     default: AE_ASSERT(!"unknown loss");
     }
+    if (dY && act != ACT_IDENTITY) ref_act_backward(dY, dY, Y, act, B, O, NULL);
     *out = (float)total;
 }
 

@@ -210,13 +210,18 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
     int top = c->n;
     int dout = dim_in(c, top);
     float *dcur = s->dA[0], *dother = s->dA[1];
-    be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, B, dout);
+    /* The loss hands back the gradient at the top layer's input (it fuses the top's
+     * activation derivative), unless a penalty on the code must first be added at the top's
+     * output, where the code is the top. */
+    bool code_pen = ae || t->sparsity.kind != PEN_NONE;
+    Act top_act = code_pen && c->code == top ? ACT_IDENTITY : c->L[top - 1]->act;
+    be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, top_act, B, dout);
     if (scale != 1.0f) be->scal(dcur, scale, (size_t)B * dout);
     if (!ae && s->conf) be->confusion_acc(s->conf, s->A[top], s->labels, B, dout);
 
     for (int i = c->n - 1; i >= c->first; i--) {
         Layer *l = c->L[i];
-        if (i + 1 == c->code && (ae || t->sparsity.kind != PEN_NONE)) {
+        if (i + 1 == c->code && code_pen) {
             size_t nh = (size_t)B * l->O;
             switch (t->sparsity.kind) {
             case PEN_L1:
@@ -235,9 +240,10 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
             /* mean |code|: an L1 pass with weight 1 over B*O and no gradient */
             be->l1_penalty(slots + SLOT_ACT, NULL, s->A[i + 1], 1.0f, (float)nh, nh);
         }
-        be->act_backward(dcur, dcur, s->A[i + 1], l->act, B, l->O);
+        /* dZ and db together (at the top, dcur is dZ already: identity) */
+        Act a = i + 1 == top && top_act != ACT_IDENTITY ? ACT_IDENTITY : l->act;
+        be->act_backward(dcur, dcur, s->A[i + 1], a, B, l->O, l->db);
         be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
-        be->colsum_acc(l->db, dcur, B, l->O);
         if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
             be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W,
                              t->weight_decay * scale,
@@ -653,9 +659,10 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
             if (pass == 0) {
                 be->confusion_acc(s.conf, s.A[c.n], s.labels, rows, C);
             } else {
-                be->loss(s.slots + 2 * b, NULL, s.A[c.n], s.A[0], NULL, LOSS_MSE, rows, data->D);
-                be->loss(s.slots + 2 * b + 1, NULL, s.A[c.n], s.A[0], NULL, LOSS_HALF_SSE, rows,
-                         data->D);
+                be->loss(s.slots + 2 * b, NULL, s.A[c.n], s.A[0], NULL, LOSS_MSE, ACT_IDENTITY,
+                         rows, data->D);
+                be->loss(s.slots + 2 * b + 1, NULL, s.A[c.n], s.A[0], NULL, LOSS_HALF_SSE,
+                         ACT_IDENTITY, rows, data->D);
             }
         }
         if (pass == 0) {

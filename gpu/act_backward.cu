@@ -1,4 +1,5 @@
-/* gpu/act_backward.cu — dZ (B,O) = dY * act'(.), from the activation's output Y; dZ may alias dY.
+/* gpu/act_backward.cu — dZ (B,O) = dY * act'(.), from the activation's output Y; dZ may alias dY;
+ * then db += column sums of dZ (gpu/colsum.cu) when db is not NULL.
  *
  * tanh: 1 - y^2; sigmoid: y (1 - y); relu: y > 0; identity: 1 (a copy);
  * logsoftmax (one block per row): dz_j = dy_j - exp(y_j) * sum_k dy_k, the sum in double.
@@ -54,11 +55,13 @@ static void act_backward_launch(float *dZ, const float *dY, const float *Y, Act 
     }
 }
 
-void gpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O) {
+void gpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                      float *db) {
     if (act < 0 || act >= ACT_COUNT) {
         fprintf(stderr, "%s:%d: internal error: unknown activation %d\n", __FILE__, __LINE__,
                 (int)act);
         abort();
     }
     if (B > 0 && O > 0) act_backward_launch(dZ, dY, Y, act, B, O);
+    if (db) gpu_colsum_acc(db, dZ, B, O);
 }

@@ -38,12 +38,13 @@ void gpu_gemm_tn(int M, int N, int K, float alpha, const float *A, const float *
 
 /* ---- gpu/bias_act.cu, gpu/act_backward.cu, gpu/colsum.cu ---- */
 void gpu_bias_act_forward(float *Y, const float *b, Act act, int B, int O);
-void gpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O);
+void gpu_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
+                      float *db);
 void gpu_colsum_acc(float *db, const float *dZ, int B, int O);
 
 /* ---- gpu/loss.cu ---- */
 void gpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-              LossKind kind, int B, int O);
+              LossKind kind, Act act, int B, int O);
 
 /* ---- gpu/penalty.cu ---- */
 void gpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n);

@@ -394,23 +394,32 @@ static int cmd_gradcheck(int argc, char **argv) {
 }
 
 /* OpenBLAS 0.3.21 (Debian 12) does not recognise some recent Xeons and falls back to its
- * Prescott (SSE3) kernels, half the speed of its Haswell (AVX2/FMA) ones. It reads
- * OPENBLAS_CORETYPE only when the library loads, so when the user has not chosen a core type,
- * the detection fell back, and the CPU has AVX2 and FMA, set it and re-execute once. */
-static void prefer_avx2_kernels(char **argv) {
+ * Prescott (SSE3) kernels: a quarter of the speed of its SkylakeX (AVX-512) ones and half of its
+ * Haswell (AVX2/FMA) ones (bench/README.md). It reads OPENBLAS_CORETYPE only when the library
+ * loads, so when the user has not chosen a core type and the detection fell back, pick the
+ * widest kernels the CPU (and the OS: __builtin_cpu_supports checks XCR0) can run, set it and
+ * re-execute once. `aelab --version` prints the core in use; the test, bench and sweep scripts
+ * export the same one for the programs they run. */
+static void prefer_wide_kernels(char **argv) {
     if (getenv("OPENBLAS_CORETYPE") || getenv("AELAB_NO_REEXEC")) return;
     const char *core = backend_cpu_blas_core();
     if (!core || strcasecmp(core, "prescott") != 0) return;
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    const char *want = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell";
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
     setenv("AELAB_NO_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
     /* exec failed: carry on with the slower kernels */
 }
 
 int main(int argc, char **argv) {
-    prefer_avx2_kernels(argv);
+    prefer_wide_kernels(argv);
     unsetenv("AELAB_NO_REEXEC");
     if (argc < 2) {
         fputs(USAGE, stderr);
@@ -422,8 +431,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("aelab %s (backends: cpu%s)\n", AE_VERSION,
-               backend_cuda_compiled() ? ", cuda" : "");
+        printf("aelab %s (backends: cpu%s)\nblas: %s (core %s)\n", AE_VERSION,
+               backend_cuda_compiled() ? ", cuda" : "", backend_cpu_blas_config(),
+               backend_cpu_blas_core());
         return 0;
     }
     if (strcmp(cmd, "run") == 0) return cmd_run_or_check(argc - 1, argv + 1, true);

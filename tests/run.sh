@@ -10,12 +10,10 @@ export AELAB BUILD
 # Tests never share the stage cache of real runs (results/.cache).
 export AELAB_CACHE=$BUILD/test-cache
 rm -rf "$AELAB_CACHE"
-# Same choice as bin/aelab makes for itself (runner/main.c, prefer_avx2_kernels): Debian's
-# OpenBLAS falls back to its SSE3 kernels on CPUs it does not know; use the AVX2 ones when the
-# CPU has AVX2 and FMA and nobody chose a core type.
-if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-    export OPENBLAS_CORETYPE=Haswell
-fi
+# The BLAS kernels bin/aelab picks for itself, for the test programs too (scripts/blas_core.sh).
+source scripts/blas_core.sh
+blas_core_export "$AELAB"
+echo "tests: OpenBLAS core ${OPENBLAS_CORETYPE:-(its own detection)}"
 filter=${1:-}
 pass=0 fail=0 skip=0 failed=()
 logdir=$BUILD/test-logs

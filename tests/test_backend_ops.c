@@ -60,7 +60,7 @@ typedef struct OpStat {
     bool exact;
 } OpStat;
 
-static OpStat STATS[64];
+static OpStat STATS[80];
 static int NSTATS;
 
 static OpStat *stat_of(const char *op, bool exact) {
@@ -334,8 +334,8 @@ static void test_act_backward(void) {
             float *Y = act_output((Act)a, B, O), *dY = rnd(n, -1, 1);
             float *dZc = nans(n), *dZr = nans(n);
             snprintf(CASE, sizeof CASE, "%s B=%d O=%d", ACT_NAMES[a], B, O);
-            CPU->act_backward(dZc, dY, Y, (Act)a, B, O);
-            REF->act_backward(dZr, dY, Y, (Act)a, B, O);
+            CPU->act_backward(dZc, dY, Y, (Act)a, B, O, NULL);
+            REF->act_backward(dZr, dY, Y, (Act)a, B, O, NULL);
             const char *op = BWD_OPS[a];
             /* logsoftmax: dy - e^y * rowsum, rowsum up to O/2 in size */
             double abs_tol = a == ACT_LOGSOFTMAX ? ABS_ULP * (1.0 + sqrt(O)) : ABS_ULP;
@@ -346,8 +346,32 @@ static void test_act_backward(void) {
             /* dZ may alias dY */
             float *inplace = dup(dY, n);
             snprintf(CASE, sizeof CASE, "%s B=%d O=%d, dZ aliasing dY", ACT_NAMES[a], B, O);
-            CPU->act_backward(inplace, inplace, Y, (Act)a, B, O);
+            CPU->act_backward(inplace, inplace, Y, (Act)a, B, O, NULL);
             cmp_f("act_backward (dZ == dY)", inplace, dZr, n, abs_tol, EW_REL);
+            /* with db: the column sums against the reference's, and the fused pass bit for
+             * bit what act_backward without db then colsum_acc give (the contract), dZ
+             * aliasing dY or not */
+            float *db0 = rnd((size_t)O, -2, 2), *dbc = dup(db0, (size_t)O);
+            float *dbr = dup(db0, (size_t)O), *dbs = dup(db0, (size_t)O), *dZf = nans(n);
+            snprintf(CASE, sizeof CASE, "%s B=%d O=%d, with db", ACT_NAMES[a], B, O);
+            CPU->act_backward(dZf, dY, Y, (Act)a, B, O, dbc);
+            REF->act_backward(dZr, dY, Y, (Act)a, B, O, dbr);
+            cmp_f("act_backward db", dbc, dbr, (size_t)O, 1e-6 * sqrt(B), RED_REL);
+            CPU->colsum_acc(dbs, dZc, B, O);
+            cmp_exact("act_backward with db == without, then colsum_acc (dZ)", dZf, dZc,
+                      n * sizeof(float));
+            cmp_exact("act_backward with db == without, then colsum_acc (db)", dbc, dbs,
+                      (size_t)O * sizeof(float));
+            memcpy(inplace, dY, n * sizeof(float));
+            memcpy(dbc, db0, (size_t)O * sizeof(float));
+            CPU->act_backward(inplace, inplace, Y, (Act)a, B, O, dbc);
+            cmp_exact("act_backward with db, dZ == dY (dZ)", inplace, dZc, n * sizeof(float));
+            cmp_exact("act_backward with db, dZ == dY (db)", dbc, dbs, (size_t)O * sizeof(float));
+            free(db0);
+            free(dbc);
+            free(dbr);
+            free(dbs);
+            free(dZf);
             free(inplace);
             free(Y);
             free(dY);
@@ -434,15 +458,40 @@ static void test_loss(void) {
             loss_inputs((LossKind)k, B, O, &Y, &T, &labels);
             float *dYc = nans(n), *dYr = nans(n), outc = NAN, outr = NAN, out_nod = NAN;
             snprintf(CASE, sizeof CASE, "%s B=%d O=%d", LOSS_NAMES[k], B, O);
-            CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, B, O);
-            REF->loss(&outr, dYr, Y, T, labels, (LossKind)k, B, O);
+            CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
+            REF->loss(&outr, dYr, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
             cmp_scalar(LOSS_VALUE_OPS[k], outc, outr, RED_ABS, RED_REL);
             /* dY scale: mse 2/n, half_sse, nll and ce 1/B, bce 1/n per unit of (y-t)/(y(1-y)) */
             double scale = k == LOSS_MSE ? 2.0 / n : k == LOSS_BCE ? 1.0 / n : 1.0 / B;
             cmp_f(LOSS_GRAD_OPS[k], dYc, dYr, n, ABS_ULP * scale, EW_REL);
             /* dY NULL skips the gradient; the value is the same */
-            CPU->loss(&out_nod, NULL, Y, T, labels, (LossKind)k, B, O);
+            CPU->loss(&out_nod, NULL, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
             cmp_exact("loss (dY NULL)", &out_nod, &outc, sizeof(float));
+            /* with the activation that produced Y: the value unchanged and the gradient bit
+             * for bit that of act_backward after the plain loss (the contract), and near the
+             * reference's */
+            for (int a = 1; a < ACT_COUNT; a++) {
+                float *dYa = nans(n), *dYar = nans(n), outa = NAN, outar = NAN;
+                snprintf(CASE, sizeof CASE, "%s B=%d O=%d, act %s", LOSS_NAMES[k], B, O,
+                         ACT_NAMES[a]);
+                double big = 0.0; /* the largest |dL/dY| */
+                for (size_t i = 0; i < n; i++) big = fmax(big, fabs(dYc[i]));
+                CPU->loss(&outa, dYa, Y, T, labels, (LossKind)k, (Act)a, B, O);
+                CPU->act_backward(dYc, dYc, Y, (Act)a, B, O, NULL);
+                cmp_exact("loss with act: value", &outa, &outc, sizeof(float));
+                cmp_exact("loss with act == loss, then act_backward", dYa, dYc,
+                          n * sizeof(float));
+                REF->loss(&outar, dYar, Y, T, labels, (LossKind)k, (Act)a, B, O);
+                /* the reference multiplies the same float dY in double: the CPU's float
+                 * act' (1 - y^2 cancels near |y| = 1) is off by a few ulps of the largest
+                 * |dY|; logsoftmax adds the row sum's rounding */
+                double tol = 4.0 * ABS_ULP * big * (a == ACT_LOGSOFTMAX ? 1.0 + O : 1.0);
+                cmp_f("loss with act vs reference", dYa, dYar, n, tol, EW_REL);
+                /* back to the plain gradient for the next activation */
+                CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
+                free(dYa);
+                free(dYar);
+            }
             free(Y);
             free(T);
             free(labels);
@@ -834,8 +883,10 @@ static Snap reductions(void) {
         for (int big = 0; big < 2; big++) {
             int b = big ? BL : B, o = big ? OL : O;
             loss_inputs((LossKind)k, b, o, &Y, &T, &labels);
-            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, b, o);
+            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_IDENTITY, b, o);
             snap_add(&s, &out, sizeof out);
+            snap_add(&s, dY, (size_t)b * o * sizeof *dY);
+            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_SIGMOID, b, o);
             snap_add(&s, dY, (size_t)b * o * sizeof *dY);
             free(Y);
             free(T);
@@ -858,6 +909,9 @@ static Snap reductions(void) {
     float *Zl = rnd(nl, -1, 1);
     CPU->colsum_acc(dbl, Zl, BL, OL);
     snap_add(&s, dbl, OL * sizeof *dbl);
+    CPU->act_backward(dH, dH, H, ACT_TANH, B, O, db);
+    snap_add(&s, db, O * sizeof *db);
+    snap_add(&s, dH, n * sizeof *dH);
     free(Zl);
     free(dY);
     free(H);

@@ -247,8 +247,8 @@ static void test_act_backward(void) {
                 CPU->download(hy, cy, n * sizeof *hy);
                 Buf Y = buf_from(hy, n * sizeof *hy), dY = buf_rand(n, -1, 1);
                 Buf dZ = alias ? dY : buf_rand(n, -9, 9);
-                CPU->act_backward(dZ.c, dY.c, Y.c, (Act)a, B, O);
-                GPU->act_backward(dZ.g, dY.g, Y.g, (Act)a, B, O);
+                CPU->act_backward(dZ.c, dY.c, Y.c, (Act)a, B, O, NULL);
+                GPU->act_backward(dZ.g, dY.g, Y.g, (Act)a, B, O, NULL);
                 char op[64];
                 snprintf(op, sizeof op, "act_backward %s %dx%d%s", ACT_NAMES[a], B, O,
                          alias ? " in place" : "");
@@ -275,6 +275,15 @@ static void test_colsum(void) {
         char op[64];
         snprintf(op, sizeof op, "colsum_acc %dx%d", B, O);
         check_buf(op, db, EW_ABS, RED_REL);
+        /* act_backward with db: dZ and the column sums together */
+        Buf Y = buf_rand((size_t)B * O, -1, 1);
+        CPU->act_backward(dZ.c, dZ.c, Y.c, ACT_TANH, B, O, db.c);
+        GPU->act_backward(dZ.g, dZ.g, Y.g, ACT_TANH, B, O, db.g);
+        snprintf(op, sizeof op, "act_backward tanh with db %dx%d (dZ)", B, O);
+        check_buf(op, dZ, EW_ABS, EW_REL);
+        snprintf(op, sizeof op, "act_backward tanh with db %dx%d (db)", B, O);
+        check_buf(op, db, EW_ABS, RED_REL);
+        buf_free(&Y);
         buf_free(&dZ);
         buf_free(&db);
     }
@@ -286,7 +295,7 @@ static void test_loss(void) {
     static const int shapes[][2] = {{1, 1}, {37, 10}, {1000, 784}, {1000, 10}};
     for (int k = 0; k < LOSS_COUNT; k++) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            for (int with_grad = 0; with_grad < 2; with_grad++) {
+            for (int with_grad = 0; with_grad < 3; with_grad++) { /* 2: with an activation */
                 int B = shapes[s][0], O = shapes[s][1];
                 size_t n = (size_t)B * O;
                 bool labelled = k == LOSS_NLL || k == LOSS_CROSS_ENTROPY;
@@ -305,13 +314,17 @@ static void test_loss(void) {
                 Buf Y = buf_from(hy, n * sizeof *hy), T = buf_from(ht, n * sizeof *ht);
                 Buf L = buf_from(hl, (size_t)B * sizeof *hl), out = scalar_slot();
                 Buf dY = buf_rand(n, -9, 9);
+                Act act = with_grad < 2                ? ACT_IDENTITY
+                          : k == LOSS_NLL              ? ACT_LOGSOFTMAX
+                          : k == LOSS_CROSS_ENTROPY    ? ACT_IDENTITY
+                                                       : ACT_SIGMOID;
                 CPU->loss(out.c, with_grad ? dY.c : NULL, Y.c, labelled ? NULL : T.c,
-                          labelled ? L.c : NULL, (LossKind)k, B, O);
+                          labelled ? L.c : NULL, (LossKind)k, act, B, O);
                 GPU->loss(out.g, with_grad ? dY.g : NULL, Y.g, labelled ? NULL : T.g,
-                          labelled ? L.g : NULL, (LossKind)k, B, O);
+                          labelled ? L.g : NULL, (LossKind)k, act, B, O);
                 char op[64];
-                snprintf(op, sizeof op, "loss %s %dx%d%s", LOSS_NAMES[k], B, O,
-                         with_grad ? "" : " (no dY)");
+                snprintf(op, sizeof op, "loss %s %dx%d%s%s", LOSS_NAMES[k], B, O,
+                         with_grad ? "" : " (no dY)", with_grad == 2 ? " with act" : "");
                 check_buf(op, out, 0.0, RED_REL);
                 if (with_grad) {
                     snprintf(op, sizeof op, "loss %s %dx%d dY", LOSS_NAMES[k], B, O);
