@@ -440,23 +440,51 @@ static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_
         for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
 }
 
-/* Gaussian noise a Box-Muller pair at a time (engine/rng.h): counters [counter, counter+n). */
+/* One Gaussian-noise value: x + mean + std z, clamped to [lo, hi] when clamp. Scalars, not the
+ * NoiseSpec: a load through the pointer in the loop below would stop its vectorisation. */
+static inline float gauss_value(float x, float z, float mean, float sd, float lo, float hi,
+                                int clamp) {
+    float v = x + mean + sd * z;
+    return clamp ? (v < lo ? lo : (v > hi ? hi : v)) : v;
+}
+
+/* Elements [2q, 2q+2) of Xn for the pairs q in [0, np) (pair q is the stream's pair p0 + q):
+ * straight-line code over pairs, vectorised by the clones; one loop per clamp setting (a
+ * select on an int in the loop stops GCC 12's vectoriser). */
+ROW_CLONES static void gaussian_pairs(float *restrict Xn, const float *restrict X, float mean,
+                                      float sd, float lo, float hi, int clamp, uint64_t key,
+                                      uint64_t p0, size_t np) {
+#define GAUSS_LOOP(CLAMP)                                                                  \
+    _Pragma("omp simd") for (size_t q = 0; q < np; q++) {                                  \
+        RngNormalPair z = rng_normal_pair(key, p0 + q);                                    \
+        Xn[2 * q] = gauss_value(X[2 * q], z.z0, mean, sd, lo, hi, CLAMP);                  \
+        Xn[2 * q + 1] = gauss_value(X[2 * q + 1], z.z1, mean, sd, lo, hi, CLAMP);          \
+    }
+    if (clamp) { GAUSS_LOOP(1) }
+    else { GAUSS_LOOP(0) }
+#undef GAUSS_LOOP
+}
+
+/* Gaussian noise a Box-Muller pair at a time (engine/rng.h): counters [counter, counter+n).
+ * A pair cut by either end of the range gives its one element alone. */
 static void cpu_noise_gaussian(float *Xn, const float *X, const NoiseSpec *s, uint64_t key,
                                uint64_t counter, size_t n) {
-    uint64_t c0 = counter, c1 = counter + n, p0 = c0 >> 1, p1 = (c1 + 1) >> 1;
+    if (!n) return;
+    size_t head = counter & 1; /* element 0 is the second half of a pair */
+    float mean = s->mean, sd = s->std, lo = s->lo, hi = s->hi;
+    int clamp = s->clamp;
+    if (head) Xn[0] = gauss_value(X[0], rng_normal_pair(key, counter >> 1).z1, mean, sd, lo, hi, clamp);
+    size_t np = (n - head) / 2; /* whole pairs */
+    uint64_t p0 = (counter + head) >> 1;
+    size_t nblk = np / 2048 + 1;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN / 4)
-    for (uint64_t p = p0; p < p1; p++) {
-        float z[2];
-        rng_normal_pair(key, p, z);
-        for (int h = 0; h < 2; h++) {
-            uint64_t c = 2 * p + (uint64_t)h;
-            if (c < c0 || c >= c1) continue;
-            size_t i = (size_t)(c - c0);
-            float v = X[i] + s->mean + s->std * z[h];
-            if (s->clamp) v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
-            Xn[i] = v;
-        }
+    for (size_t k = 0; k < nblk; k++) {
+        size_t b0 = np * k / nblk, b1 = np * (k + 1) / nblk;
+        gaussian_pairs(Xn + head + 2 * b0, X + head + 2 * b0, mean, sd, lo, hi, clamp, key,
+                       p0 + b0, b1 - b0);
     }
+    if ((n - head) & 1) /* the last element is the first half of a pair */
+        Xn[n - 1] = gauss_value(X[n - 1], rng_normal_pair(key, p0 + np).z0, mean, sd, lo, hi, clamp);
 }
 
 static void cpu_noise(float *Xn, const float *X, const NoiseSpec *s, uint64_t key, uint64_t counter,

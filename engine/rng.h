@@ -20,10 +20,12 @@
 #define AE_HOSTDEV
 #endif
 
+#include "vecmath.h"
+
 /* The streams of one run. Each stage derives its own keys from these (see rng_key). */
 enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_NOISE = 3, RNG_STREAM_SUBSET = 4 };
 
-static inline AE_HOSTDEV uint64_t rng_mix64(uint64_t z) {
+static AE_ALWAYS_INLINE AE_HOSTDEV uint64_t rng_mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -35,7 +37,7 @@ static inline AE_HOSTDEV uint64_t rng_key(uint64_t seed, uint64_t stream) {
 }
 
 /* The counter-th 64-bit number of the stream with this key. */
-static inline AE_HOSTDEV uint64_t rng_u64(uint64_t key, uint64_t counter) {
+static AE_ALWAYS_INLINE AE_HOSTDEV uint64_t rng_u64(uint64_t key, uint64_t counter) {
     return rng_mix64(key ^ rng_mix64(counter + 0x9e3779b97f4a7c15ULL));
 }
 
@@ -44,28 +46,33 @@ static inline AE_HOSTDEV float rng_uniform(uint64_t key, uint64_t counter) {
     return (float)(rng_u64(key, counter) >> 40) * (1.0f / 16777216.0f);
 }
 
-/* A double uniform in [0, 1) with 53 random bits. */
-static inline AE_HOSTDEV double rng_uniform_f64(uint64_t key, uint64_t counter) {
-    return (double)(rng_u64(key, counter) >> 11) * (1.0 / 9007199254740992.0);
-}
+/* Standard normal deviates by Box-Muller: pair p draws the 64-bit numbers at counters 2p and 2p+1
+ * and gives two independent normals, r*cos(a) for counter 2p and r*sin(a) for counter 2p+1, so
+ * a pass over consecutive counters uses both. In float, through engine/vecmath.h's log and
+ * sin/cos (within a few ulps), so that the CPU's noise pass vectorises: u1 in (0, 1] from 31
+ * bits (the radius r = sqrt(-2 ln u1) reaches 6.56, so |z| is cut off there: probability
+ * 5e-11), the angle a = 2 pi u2 from 24 bits. The GPU compiles the same code (with fused
+ * multiply-adds, so it agrees to float rounding). rng_normal(key, c) == the (c & 1)-th output
+ * of rng_normal_pair(key, c/2). */
+typedef struct RngNormalPair {
+    float z0, z1; /* the normals of counters 2p and 2p+1 */
+} RngNormalPair;
 
-/* Standard normal deviates by Box-Muller: pair p draws the uniforms at counters 2p and 2p+1 and
- * gives two independent normals, r*cos(a) for counter 2p and r*sin(a) for counter 2p+1, so a
- * pass over consecutive counters uses both. Computed in double so that the CPU and the GPU agree
- * to float rounding. rng_normal(key, c) == the (c & 1)-th output of rng_normal_pair(key, c/2). */
-static inline AE_HOSTDEV void rng_normal_pair(uint64_t key, uint64_t p, float out[2]) {
-    double u1 = rng_uniform_f64(key, 2 * p);
-    double u2 = rng_uniform_f64(key, 2 * p + 1);
-    if (u1 < 1e-300) u1 = 1e-300;
-    double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
-    out[0] = (float)(r * cos(a));
-    out[1] = (float)(r * sin(a));
+static AE_ALWAYS_INLINE AE_HOSTDEV RngNormalPair rng_normal_pair(uint64_t key, uint64_t p) {
+    uint64_t a = rng_u64(key, 2 * p), b = rng_u64(key, 2 * p + 1);
+    float u1 = ((float)(int32_t)(a >> 33) + 1.0f) * 4.656612873077392578125e-10f; /* 2^-31 */
+    float u2 = (float)(int32_t)(b >> 40) * 5.9604644775390625e-8f;               /* 2^-24 */
+    float l = ae_logf(u1);
+    float r = sqrtf(-2.0f * (l < 0.0f ? l : 0.0f));
+    float sn, cs;
+    ae_sincos2pif(u2, &sn, &cs);
+    RngNormalPair z = {r * cs, r * sn};
+    return z;
 }
 
 static inline AE_HOSTDEV float rng_normal(uint64_t key, uint64_t counter) {
-    float z[2];
-    rng_normal_pair(key, counter >> 1, z);
-    return z[counter & 1];
+    RngNormalPair z = rng_normal_pair(key, counter >> 1);
+    return counter & 1 ? z.z1 : z.z0;
 }
 
 /* A sequential host-side cursor over one stream: for initialisation and shuffling. */

@@ -1,15 +1,19 @@
-/* engine/vecmath.h — exp, tanh and sigmoid in float that GCC vectorises: straight-line code,
- * no calls, no branches (both sides of each choice are computed and one is selected), so a
- * loop over them under `#pragma omp simd` becomes SIMD code. glibc's scalar tanhf costs
- * ~19 ns per element here; these run at ~1 ns on one core (bench/README.md).
+/* engine/vecmath.h — exp, tanh, sigmoid, log and sin/cos in float that GCC vectorises:
+ * straight-line code, no calls, no branches (both sides of each choice are computed and one is
+ * selected), so a loop over them under `#pragma omp simd` becomes SIMD code. glibc's scalar
+ * tanhf costs ~19 ns per element here; these run at ~1 ns on one core (bench/README.md).
  *
  * Accuracy (tests/test_vecmath.c sweeps 1.3 million floats of each sign, every binade, against
  * double libm): ae_expf within 2 ulp on [-87, 88] (measured 0.92), ae_tanhf within 3 ulp
  * (1.21; a polynomial near 0 keeps small inputs' relative precision), ae_sigmoidf within
- * 4 ulp where the result is normal (1.98) and 1e-7 absolute everywhere. The constants are Cephes' single-precision ones (Moshier, public domain).
+ * 4 ulp where the result is normal (1.98) and 1e-7 absolute everywhere; ae_logf and
+ * ae_sincos2pif: see their test. The constants are Cephes' single-precision ones (Moshier,
+ * public domain).
  *
- * A NaN in gives a NaN out (the trainer's divergence check looks at the loss, so a NaN must
- * travel through the activations); +-inf give the limits.
+ * exp, tanh and sigmoid: a NaN in gives a NaN out (the trainer's divergence check looks at the
+ * loss, so a NaN must travel through the activations); +-inf give the limits.
+ *
+ * Compiled for the host and, through engine/rng.h, for CUDA devices too.
  */
 #ifndef AE_VECMATH_H
 #define AE_VECMATH_H
@@ -17,8 +21,23 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifndef AE_HOSTDEV
+#ifdef __CUDACC__
+#define AE_HOSTDEV __host__ __device__
+#else
+#define AE_HOSTDEV
+#endif
+#endif
+
+/* Always inlined: a call left inside a loop stops its vectorisation. */
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define AE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define AE_ALWAYS_INLINE inline
+#endif
+
 /* e^x for x in [-87, 88] (clamped outside, so the result is always a normal float). */
-static inline float ae_expf(float x) {
+static AE_ALWAYS_INLINE AE_HOSTDEV float ae_expf(float x) {
     x = x < -87.0f ? -87.0f : x; /* written so that a NaN passes both */
     x = x > 88.0f ? 88.0f : x;
     /* n = round(x / ln 2) by the 1.5*2^23 trick (rintf does not vectorise on plain SSE2) */
@@ -41,7 +60,7 @@ static inline float ae_expf(float x) {
 }
 
 /* tanh x: an odd polynomial for |x| < 0.625, 1 - 2/(e^{2|x|} + 1) with the sign above. */
-static inline float ae_tanhf(float x) {
+static AE_ALWAYS_INLINE AE_HOSTDEV float ae_tanhf(float x) {
     float a = x < 0.0f ? -x : x;
     float z = x * x;
     float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
@@ -52,6 +71,52 @@ static inline float ae_tanhf(float x) {
 }
 
 /* 1 / (1 + e^-x) */
-static inline float ae_sigmoidf(float x) { return 1.0f / (1.0f + ae_expf(-x)); }
+static AE_ALWAYS_INLINE AE_HOSTDEV float ae_sigmoidf(float x) {
+    return 1.0f / (1.0f + ae_expf(-x));
+}
+
+/* ln x for normal x > 0 (Cephes logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), a polynomial in
+ * m - 1, and ln 2 in two parts). Not for 0, denormals, negatives, inf or NaN. */
+static AE_ALWAYS_INLINE AE_HOSTDEV float ae_logf(float x) {
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    float e = (float)(((bits >> 23) & 0xff) - 126);
+    int32_t mbits = (bits & 0x007fffff) | 0x3f000000; /* mantissa in [0.5, 1) */
+    float m;
+    memcpy(&m, &mbits, sizeof m);
+    int lo = m < 0.707106781186547524f;
+    e = lo ? e - 1.0f : e;
+    m = lo ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y = y - 2.12194440e-4f * e;
+    y = y - 0.5f * z;
+    return (m + y) + 0.693359375f * e;
+}
+
+/* sin and cos of 2 pi u for u in [0, 1): u*4 split exactly into the nearest quadrant k and a
+ * remainder, x = remainder * pi/2 in [-pi/4, pi/4], Cephes' sinf/cosf polynomials on x, and
+ * the quadrant's signs and swap. */
+static AE_ALWAYS_INLINE AE_HOSTDEV void ae_sincos2pif(float u, float *s, float *c) {
+    float t = 4.0f * u;
+    float k = (t + 12582912.0f) - 12582912.0f; /* nearest integer, 0..4 */
+    float x = (t - k) * 1.57079632679489662f;
+    float z = x * x;
+    float sx = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * x + x;
+    float cx = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z +
+                4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+    int q = (int)k & 3;
+    *s = q == 0 ? sx : q == 1 ? cx : q == 2 ? -sx : -cx;
+    *c = q == 0 ? cx : q == 1 ? -sx : q == 2 ? -cx : sx;
+}
 
 #endif

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/regress.sh — `make regress`: runs every lecture experiment on the CPU and compares its
 # summary.csv with results/baselines/<name>.csv through `aelab compare` (exit 3 on a
-# regression). Prints one table per experiment and a closing line; exits nonzero when any
-# experiment failed to run or regressed.
+# regression). Prints one table per experiment, its wall time and peak RSS (when /usr/bin/time
+# is there; the run's largest process), and a closing line; exits nonzero when any experiment
+# failed to run or regressed.
 # Usage: tests/regress.sh [NAME...]   (default: every experiments/*.yaml with a baseline)
 set -u
 cd "$(dirname "$0")/.."
@@ -24,17 +25,21 @@ for n in "${names[@]}"; do
     base=results/baselines/$n.csv
     echo "== $n"
     t0=$(date +%s)
-    if ! "$AELAB" run "$cfg" --out "$out/$n" --threads "$threads" --device cpu --no-plots -q; then
+    timer=() rss=""
+    [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f %M -o "$out/$n.rss")
+    if ! "${timer[@]}" "$AELAB" run "$cfg" --out "$out/$n" --threads "$threads" --device cpu \
+        --no-plots -q; then
         echo "   run failed (exit $?)"
         fail=$((fail + 1)); failed+=("$n"); continue
     fi
     t1=$(date +%s)
+    [[ -s $out/$n.rss ]] && rss=", peak RSS $(( $(tail -n 1 "$out/$n.rss") / 1024 )) MB"
     if "$AELAB" compare "$base" "$out/$n"; then
         pass=$((pass + 1))
     else
         fail=$((fail + 1)); failed+=("$n")
     fi
-    echo "   ($((t1 - t0)) s)"
+    echo "   ($((t1 - t0)) s$rss)"
 done
 echo
 echo "regress: $((  $(date +%s) - start_all )) s in all"

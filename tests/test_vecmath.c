@@ -6,6 +6,10 @@
  *  - ae_tanhf everywhere: at most 3 ulp (measured: 1.21), and exact 0, +-1 and sign symmetry;
  *  - ae_sigmoidf where the result is a normal float: at most 4 ulp (measured: 1.98), and at most
  *    1e-7 absolute everywhere.
+ *  - ae_logf on every normal float > 0: at most 2 ulp, or 1e-7 absolute near x = 1 where
+ *    ln x crosses 0;
+ *  - ae_sincos2pif on a grid of 2^22 points of [0, 1): within 2e-7 absolute of double sin/cos
+ *    of 2 pi u.
  * Then the special values: NaN in gives NaN out (the divergence check relies on it), +-inf give
  * the limits, and the clamps keep e^x finite and normal. Finally a loop under `omp simd`, as
  * cpu_backend.c runs them, gives the same values as the scalar calls.
@@ -66,6 +70,34 @@ int main(void) {
     CHECK(ws.ulps <= 4.0);
     CHECK(ws.abs <= 1e-7);
     CHECK(tiny_abs <= 1e-37);
+
+    /* ln: every normal positive float with the stride; relative to the ulp of the result,
+     * absolute where ln x is near 0 (there the ulp of the result shrinks to nothing) */
+    Worst wl = {0};
+    double log_abs_near1 = 0;
+    for (uint32_t u = 0x00800000u; u < 0x7f800000u; u += STRIDE) {
+        float x = from_bits(u);
+        double r = log((double)x), g = ae_logf(x);
+        if (fabs(r) < 0.01) log_abs_near1 = fmax(log_abs_near1, fabs(g - r));
+        else note(&wl, g, r, x);
+    }
+    printf("ae_logf     max %.2f ulp (at %.9g), near 1 max abs %.3g\n", wl.ulps, wl.at,
+           log_abs_near1);
+    CHECK(wl.ulps <= 2.0);
+    CHECK(log_abs_near1 <= 1e-7);
+    CHECK(ae_logf(1.0f) == 0.0f);
+    CHECK(ae_logf(1.17549435e-38f) < -87.0f); /* FLT_MIN: ln = -87.3365 */
+
+    /* sin and cos of 2 pi u */
+    double sc_abs = 0;
+    for (uint32_t k = 0; k < (1u << 22); k++) {
+        float u = (float)k / (float)(1u << 22), sn, cs;
+        ae_sincos2pif(u, &sn, &cs);
+        double a = 6.283185307179586 * (double)u;
+        sc_abs = fmax(sc_abs, fmax(fabs(sn - sin(a)), fabs(cs - cos(a))));
+    }
+    printf("ae_sincos2pif max abs %.3g\n", sc_abs);
+    CHECK(sc_abs <= 2e-7);
 
     /* exact points and symmetry */
     CHECK(ae_tanhf(0.0f) == 0.0f);
