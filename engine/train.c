@@ -170,6 +170,7 @@ typedef struct StepCtx {
     uint64_t noise_key;
     uint64_t noise_counter;
     int per_batch;   /* slots per batch */
+    float sgd_lr;    /* > 0: plain SGD applied inside the backward pass (step_forward_backward) */
 } StepCtx;
 
 /* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
@@ -242,14 +243,24 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
         }
         /* dZ and db together (at the top, dcur is dZ already: identity) */
         Act a = i + 1 == top && top_act != ACT_IDENTITY ? ACT_IDENTITY : l->act;
+        float lr = x->sgd_lr;
+        if (lr > 0.0f) be->fill(l->db, 0.0f, (size_t)l->O);
         be->act_backward(dcur, dcur, s->A[i + 1], a, B, l->O, l->db);
-        be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
-        if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
-            be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W,
-                             t->weight_decay * scale,
-                             (size_t)l->O * l->I);
+        if (lr > 0.0f) {
+            /* Plain SGD inside the backward pass: the input gradient first, with the old W;
+             * then W -= lr dZ^T A by the GEMM itself (no dW buffer to zero, fill and read
+             * back) and b -= lr db. */
+            if (i > c->first) be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
+            be->gemm_tn(l->O, l->I, B, -lr, dcur, s->A[i], 1.0f, l->W);
+            be->axpy(l->b, -lr, l->db, (size_t)l->O);
+        } else {
+            be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
+            if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
+                be->weight_decay(slots + SLOT_DECAY + (i - c->first), l->dW, l->W,
+                                 t->weight_decay * scale, (size_t)l->O * l->I);
+            if (i > c->first) be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
+        }
         if (i > c->first) {
-            be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
             float *tmp = dcur;
             dcur = dother;
             dother = tmp;
@@ -319,6 +330,9 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
     int32_t *hconf = C ? ae_xmalloc((size_t)C * C * sizeof *hconf) : NULL;
     TrainStatus status = TRAIN_OK;
     int adam_t = 0;
+    /* Plain SGD (no momentum, no weight decay) is applied by the backward pass itself. */
+    bool plain_sgd = t->opt.kind == OPT_SGD && t->opt.momentum == 0.0f && !(t->weight_decay > 0.0f);
+    x->sgd_lr = plain_sgd ? t->opt.lr : 0.0f;
 
     for (int epoch = 1; epoch <= t->epochs && status == TRAIN_OK; epoch++) {
         double t0 = now_seconds();
@@ -329,10 +343,10 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
         int done = 0;
         for (int b = 0; b < nb; b++) {
             int off = b * B, rows = off + B <= n ? B : n - off;
-            zero_grads(be, c);
+            if (!(x->sgd_lr > 0.0f)) zero_grads(be, c);
             step_forward_backward(x, off, rows, b * x->per_batch, 1.0f);
             adam_t++;
-            for (int i = c->first; i < c->n; i++) {
+            for (int i = c->first; i < c->n && !(x->sgd_lr > 0.0f); i++) {
                 Layer *l = c->L[i];
                 if (t->opt.kind == OPT_SGD)
                     be->sgd_step(l->params, l->grads, s->opt_m[i], l->nparams, t->opt.lr,
