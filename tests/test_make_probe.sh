@@ -20,8 +20,9 @@ real=$(readlink -f "$real")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 base=/usr/bin:/bin
-probe() { # probe PATH [make args...] -> the print-config lines
-    env -u MAKEFLAGS -u MFLAGS -u CUDA_HOME PATH="$1" make -s --no-print-directory print-config "${@:2}" 2>&1
+probe() { # probe PATH [make args...] -> the print-config lines; a calling make's variables
+    # (make asan passes CUDA=0 and SAN=asan down through the environment) are not inherited
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CUDA -u GPU -u SAN -u CUDA_HOME PATH="$1" make -s --no-print-directory print-config "${@:2}" 2>&1
 }
 field() { sed -n "s/^$1=//p" <<<"$2"; }
 
