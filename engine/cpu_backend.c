@@ -378,14 +378,22 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
 /* ---- penalties ---- */
 
 static void cpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
-    double s;
-    CHUNKED_SUM(s, n, fabs((double)H[i]));
-    *out = (float)(w * s / denom);
-    if (dH) {
-        float g = w / denom;
+    /* CHUNKED_SUM's chunks and order, the gradient added chunk by chunk just before the chunk
+     * is summed (one pass over H from memory instead of two) */
+    double part[AE_NCHUNKS];
+    float g = w / denom;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) dH[i] += H[i] > 0.0f ? g : (H[i] < 0.0f ? -g : 0.0f);
+    for (int k = 0; k < AE_NCHUNKS; k++) {
+        size_t lo = n * (size_t)k / AE_NCHUNKS, hi = n * (size_t)(k + 1) / AE_NCHUNKS;
+        if (dH) {
+#pragma omp simd
+            for (size_t i = lo; i < hi; i++) dH[i] += H[i] > 0.0f ? g : (H[i] < 0.0f ? -g : 0.0f);
+        }
+        SUM8(part[k], lo, hi, fabs((double)H[i]));
     }
+    double s = 0.0;
+    for (int k = 0; k < AE_NCHUNKS; k++) s += part[k];
+    *out = (float)(w * s / denom);
 }
 
 static void cpu_kl_penalty(float *out, float *dH, float *rhohat, const float *H, float rho,
