@@ -5,8 +5,11 @@
  *   bench work WORKLOAD [--epochs N] [--threads T]
  *       runs one workload in this process: a warm-up epoch, then N timed ones, through a backend
  *       wrapper that forwards every op to backend_cpu() and accumulates wall time per op; then
- *       replays the GEMM calls of one epoch with cblas_sgemm alone (the roofline). Prints
- *       "key value..." lines on stdout (the protocol bench/peer_torch.py speaks too).
+ *       replays the GEMM calls of one epoch with cblas_sgemm alone (the roofline), then runs
+ *       the bandwidth probe (a STREAM triad). Prints "key value..." lines on stdout (the
+ *       protocol bench/peer_torch.py speaks too; it prints no `op` lines): per op
+ *       "op NAME SECONDS CALLS BYTES" per timed epoch (BYTES: the byte model; the parser also
+ *       takes the older 3-field line), and "stream_gbs_l3 X", "stream_gbs_dram Y".
  *   bench load [--threads T]
  *       loads MNIST (train + test, dataset_load_idx) and uploads it; prints the times.
  *   bench all [options]
@@ -25,6 +28,11 @@
  * layer adds 2*I*O for dW and 2*I*O for dX unless it is the lowest trained layer (whose input
  * gradient is not needed); a frozen prefix costs its forward only. They are computed from the
  * shapes and checked against the count of GEMM calls the wrapper saw.
+ *
+ * Bytes: each op call also adds the minimum bytes its contract (engine/backend.h) makes it move
+ * (the byte model above the timing wrappers), and the worker measures, in the same process and
+ * thread count, what a STREAM triad gets from the memory system at the batch's scale (4 MiB
+ * arrays) and beyond the caches (64 MiB): element-wise GB/s against the bandwidth on offer.
  */
 #include <cblas.h>
 /* OpenBLAS's cblas.h pulls in <complex.h>, whose macro I would clash with the layer shape I
@@ -191,6 +199,7 @@ static struct Probe {
     Backend outer;
     double sec[OP_COUNT];
     long calls[OP_COUNT];
+    double bytes[OP_COUNT];  /* the byte model's minimum traffic (see below) */
     double gemm_flops;       /* 2*M*N*K summed since the last reset */
     bool recording;          /* record GEMM calls (one epoch / one evaluation) */
     bool stop_on_download;   /* lbfgs: stop recording at the end of the first evaluation */
@@ -206,15 +215,32 @@ static struct Probe {
 static void probe_reset(void) {
     memset(P.sec, 0, sizeof P.sec);
     memset(P.calls, 0, sizeof P.calls);
+    memset(P.bytes, 0, sizeof P.bytes);
     P.gemm_flops = 0.0;
 }
 
-#define TIMED(op, call)                                                                   \
+/* The byte model: the least memory traffic an op's contract (engine/backend.h) allows, added
+ * per call to P.bytes next to its time. Every array the op reads counts once per element read,
+ * every array it writes once per element written, and a read-modify-write array (+=, in place)
+ * twice: float and int32 4 bytes, the uint8 images and labels 1. Small vectors (biases, O
+ * floats; the 1-float result slots) count too. The shapes are the call's own (B, O, n), so a
+ * NULL output (no gradient wanted) or an aliased one is not counted. What the model leaves out,
+ * on purpose: the write-allocate read of a written line (STREAM leaves it out too, so the
+ * bandwidth probe below is compared like for like), a second pass the implementation makes
+ * over data it already read (the L1 sum then its gradient; KL's column means then dH), and the
+ * extra arithmetic of tanh/exp: a floor, not a prediction. GEMMs are counted as A and B read
+ * once and C written once (read too when beta != 0); they are compute-bound and the report
+ * shows their bytes for no conclusion. alloc and free move nothing (calloc's zeros come from
+ * fresh pages); upload, download and copy read and write their bytes. */
+#define F4 4.0 /* bytes per float or int32 element */
+
+#define TIMED(op, nbytes, call)                                                           \
     do {                                                                                  \
         double t0_ = now_seconds();                                                       \
         call;                                                                             \
         P.sec[op] += now_seconds() - t0_;                                                 \
         P.calls[op]++;                                                                    \
+        P.bytes[op] += (nbytes);                                                          \
     } while (0)
 
 static void *w_alloc(size_t nbytes) {
@@ -224,21 +250,30 @@ static void *w_alloc(size_t nbytes) {
     P.calls[OP_ALLOC]++;
     return p;
 }
-static void w_free(void *p) { TIMED(OP_FREE, P.inner->free(p)); }
+static void w_free(void *p) { TIMED(OP_FREE, 0.0, P.inner->free(p)); }
 static void w_upload(void *d, const void *s, size_t n) {
-    TIMED(OP_UPLOAD, P.inner->upload(d, s, n));
+    TIMED(OP_UPLOAD, 2.0 * n, P.inner->upload(d, s, n));
 }
 static void w_download(void *d, const void *s, size_t n) {
-    TIMED(OP_DOWNLOAD, P.inner->download(d, s, n));
+    TIMED(OP_DOWNLOAD, 2.0 * n, P.inner->download(d, s, n));
     if (P.in_eval) {
         if (P.neval < MAX_EVAL_REC) P.eval_s[P.neval++] = now_seconds() - P.eval_t0;
         P.in_eval = false;
         if (P.stop_on_download) P.recording = false;
     }
 }
-static void w_copy(void *d, const void *s, size_t n) { TIMED(OP_COPY, P.inner->copy(d, s, n)); }
-static void w_fill(float *x, float v, size_t n) { TIMED(OP_FILL, P.inner->fill(x, v, n)); }
+/* copy: n bytes read, n written */
+static void w_copy(void *d, const void *s, size_t n) {
+    TIMED(OP_COPY, 2.0 * n, P.inner->copy(d, s, n));
+}
+/* fill: x (n) written */
+static void w_fill(float *x, float v, size_t n) { TIMED(OP_FILL, F4 * n, P.inner->fill(x, v, n)); }
 
+/* A (M,K) and B (K,N) read, C (M,N) written, and read first when beta != 0 */
+static double gemm_bytes(int M, int N, int K, float beta) {
+    double mn = (double)M * N;
+    return F4 * ((double)M * K + (double)K * N + mn + (beta != 0.0f ? mn : 0.0));
+}
 static void gemm_note(char kind, int M, int N, int K, float alpha, float beta, const void *A,
                       const void *B, const void *C) {
     P.gemm_flops += 2.0 * M * N * K;
@@ -247,42 +282,84 @@ static void gemm_note(char kind, int M, int N, int K, float alpha, float beta, c
 }
 static void w_gemm_nn(int M, int N, int K, float alpha, const float *A, const float *B,
                       float beta, float *C) {
-    TIMED(OP_GEMM_NN, P.inner->gemm_nn(M, N, K, alpha, A, B, beta, C));
+    TIMED(OP_GEMM_NN, gemm_bytes(M, N, K, beta), P.inner->gemm_nn(M, N, K, alpha, A, B, beta, C));
     gemm_note('n', M, N, K, alpha, beta, A, B, C);
 }
 static void w_gemm_nt(int M, int N, int K, float alpha, const float *A, const float *B,
                       float beta, float *C) {
-    TIMED(OP_GEMM_NT, P.inner->gemm_nt(M, N, K, alpha, A, B, beta, C));
+    TIMED(OP_GEMM_NT, gemm_bytes(M, N, K, beta), P.inner->gemm_nt(M, N, K, alpha, A, B, beta, C));
     gemm_note('t', M, N, K, alpha, beta, A, B, C);
 }
 static void w_gemm_tn(int M, int N, int K, float alpha, const float *A, const float *B,
                       float beta, float *C) {
-    TIMED(OP_GEMM_TN, P.inner->gemm_tn(M, N, K, alpha, A, B, beta, C));
+    TIMED(OP_GEMM_TN, gemm_bytes(M, N, K, beta), P.inner->gemm_tn(M, N, K, alpha, A, B, beta, C));
     gemm_note('T', M, N, K, alpha, beta, A, B, C);
 }
+/* Y (B,O) in place: read + written; b (O) read */
 static void w_bias_act_forward(float *Y, const float *b, Act act, int B, int O) {
-    TIMED(OP_BIAS_ACT, P.inner->bias_act_forward(Y, b, act, B, O));
+    double bo = (double)B * O;
+    TIMED(OP_BIAS_ACT, F4 * (2.0 * bo + O), P.inner->bias_act_forward(Y, b, act, B, O));
+}
+/* dY (B,O) read; Y (B,O) read unless identity (act' = 1 needs no Y); dZ (B,O) written unless
+ * identity in place (then nothing changes); db (O) read + written when given */
+static double act_backward_bytes(const float *dZ, const float *dY, Act act, int B, int O,
+                                 const float *db) {
+    double bo = (double)B * O;
+    double n = bo;                                     /* dY */
+    if (act != ACT_IDENTITY) n += bo;                  /* Y */
+    if (!(act == ACT_IDENTITY && dZ == dY)) n += bo;   /* dZ */
+    if (db) n += 2.0 * O;
+    return F4 * n;
 }
 static void w_act_backward(float *dZ, const float *dY, const float *Y, Act act, int B, int O,
                            float *db) {
-    TIMED(OP_ACT_BACKWARD, P.inner->act_backward(dZ, dY, Y, act, B, O, db));
+    TIMED(OP_ACT_BACKWARD, act_backward_bytes(dZ, dY, act, B, O, db),
+          P.inner->act_backward(dZ, dY, Y, act, B, O, db));
 }
+/* dZ (B,O) read; db (O) read + written */
 static void w_colsum_acc(float *db, const float *dZ, int B, int O) {
-    TIMED(OP_COLSUM, P.inner->colsum_acc(db, dZ, B, O));
+    TIMED(OP_COLSUM, F4 * ((double)B * O + 2.0 * O), P.inner->colsum_acc(db, dZ, B, O));
+}
+/* Y (B,O) read (nll without a gradient through an activation: the B labelled elements only);
+ * T (B,O) read for mse/half_sse/bce, labels (B) int32 for nll/cross_entropy; dY (B,O) written
+ * when given; the 1-float result written */
+static double loss_bytes(const float *dY, LossKind kind, Act act, int B, int O) {
+    double bo = (double)B * O;
+    bool labelled = kind == LOSS_NLL || kind == LOSS_CROSS_ENTROPY;
+    double n = kind == LOSS_NLL && (!dY || act == ACT_IDENTITY) ? B : bo; /* Y */
+    n += labelled ? B : bo;                                               /* labels or T */
+    if (dY) n += bo;
+    return F4 * (n + 1.0);
 }
 static void w_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
                    LossKind kind, Act act, int B, int O) {
-    TIMED(OP_LOSS, P.inner->loss(out, dY, Y, T, labels, kind, act, B, O));
+    TIMED(OP_LOSS, loss_bytes(dY, kind, act, B, O),
+          P.inner->loss(out, dY, Y, T, labels, kind, act, B, O));
 }
+/* H (n) read; dH (n) read + written when given; the result written */
 static void w_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
-    TIMED(OP_L1, P.inner->l1_penalty(out, dH, H, w, denom, n));
+    TIMED(OP_L1, F4 * ((double)n + (dH ? 2.0 * n : 0.0) + 1.0),
+          P.inner->l1_penalty(out, dH, H, w, denom, n));
 }
+/* H (B,O) read; rhohat (O) written; dH (B,O) read + written when given; the result written */
 static void w_kl_penalty(float *out, float *dH, float *rhohat, const float *H, float rho,
                          float beta, int B, int O) {
-    TIMED(OP_KL, P.inner->kl_penalty(out, dH, rhohat, H, rho, beta, B, O));
+    double bo = (double)B * O;
+    TIMED(OP_KL, F4 * (bo + O + (dH ? 2.0 * bo : 0.0) + 1.0),
+          P.inner->kl_penalty(out, dH, rhohat, H, rho, beta, B, O));
 }
+/* W (n) read; dW (n) read + written when given; the result written */
 static void w_weight_decay(float *out, float *dW, const float *W, float lambda, size_t n) {
-    TIMED(OP_WEIGHT_DECAY, P.inner->weight_decay(out, dW, W, lambda, n));
+    TIMED(OP_WEIGHT_DECAY, F4 * ((double)n + (dW ? 2.0 * n : 0.0) + 1.0),
+          P.inner->weight_decay(out, dW, W, lambda, n));
+}
+/* images: B rows of D uint8 read; idx (B) int32 read; X (B,D) written; with labels, B uint8
+ * read and y (B) int32 written */
+static double gather_bytes(const int32_t *y, const uint8_t *labels, int B, int D) {
+    double bd = (double)B * D;
+    double n = bd + F4 * B + F4 * bd;
+    if (y && labels) n += B + F4 * B;
+    return n;
 }
 static void w_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                      const int32_t *idx, int B, int D, float scale) {
@@ -290,33 +367,46 @@ static void w_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t 
         P.eval_t0 = now_seconds();
         P.in_eval = true;
     }
-    TIMED(OP_GATHER, P.inner->gather(X, y, images, labels, idx, B, D, scale));
+    TIMED(OP_GATHER, gather_bytes(y, labels, B, D),
+          P.inner->gather(X, y, images, labels, idx, B, D, scale));
 }
+/* X (n) read, Xn (n) written */
 static void w_noise(float *Xn, const float *X, const NoiseSpec *spec, uint64_t key,
                     uint64_t counter, size_t n) {
-    TIMED(OP_NOISE, P.inner->noise(Xn, X, spec, key, counter, n));
+    TIMED(OP_NOISE, F4 * 2.0 * n, P.inner->noise(Xn, X, spec, key, counter, n));
 }
+/* p (n) read + written, g (n) read; with momentum, v (n) read + written too */
 static void w_sgd_step(float *p, const float *g, float *v, size_t n, float lr, float momentum,
                        bool nesterov) {
-    TIMED(OP_SGD, P.inner->sgd_step(p, g, v, n, lr, momentum, nesterov));
+    TIMED(OP_SGD, F4 * n * (momentum != 0.0f ? 5.0 : 3.0),
+          P.inner->sgd_step(p, g, v, n, lr, momentum, nesterov));
 }
+/* p, m, v (n) read + written, g (n) read */
 static void w_adam_step(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                         float b2, float eps, int t) {
-    TIMED(OP_ADAM, P.inner->adam_step(p, g, m, v, n, lr, b1, b2, eps, t));
+    TIMED(OP_ADAM, F4 * 7.0 * n, P.inner->adam_step(p, g, m, v, n, lr, b1, b2, eps, t));
 }
+/* x, y (n) read */
 static double w_dot(const float *x, const float *y, size_t n) {
     double t0 = now_seconds();
     double r = P.inner->dot(x, y, n);
     P.sec[OP_DOT] += now_seconds() - t0;
     P.calls[OP_DOT]++;
+    P.bytes[OP_DOT] += F4 * 2.0 * n;
     return r;
 }
+/* y (n) read + written, x (n) read */
 static void w_axpy(float *y, float a, const float *x, size_t n) {
-    TIMED(OP_AXPY, P.inner->axpy(y, a, x, n));
+    TIMED(OP_AXPY, F4 * 3.0 * n, P.inner->axpy(y, a, x, n));
 }
-static void w_scal(float *x, float a, size_t n) { TIMED(OP_SCAL, P.inner->scal(x, a, n)); }
+/* x (n) read + written */
+static void w_scal(float *x, float a, size_t n) {
+    TIMED(OP_SCAL, F4 * 2.0 * n, P.inner->scal(x, a, n));
+}
+/* Y (B,C) and labels (B) int32 read; conf (C,C) int32 read + written */
 static void w_confusion_acc(int32_t *conf, const float *Y, const int32_t *labels, int B, int C) {
-    TIMED(OP_CONFUSION, P.inner->confusion_acc(conf, Y, labels, B, C));
+    TIMED(OP_CONFUSION, F4 * ((double)B * C + B + 2.0 * C * C),
+          P.inner->confusion_acc(conf, Y, labels, B, C));
 }
 
 /* The wrapper starts as a copy of the CPU table, so an op added to backend.h later is still
@@ -426,6 +516,58 @@ static void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out
     for (int i = 0; i < nr; i++) free(reg[i].buf);
     free(reg);
     free(ix);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* the bandwidth probe: a STREAM triad in the worker's own process and threads               */
+
+#define STREAM_SAMPLES 5
+#define STREAM_SAMPLE_S 0.2
+
+/* a (n) = b (n) + s c (n): the shape of the engine's element-wise passes (two streams in, one
+ * out), parallel the way they are (static schedule, the thread count backend_cpu_set_threads
+ * set). simd as in the engine's act_backward loop: the probe should be the fastest such a pass
+ * can be, so that the comparison is a bound. */
+static void stream_triad(float *restrict a, const float *restrict b, const float *restrict c,
+                         float s, size_t n) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
+}
+
+/* The triad's bandwidth over three arrays of `nbytes` each: GB/s counting 12 bytes per element
+ * (STREAM's convention: no write-allocate), the median of STREAM_SAMPLES samples of about
+ * STREAM_SAMPLE_S seconds each (enough repetitions of the triad to take that long). The arrays
+ * are first touched by the same static schedule, so each thread's pages and lines are where
+ * that thread wants them, as the engine's buffers are after their first pass. */
+static double stream_gbs(size_t nbytes) {
+    size_t n = nbytes / sizeof(float);
+    float *a = malloc(nbytes), *b = malloc(nbytes), *c = malloc(nbytes);
+    if (!a || !b || !c) die("out of memory for the bandwidth probe (3 x %zu bytes)", nbytes);
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        a[i] = 0.0f;
+        b[i] = 1.0f;
+        c[i] = 2.0f;
+    }
+    stream_triad(a, b, c, 3.0f, n); /* warm: caches, pages, the thread pool */
+    double t0 = now_seconds();
+    stream_triad(a, b, c, 3.0f, n);
+    double once = now_seconds() - t0;
+    long reps = once > 0.0 ? (long)ceil(STREAM_SAMPLE_S / once) : 1000;
+    if (reps < 1) reps = 1;
+    Samples gbs = {0};
+    for (int k = 0; k < STREAM_SAMPLES; k++) {
+        t0 = now_seconds();
+        for (long r = 0; r < reps; r++) stream_triad(a, b, c, 3.0f, n);
+        double dt = now_seconds() - t0;
+        samples_add(&gbs, 12.0 * (double)n * (double)reps / dt * 1e-9);
+    }
+    /* the result is looked at, so the stores cannot be dropped as dead */
+    if (a[n / 2] != 7.0f) die("bandwidth probe: triad gave %g, expected 7", a[n / 2]);
+    free(a);
+    free(b);
+    free(c);
+    return samples_median(&gbs);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -602,16 +744,22 @@ static int cmd_work(int argc, char **argv) {
     if (timed == 0) die("no timed epochs (the stage stopped after its warm-up)");
 
     /* what the ops cost per timed epoch (lbfgs: per timed iteration) */
-    double op_sec[OP_COUNT];
+    double op_sec[OP_COUNT], op_bytes[OP_COUNT];
     long op_calls[OP_COUNT];
     for (int op = 0; op < OP_COUNT; op++) {
         op_sec[op] = P.sec[op] / timed;
         op_calls[op] = P.calls[op] / timed;
+        op_bytes[op] = P.bytes[op] / timed;
     }
     double counted = P.gemm_flops / timed;
 
     Samples roof = {0};
     roofline_replay(P.rec, P.nrec, w == W_LBFGS ? 5 : 2, &roof);
+    /* The workload's peak RSS, before the probe's arrays (3 x 64 MiB) would add to it. */
+    long rss_kb = peak_rss_kb();
+    /* 4 MiB: one batch's activations (1000 x 784 floats = 3.1 MB) and what a pass over them
+     * can expect from the caches; 64 MiB: what it would get from further out. */
+    double gbs_l3 = stream_gbs((size_t)4 << 20), gbs_dram = stream_gbs((size_t)64 << 20);
 
     printf("workload %s\n", WORKLOAD_NAMES[w]);
     printf("threads %d\n", threads);
@@ -633,9 +781,12 @@ static int cmd_work(int argc, char **argv) {
     }
     for (int op = 0; op < OP_COUNT; op++)
         if (op_calls[op] > 0 || op_sec[op] > 0)
-            printf("op %s %.6f %ld\n", OP_NAMES[op], op_sec[op], op_calls[op]);
+            printf("op %s %.6f %ld %.0f\n", OP_NAMES[op], op_sec[op], op_calls[op],
+                   op_bytes[op]);
+    printf("stream_gbs_l3 %.3f\n", gbs_l3);
+    printf("stream_gbs_dram %.3f\n", gbs_dram);
     printf("objective %.6g %.6g\n", k.loss_first, k.loss_last);
-    printf("rss_kb %ld\n", peak_rss_kb());
+    printf("rss_kb %ld\n", rss_kb);
 
     model_free(m);
     device_data_free(dtrain);
@@ -805,7 +956,9 @@ typedef struct Side {
     long rss_kb;
     double op_sec[OP_COUNT];
     long op_calls[OP_COUNT];
+    double op_bytes[OP_COUNT]; /* the byte model, summed like op_sec; NaN from a 3-field line */
     int op_rounds;
+    Samples stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays, per process */
     char corename[64];
     char info[256];
     double obj_first, obj_last;
@@ -850,15 +1003,24 @@ static void side_parse(Side *s, const char *out) {
                 snprintf(s->info, sizeof s->info, "%s", val);
             } else if (strcmp(key, "objective") == 0) {
                 sscanf(val, "%lf %lf", &s->obj_first, &s->obj_last);
+            } else if (strcmp(key, "stream_gbs_l3") == 0 && parse_double(val, &v)) {
+                samples_add(&s->stream_l3, v);
+            } else if (strcmp(key, "stream_gbs_dram") == 0 && parse_double(val, &v)) {
+                samples_add(&s->stream_dram, v);
             } else if (strcmp(key, "op") == 0) {
+                /* "op NAME SECONDS CALLS [BYTES]": a line without BYTES (an older worker)
+                 * leaves the op's bytes unknown */
                 char name[64];
-                double sec;
+                double sec, bytes;
                 long calls;
-                if (sscanf(val, "%63s %lf %ld", name, &sec, &calls) == 3)
+                int nf = sscanf(val, "%63s %lf %ld %lf", name, &sec, &calls, &bytes);
+                if (nf == 3) bytes = NAN;
+                if (nf >= 3)
                     for (int op = 0; op < OP_COUNT; op++)
                         if (strcmp(name, OP_NAMES[op]) == 0) {
                             s->op_sec[op] += sec;
                             s->op_calls[op] = calls;
+                            s->op_bytes[op] += bytes;
                             ops_seen = true;
                         }
             }
@@ -977,9 +1139,13 @@ static void runs_merge(const Runs *r, Side *out) {
         out->evals_rounds += p->evals_rounds;
         for (int op = 0; op < OP_COUNT; op++) {
             out->op_sec[op] += p->op_sec[op];
+            out->op_bytes[op] += p->op_bytes[op];
             if (p->op_calls[op]) out->op_calls[op] = p->op_calls[op];
         }
         out->op_rounds += p->op_rounds;
+        for (int k = 0; k < p->stream_l3.n; k++) samples_add(&out->stream_l3, p->stream_l3.v[k]);
+        for (int k = 0; k < p->stream_dram.n; k++)
+            samples_add(&out->stream_dram, p->stream_dram.v[k]);
         snprintf(out->corename, sizeof out->corename, "%s", p->corename);
         snprintf(out->info, sizeof out->info, "%s", p->info);
         out->obj_first = p->obj_first;
@@ -1180,6 +1346,12 @@ typedef struct Row {
     double s, s_min, s_max;   /* aelab s/epoch (lbfgs: s/evaluation) */
     double gflops, roof_s, roof_gflops, pct_roof;
     double elem_pct;          /* element-wise ops / epoch */
+    double elem_s, elem_mb;   /* element-wise seconds and byte-model MB per epoch */
+    double elem_gbs;          /* elem_mb / elem_s, in GB/s */
+    double stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays */
+    /* The floor: the element-wise bytes at the triad's 4 MiB bandwidth, in seconds and as a
+     * share of an epoch whose other parts stay as measured. */
+    double floor_s, floor_pct;
     double rss_mb;
     double t_s, t_rss_mb, speedup;
     int n, tn;
@@ -1190,6 +1362,14 @@ static double op_total(const Side *s, bool gemm) {
     for (int op = 0; op < OP_COUNT; op++)
         if (op_is_gemm(op) == gemm) t += s->op_sec[op];
     return s->op_rounds ? t / s->op_rounds : NAN;
+}
+
+/* The byte model's bytes per epoch (lbfgs: per iteration) of the GEMMs or of the rest. */
+static double op_bytes_total(const Side *s, bool gemm) {
+    double b = 0.0;
+    for (int op = 0; op < OP_COUNT; op++)
+        if (op_is_gemm(op) == gemm) b += s->op_bytes[op];
+    return s->op_rounds ? b / s->op_rounds : NAN;
 }
 
 static Row row_make(const Side *a, const Side *t, int w) {
@@ -1212,6 +1392,13 @@ static Row row_make(const Side *a, const Side *t, int w) {
     epoch_mean = a->epoch_s.n ? epoch_mean / a->epoch_s.n : NAN;
     (void)g;
     r.elem_pct = 100.0 * e / epoch_mean;
+    r.elem_s = e;
+    r.elem_mb = op_bytes_total(a, false) * 1e-6;
+    r.elem_gbs = r.elem_mb / e * 1e-3;
+    r.stream_l3 = samples_median(&a->stream_l3);
+    r.stream_dram = samples_median(&a->stream_dram);
+    r.floor_s = r.elem_mb / r.stream_l3 * 1e-3;
+    r.floor_pct = 100.0 * r.floor_s / (epoch_mean - e + r.floor_s);
     r.rss_mb = a->rss_kb / 1024.0;
     r.t_s = t->ran ? samples_median(ts) : NAN;
     r.t_rss_mb = t->ran ? t->rss_kb / 1024.0 : NAN;
@@ -1263,7 +1450,7 @@ static void write_report(const Options *o, Results *R) {
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M %Z", localtime(&now));
     const char *core_env = getenv("OPENBLAS_CORETYPE");
-    char a[32], b[32], c[32], d[32], k2[32];
+    char a[32], b[32], c[32], d[32], k2[32], p2[32];
 
     fprintf(f, "# aelab benchmarks\n\n");
     fprintf(f, "Produced by `make bench` (bench/run.sh, bench/bench.c, bench/peer_torch.py) on "
@@ -1288,8 +1475,11 @@ static void write_report(const Options *o, Results *R) {
                "and buffer aliasing the engine used), in the same process, twice per process "
                "(L-BFGS: 5 evaluations), median over the processes. Element-wise = every "
                "backend op except the GEMMs (bias+activation, activation backward, column "
-               "sums, loss, penalties, noise, gather, optimizer, fills, copies). Peak RSS is "
-               "getrusage's ru_maxrss of the process, MNIST train + test loaded.%s%s\n",
+               "sums, loss, penalties, noise, gather, optimizer, fills, copies); their MB are "
+               "the byte model's minimum traffic (bench/README.md), and each aelab process "
+               "ends with a STREAM triad over 4 MiB and 64 MiB arrays, same threads. Peak RSS "
+               "is getrusage's ru_maxrss of the process (before the triad's arrays), MNIST "
+               "train + test loaded.%s%s\n",
             o->epochs, o->lbfgs_iters, R->rounds_done, R->budget_note[0] ? " Note: " : "",
             R->budget_note);
     {
@@ -1397,7 +1587,8 @@ static void write_report(const Options *o, Results *R) {
         epoch_mean /= ae->epoch_s.n;
         fprintf(f, "\n## Where an AE1 epoch goes (aelab, per epoch, mean of the timed epochs "
                    "%.3f s)\n\n", epoch_mean);
-        fprintf(f, "| op | calls/epoch | s/epoch | %% of epoch |\n| --- | --- | --- | --- |\n");
+        fprintf(f, "| op | calls/epoch | s/epoch | %% of epoch | MB/epoch | GB/s |\n"
+                   "| --- | --- | --- | --- | --- | --- |\n");
         double sum = 0.0;
         int order[OP_COUNT];
         for (int op = 0; op < OP_COUNT; op++) order[op] = op;
@@ -1412,28 +1603,54 @@ static void write_report(const Options *o, Results *R) {
             int op = order[x];
             if (ae->op_calls[op] == 0) continue;
             double s = ae->op_sec[op] / ae->op_rounds;
+            double mb = ae->op_bytes[op] / ae->op_rounds * 1e-6;
             sum += s;
-            fprintf(f, "| %s | %ld | %s | %s%% |\n", OP_NAMES[op], ae->op_calls[op],
-                    fmt(a, sizeof a, s, 4), fmt(b, sizeof b, 100.0 * s / epoch_mean, 1));
+            /* bytes and bandwidth for the element-wise ops only: the GEMMs are compute-bound */
+            bool bw = !op_is_gemm(op);
+            fprintf(f, "| %s | %ld | %s | %s%% | %s | %s |\n", OP_NAMES[op], ae->op_calls[op],
+                    fmt(a, sizeof a, s, 4), fmt(b, sizeof b, 100.0 * s / epoch_mean, 1),
+                    bw ? fmt(c, sizeof c, mb, 1) : "—",
+                    bw && mb > 0 ? fmt(d, sizeof d, mb / s * 1e-3, 1) : "—");
         }
         double gm = op_total(ae, true), em = op_total(ae, false);
-        fprintf(f, "| outside the ops (shuffle, host bookkeeping, hooks) | | %s | %s%% |\n",
+        Row r = row_make(ae, &R->torch[W_AE1], W_AE1);
+        fprintf(f, "| outside the ops (shuffle, host bookkeeping, hooks) | | %s | %s%% | | |\n",
                 fmt(a, sizeof a, epoch_mean - sum, 4),
                 fmt(b, sizeof b, 100.0 * (epoch_mean - sum) / epoch_mean, 1));
-        fprintf(f, "| **GEMMs** | | **%s** | **%s%%** |\n", fmt(a, sizeof a, gm, 4),
+        fprintf(f, "| **GEMMs** | | **%s** | **%s%%** | | |\n", fmt(a, sizeof a, gm, 4),
                 fmt(b, sizeof b, 100.0 * gm / epoch_mean, 1));
-        fprintf(f, "| **element-wise (all other ops)** | | **%s** | **%s%%** (target < 10%%) |\n",
-                fmt(a, sizeof a, em, 4), fmt(b, sizeof b, 100.0 * em / epoch_mean, 1));
+        fprintf(f, "| **element-wise (all other ops)** | | **%s** | **%s%%** (target < 10%%) | "
+                   "**%s** | **%s** |\n",
+                fmt(a, sizeof a, em, 4), fmt(b, sizeof b, 100.0 * em / epoch_mean, 1),
+                fmt(c, sizeof c, r.elem_mb, 1), fmt(d, sizeof d, r.elem_gbs, 1));
         fprintf(f, "\nThe GEMMs inside the epoch take %s s against %s s for the same calls "
                    "replayed alone: %s%% of the replay's speed.\n",
                 fmt(a, sizeof a, gm, 3), fmt(b, sizeof b, samples_median(&ae->roofline_s), 3),
                 fmt(c, sizeof c, 100.0 * samples_median(&ae->roofline_s) / gm, 0));
+        char e2[32], g2[32], h2[32];
+        fprintf(f, "\nMB/epoch is the byte model's minimum traffic (every array the op's "
+                   "contract reads counted once, every array it writes once, read-modify-write "
+                   "twice; bench/README.md). The element-wise ops move %s MB per epoch in %s s: "
+                   "%s GB/s. A STREAM triad (a = b + s·c, 12 bytes per element) in the same "
+                   "processes and threads gets %s GB/s over 4 MiB arrays (one batch's "
+                   "activations are 1000×784 floats = 3.1 MB) and %s GB/s over 64 MiB arrays "
+                   "(median of the processes' medians of 5): the element-wise ops run at %s%% "
+                   "of the 4 MiB triad's bandwidth. At the triad's 4 MiB bandwidth "
+                   "the element-wise ops would take %s s = %s%% of the epoch (with the GEMMs "
+                   "and the rest as measured): the floor for this pass structure.\n",
+                fmt(a, sizeof a, r.elem_mb, 0), fmt(b, sizeof b, em, 3),
+                fmt(c, sizeof c, r.elem_gbs, 1), fmt(d, sizeof d, r.stream_l3, 1),
+                fmt(e2, sizeof e2, r.stream_dram, 1),
+                fmt(h2, sizeof h2, 100.0 * r.elem_gbs / r.stream_l3, 0),
+                fmt(g2, sizeof g2, r.floor_s, 3),
+                fmt(k2, sizeof k2, r.floor_pct, 1));
     }
 
     /* the largest element-wise ops of every workload */
     fprintf(f, "\n## The largest element-wise ops per workload (aelab, s per epoch; L-BFGS: per "
-               "iteration)\n\n| workload | GEMMs | element-wise | largest element-wise ops |\n"
-               "| --- | --- | --- | --- |\n");
+               "iteration)\n\n| workload | GEMMs | element-wise | element-wise MB | "
+               "element-wise GB/s | largest element-wise ops |\n"
+               "| --- | --- | --- | --- | --- | --- |\n");
     for (int w = 0; w < W_COUNT; w++) {
         const Side *s = &R->aelab[w];
         if (!o->workloads[w] || !s->ran || !s->op_rounds) continue;
@@ -1447,9 +1664,10 @@ static void write_report(const Options *o, Results *R) {
                     order[x] = order[y];
                     order[y] = t;
                 }
-        fprintf(f, "| %s | %s s | %s s |", WORKLOAD_NAMES[w],
-                fmt(a, sizeof a, op_total(s, true), 3),
-                fmt(b, sizeof b, op_total(s, false), 3));
+        Row r = row_make(s, &R->torch[w], w);
+        fprintf(f, "| %s | %s s | %s s | %s | %s |", WORKLOAD_NAMES[w],
+                fmt(a, sizeof a, op_total(s, true), 3), fmt(b, sizeof b, r.elem_s, 3),
+                fmt(c, sizeof c, r.elem_mb, 0), fmt(d, sizeof d, r.elem_gbs, 1));
         for (int x = 0; x < n && x < 4; x++)
             fprintf(f, "%s %s %s s", x ? "," : "", OP_NAMES[order[x]],
                     fmt(a, sizeof a, s->op_sec[order[x]] / s->op_rounds, 3));
@@ -1477,8 +1695,12 @@ static void write_report(const Options *o, Results *R) {
         fprintf(f, "| AE1 epoch ≥ 80%% of the roofline | %s%% (%s s vs %s s) | %s |\n",
                 fmt(a, sizeof a, r.pct_roof, 0), fmt(b, sizeof b, r.s, 3),
                 fmt(c, sizeof c, r.roof_s, 3), r.pct_roof >= 80 ? "yes" : "no");
-        fprintf(f, "| element-wise < 10%% of an AE1 epoch | %s%% | %s |\n",
-                fmt(a, sizeof a, r.elem_pct, 1), r.elem_pct < 10 ? "yes" : "no");
+        fprintf(f, "| element-wise < 10%% of an AE1 epoch | %s%% (%s MB at %s GB/s; floor at "
+                   "the triad's %s GB/s: %s s = %s%%) | %s |\n",
+                fmt(a, sizeof a, r.elem_pct, 1), fmt(b, sizeof b, r.elem_mb, 0),
+                fmt(c, sizeof c, r.elem_gbs, 1), fmt(d, sizeof d, r.stream_l3, 1),
+                fmt(k2, sizeof k2, r.floor_s, 3), fmt(p2, sizeof p2, r.floor_pct, 1),
+                r.elem_pct < 10 ? "yes" : "no");
     }
     long worst = 0;
     for (int w = 0; w < W_COUNT; w++)
@@ -1504,7 +1726,8 @@ static void write_report(const Options *o, Results *R) {
     if (!f) die("%s: %s", tmp, strerror(errno));
     fprintf(f, "date,threads,corename,side,workload,unit,samples,median_s,min_s,max_s,"
                "flops,gflops,roofline_s,roofline_gflops,pct_roofline,elementwise_pct,"
-               "peak_rss_mb,speedup_vs_torch,other_load_cores,note\n");
+               "peak_rss_mb,speedup_vs_torch,other_load_cores,elementwise_mb,elementwise_gbs,"
+               "stream_gbs_l3,stream_gbs_dram,note\n");
     for (int w = 0; w < W_COUNT; w++) {
         if (!o->workloads[w]) continue;
         for (int side = 0; side < 2; side++) {
@@ -1523,6 +1746,11 @@ static void write_report(const Options *o, Results *R) {
             else
                 fprintf(f, ",,,,%.1f,,", s->rss_kb / 1024.0);
             fprintf(f, "%.3f,", samples_median(&s->others));
+            if (side == 0)
+                fprintf(f, "%.1f,%.2f,%.2f,%.2f,", r.elem_mb, r.elem_gbs, r.stream_l3,
+                        r.stream_dram);
+            else
+                fprintf(f, ",,,,");
             char note[600];
             snprintf(note, sizeof note, "%s", s->ran ? "" : s->error);
             for (char *p = note; *p; p++)
@@ -1533,7 +1761,7 @@ static void write_report(const Options *o, Results *R) {
             for (int side = 0; side < 2; side++) {
                 const Side *s = side ? &R->torch[w] : &R->aelab[w];
                 if (!s->ran) continue;
-                fprintf(f, "%s,%d,%s,%s,lbfgs,iteration,%d,%.6f,%.6f,%.6f,,,,,,,,,,"
+                fprintf(f, "%s,%d,%s,%s,lbfgs,iteration,%d,%.6f,%.6f,%.6f,,,,,,,,,,,,,,"
                            "evaluations per iteration %.2f\n", date, o->threads,
                         s->corename[0] ? s->corename : openblas_get_corename(),
                         side ? "pytorch" : "aelab", s->epoch_s.n, samples_median(&s->epoch_s),
@@ -1543,29 +1771,29 @@ static void write_report(const Options *o, Results *R) {
         }
     }
     if (R->torch_default.ran)
-        fprintf(f, "%s,%d,%s,pytorch-default-core,ae1,epoch,%d,%.6f,%.6f,%.6f,,,,,,,%.1f,,%.3f,\n",
+        fprintf(f, "%s,%d,%s,pytorch-default-core,ae1,epoch,%d,%.6f,%.6f,%.6f,,,,,,,%.1f,,%.3f,,,,,\n",
                 date, o->threads, R->torch_default.corename, R->torch_default.epoch_s.n,
                 samples_median(&R->torch_default.epoch_s),
                 samples_min(&R->torch_default.epoch_s), samples_max(&R->torch_default.epoch_s),
                 R->torch_default.rss_kb / 1024.0, samples_median(&R->torch_default.others));
     if (!R->startup_error[0]) {
-        fprintf(f, "%s,%d,%s,aelab,load_mnist,process,%d,%.6f,%.6f,%.6f,,,,,,,%.1f,,,"
+        fprintf(f, "%s,%d,%s,aelab,load_mnist,process,%d,%.6f,%.6f,%.6f,,,,,,,%.1f,,,,,,,"
                    "load+upload in process %.4f s\n", date, o->threads, openblas_get_corename(),
                 R->load_proc_s.n, samples_median(&R->load_proc_s), samples_min(&R->load_proc_s),
                 samples_max(&R->load_proc_s), R->load_rss_kb / 1024.0,
                 samples_median(&R->load_s) + samples_median(&R->upload_s));
         if (R->version_s.n)
-            fprintf(f, "%s,%d,%s,aelab,startup_version,process,%d,%.6f,%.6f,%.6f,,,,,,,,,,\n", date,
+            fprintf(f, "%s,%d,%s,aelab,startup_version,process,%d,%.6f,%.6f,%.6f,,,,,,,,,,,,,,\n", date,
                     o->threads, openblas_get_corename(), R->version_s.n,
                     samples_median(&R->version_s), samples_min(&R->version_s),
                     samples_max(&R->version_s));
     }
     if (R->run_done)
-        fprintf(f, "%s,%d,%s,aelab,lecture17_run,run,1,%.6f,%.6f,%.6f,,,,,,,%.1f,,%.3f,\n", date,
+        fprintf(f, "%s,%d,%s,aelab,lecture17_run,run,1,%.6f,%.6f,%.6f,,,,,,,%.1f,,%.3f,,,,,\n", date,
                 o->threads, openblas_get_corename(), R->run_wall_s, R->run_wall_s, R->run_wall_s,
                 R->run_rss_kb / 1024.0, R->run_others);
     else if (o->run_lecture)
-        fprintf(f, "%s,%d,%s,aelab,lecture17_run,run,0,,,,,,,,,,,,,not measured\n", date,
+        fprintf(f, "%s,%d,%s,aelab,lecture17_run,run,0,,,,,,,,,,,,,,,,,not measured\n", date,
                 o->threads,
                 openblas_get_corename());
     fclose(f);
