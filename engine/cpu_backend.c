@@ -269,24 +269,32 @@ static inline float clamp_log(float p) {
 /* The squared-error losses in one pass: the sum of c*(y-t)^2 in CHUNKED_SUM's chunks and
  * order (so the value is the one CHUNKED_SUM gives), and dZ = act'(.) s (y-t) (act
  * element-wise) written as it goes. */
+/* One chunk of squared_error: the gradient, then the sum over the same elements (still in
+ * cache). Cloned: SUM8's eight running sums fill one AVX-512 register of doubles (same order
+ * of additions in every clone). */
+ROW_CLONES static double se_chunk(float *dZ, const float *Y, const float *T, double c, float s,
+                                  Act act, size_t lo, size_t hi) {
+#define SE_GRAD(A)                                                                         \
+    _Pragma("omp simd") for (size_t i = lo; i < hi; i++) dZ[i] = act_grad(A, s * (Y[i] - T[i]), Y[i]);
+    if (dZ) {
+        if (act == ACT_TANH) { SE_GRAD(ACT_TANH) }
+        else if (act == ACT_SIGMOID) { SE_GRAD(ACT_SIGMOID) }
+        else if (act == ACT_RELU) { SE_GRAD(ACT_RELU) }
+        else { SE_GRAD(ACT_IDENTITY) }
+    }
+#undef SE_GRAD
+    double sum;
+    SUM8(sum, lo, hi, c * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
+    return sum;
+}
+
 static double squared_error(float *dZ, const float *Y, const float *T, double c, float s, Act act,
                             size_t n) {
     double part[AE_NCHUNKS];
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int k = 0; k < AE_NCHUNKS; k++) {
-        size_t lo = n * (size_t)k / AE_NCHUNKS, hi = n * (size_t)(k + 1) / AE_NCHUNKS;
-        /* the gradient, then the sum over the same chunk (n/64 elements: still in cache) */
-#define SE_GRAD(A)                                                                         \
-    _Pragma("omp simd") for (size_t i = lo; i < hi; i++) dZ[i] = act_grad(A, s * (Y[i] - T[i]), Y[i]);
-        if (dZ) {
-            if (act == ACT_TANH) { SE_GRAD(ACT_TANH) }
-            else if (act == ACT_SIGMOID) { SE_GRAD(ACT_SIGMOID) }
-            else if (act == ACT_RELU) { SE_GRAD(ACT_RELU) }
-            else { SE_GRAD(ACT_IDENTITY) }
-        }
-#undef SE_GRAD
-        SUM8(part[k], lo, hi, c * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
-    }
+    for (int k = 0; k < AE_NCHUNKS; k++)
+        part[k] = se_chunk(dZ, Y, T, c, s, act, n * (size_t)k / AE_NCHUNKS,
+                           n * (size_t)(k + 1) / AE_NCHUNKS);
     double total = 0.0;
     for (int k = 0; k < AE_NCHUNKS; k++) total += part[k];
     return total;
@@ -392,20 +400,26 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
 
 /* ---- penalties ---- */
 
+/* One chunk of cpu_l1_penalty: dH += g sign(H) (when dH), then the chunk's sum of |H| (cloned
+ * like se_chunk). */
+ROW_CLONES static double l1_chunk(float *dH, const float *H, float g, size_t lo, size_t hi) {
+    if (dH) {
+#pragma omp simd
+        for (size_t i = lo; i < hi; i++) dH[i] += H[i] > 0.0f ? g : (H[i] < 0.0f ? -g : 0.0f);
+    }
+    double sum;
+    SUM8(sum, lo, hi, fabs((double)H[i]));
+    return sum;
+}
+
 static void cpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
     /* CHUNKED_SUM's chunks and order, the gradient added chunk by chunk just before the chunk
      * is summed (one pass over H from memory instead of two) */
     double part[AE_NCHUNKS];
     float g = w / denom;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int k = 0; k < AE_NCHUNKS; k++) {
-        size_t lo = n * (size_t)k / AE_NCHUNKS, hi = n * (size_t)(k + 1) / AE_NCHUNKS;
-        if (dH) {
-#pragma omp simd
-            for (size_t i = lo; i < hi; i++) dH[i] += H[i] > 0.0f ? g : (H[i] < 0.0f ? -g : 0.0f);
-        }
-        SUM8(part[k], lo, hi, fabs((double)H[i]));
-    }
+    for (int k = 0; k < AE_NCHUNKS; k++)
+        part[k] = l1_chunk(dH, H, g, n * (size_t)k / AE_NCHUNKS, n * (size_t)(k + 1) / AE_NCHUNKS);
     double s = 0.0;
     for (int k = 0; k < AE_NCHUNKS; k++) s += part[k];
     *out = (float)(w * s / denom);
