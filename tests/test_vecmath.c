@@ -2,17 +2,18 @@
  *
  * Sweeps float bit patterns with a prime stride (about 1.3 million inputs of each sign, every
  * binade covered) and measures the error in ulps of the correctly rounded float result:
- *  - ae_expf on [-87, 88]: at most 2 ulp (measured: 0.92);
+ *  - ae_expf on [-87, 88]: at most 2 ulp (measured: 0.97);
  *  - ae_tanhf everywhere: at most 3 ulp (measured: 1.21), and exact 0, +-1 and sign symmetry;
  *  - ae_sigmoidf where the result is a normal float: at most 4 ulp (measured: 1.98), and at most
  *    1e-7 absolute everywhere.
  *  - ae_logf on every normal float > 0: at most 2 ulp, or 1e-7 absolute near x = 1 where
  *    ln x crosses 0;
  *  - ae_sincos2pif on a grid of 2^22 points of [0, 1): within 2e-7 absolute of double sin/cos
- *    of 2 pi u.
+ *    of 2 pi u (measured 1.05e-7).
  * Then the special values: NaN in gives NaN out (the divergence check relies on it), +-inf give
  * the limits, and the clamps keep e^x finite and normal. Finally a loop under `omp simd`, as
- * cpu_backend.c runs them, gives the same values as the scalar calls.
+ * cpu_backend.c runs them, gives the same values as the scalar calls (every multiply-add is an
+ * explicit fmaf, so no compiler contraction can tell them apart).
  */
 #include <float.h>
 #include <math.h>
@@ -117,8 +118,7 @@ int main(void) {
     CHECK(isnan(ae_tanhf(NAN)));
     CHECK(isnan(ae_sigmoidf(NAN)));
 
-    /* the vectorised loop agrees with the scalar calls (same expressions, same rounding: this
-     * file is compiled without FMA contraction across the two, so equality is exact) */
+    /* the vectorised loop agrees with the scalar calls (same expressions, same rounding) */
     enum { N = 4099 };
     static float xs[N], yt[N], ys[N];
     for (int i = 0; i < N; i++) xs[i] = -12.0f + 24.0f * (float)i / (N - 1);
