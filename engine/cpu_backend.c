@@ -171,7 +171,9 @@ static void act_backward_rows(float *dZ, const float *dY, const float *Y, Act ac
         }
         break;
     default: /* the element-wise ones; the switch hoisted out of the loops */
-#define ACT_LOOP(A)                                                                            _Pragma("omp parallel for simd schedule(static) if (n > PAR_MIN)")                         for (size_t i = 0; i < n; i++) dZ[i] = act_grad(A, dY[i], Y[i]);
+#define ACT_LOOP(A)                                                                        \
+    _Pragma("omp parallel for simd schedule(static) if (n > PAR_MIN)")                     \
+    for (size_t i = 0; i < n; i++) dZ[i] = act_grad(A, dY[i], Y[i]);
         if (act == ACT_TANH) { ACT_LOOP(ACT_TANH) }
         else if (act == ACT_SIGMOID) { ACT_LOOP(ACT_SIGMOID) }
         else if (act == ACT_RELU) { ACT_LOOP(ACT_RELU) }
@@ -275,7 +277,8 @@ static inline float clamp_log(float p) {
 ROW_CLONES static double se_chunk(float *dZ, const float *Y, const float *T, double c, float s,
                                   Act act, size_t lo, size_t hi) {
 #define SE_GRAD(A)                                                                         \
-    _Pragma("omp simd") for (size_t i = lo; i < hi; i++) dZ[i] = act_grad(A, s * (Y[i] - T[i]), Y[i]);
+    _Pragma("omp simd") for (size_t i = lo; i < hi; i++)                                 \
+        dZ[i] = act_grad(A, s * (Y[i] - T[i]), Y[i]);
     if (dZ) {
         if (act == ACT_TANH) { SE_GRAD(ACT_TANH) }
         else if (act == ACT_SIGMOID) { SE_GRAD(ACT_SIGMOID) }
@@ -472,7 +475,8 @@ ROW_CLONES static void gather_row(float *restrict dst, const uint8_t *restrict s
 static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                        const int32_t *idx, int B, int D, float scale) {
 #pragma omp parallel for schedule(static) if ((size_t)B * D > PAR_MIN)
-    for (int r = 0; r < B; r++) gather_row(X + (size_t)r * D, images + (size_t)idx[r] * D, D, scale);
+    for (int r = 0; r < B; r++)
+        gather_row(X + (size_t)r * D, images + (size_t)idx[r] * D, D, scale);
     if (y && labels)
         for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
 }
@@ -510,7 +514,8 @@ static void cpu_noise_gaussian(float *Xn, const float *X, const NoiseSpec *s, ui
     size_t head = counter & 1; /* element 0 is the second half of a pair */
     float mean = s->mean, sd = s->std, lo = s->lo, hi = s->hi;
     int clamp = s->clamp;
-    if (head) Xn[0] = gauss_value(X[0], rng_normal_pair(key, counter >> 1).z1, mean, sd, lo, hi, clamp);
+    if (head)
+        Xn[0] = gauss_value(X[0], rng_normal_pair(key, counter >> 1).z1, mean, sd, lo, hi, clamp);
     size_t np = (n - head) / 2; /* whole pairs */
     uint64_t p0 = (counter + head) >> 1;
     size_t nblk = np / 2048 + 1;
@@ -521,7 +526,8 @@ static void cpu_noise_gaussian(float *Xn, const float *X, const NoiseSpec *s, ui
                        p0 + b0, b1 - b0);
     }
     if ((n - head) & 1) /* the last element is the first half of a pair */
-        Xn[n - 1] = gauss_value(X[n - 1], rng_normal_pair(key, p0 + np).z0, mean, sd, lo, hi, clamp);
+        Xn[n - 1] =
+            gauss_value(X[n - 1], rng_normal_pair(key, p0 + np).z0, mean, sd, lo, hi, clamp);
 }
 
 static void cpu_noise(float *Xn, const float *X, const NoiseSpec *s, uint64_t key, uint64_t counter,
