@@ -322,19 +322,20 @@ static void w_colsum_acc(float *db, const float *dZ, int B, int O) {
 }
 /* Y (B,O) read (nll without a gradient through an activation: the B labelled elements only);
  * T (B,O) read for mse/half_sse/bce, labels (B) int32 for nll/cross_entropy; dY (B,O) written
- * when given; the 1-float result written */
-static double loss_bytes(const float *dY, LossKind kind, Act act, int B, int O) {
+ * when given; db (O) read + written when given with dY; the 1-float result written */
+static double loss_bytes(const float *dY, LossKind kind, Act act, int B, int O, const float *db) {
     double bo = (double)B * O;
     bool labelled = kind == LOSS_NLL || kind == LOSS_CROSS_ENTROPY;
     double n = kind == LOSS_NLL && (!dY || act == ACT_IDENTITY) ? B : bo; /* Y */
     n += labelled ? B : bo;                                               /* labels or T */
     if (dY) n += bo;
+    if (dY && db) n += 2.0 * O;                                           /* db */
     return F4 * (n + 1.0);
 }
 static void w_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                   LossKind kind, Act act, int B, int O) {
-    TIMED(OP_LOSS, loss_bytes(dY, kind, act, B, O),
-          P.inner->loss(out, dY, Y, T, labels, kind, act, B, O));
+                   LossKind kind, Act act, int B, int O, float *db) {
+    TIMED(OP_LOSS, loss_bytes(dY, kind, act, B, O, db),
+          P.inner->loss(out, dY, Y, T, labels, kind, act, B, O, db));
 }
 /* H (n) read; dH (n) read + written when given; the result written */
 static void w_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {

@@ -90,9 +90,11 @@ typedef struct Backend {
      * T (B,O) targets for mse/half_sse/bce; labels (B) for nll/cross_entropy (T unused).
      * act: the activation that produced Y; dY then holds the gradient with respect to its
      * input, as act_backward(dY, dY, Y, act, B, O, NULL) after the plain loss would leave it,
-     * bit for bit (ACT_IDENTITY: d loss / d Y itself). The CPU fuses the two passes. */
+     * bit for bit (ACT_IDENTITY: d loss / d Y itself). The CPU fuses the two passes.
+     * db (O), when not NULL and dY is: db += column sums of dY as written, bit for bit as
+     * colsum_acc(db, dY, B, O) would add them (the CPU does it in the same pass). */
     void (*loss)(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                 LossKind kind, Act act, int B, int O);
+                 LossKind kind, Act act, int B, int O, float *db);
 
     /* ---- penalties on activations H and weights W ---- */
     /* L1: *out = w * sum|H| / denom; dH += w * sign(H) / denom (sign(0) = 0).

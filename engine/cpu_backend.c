@@ -303,23 +303,83 @@ static double squared_error(float *dZ, const float *Y, const float *T, double c,
     return total;
 }
 
+/* Rows of the value's running sum per block in squared_error_colsum: a block's Y and T are
+ * still in cache when SUM8 reads them again. */
+#define SE_BLOCK 32
+
+/* Rows [r0, r1) of squared_error with the column sums: the dZ rows exactly as se_chunk writes
+ * them, their column sums into acc in row order (as colsum_rows adds them), and the value,
+ * SE_BLOCK rows at a time. Cloned like se_chunk. */
+ROW_CLONES static double se_rows_colsum(double *restrict acc, float *dZ, const float *Y,
+                                        const float *T, double c, float s, Act act, int r0, int r1,
+                                        int O) {
+    for (int j = 0; j < O; j++) acc[j] = 0.0;
+    double total = 0.0;
+    for (int rb = r0; rb < r1; rb += SE_BLOCK) {
+        int re = r1 - rb < SE_BLOCK ? r1 : rb + SE_BLOCK;
+        for (int r = rb; r < re; r++) {
+            size_t o = (size_t)r * O;
+            float *dz = dZ + o;
+            const float *y = Y + o, *t = T + o;
+#define SE_COLSUM(A)                                                                       \
+    _Pragma("omp simd") for (int j = 0; j < O; j++) {                                      \
+        float v = act_grad(A, s * (y[j] - t[j]), y[j]);                                    \
+        dz[j] = v;                                                                         \
+        acc[j] += v;                                                                       \
+    }
+            if (act == ACT_TANH) { SE_COLSUM(ACT_TANH) }
+            else if (act == ACT_SIGMOID) { SE_COLSUM(ACT_SIGMOID) }
+            else if (act == ACT_RELU) { SE_COLSUM(ACT_RELU) }
+            else { SE_COLSUM(ACT_IDENTITY) }
+#undef SE_COLSUM
+        }
+        double part;
+        SUM8(part, (size_t)rb * O, (size_t)re * O,
+             c * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
+        total += part;
+    }
+    return total;
+}
+
+/* squared_error with db += the column sums of dZ, in colsum_chunked's row ranges and order (so
+ * db is bit for bit what colsum_acc would add); the value is summed range by range, in order. */
+static double squared_error_colsum(float *dZ, const float *Y, const float *T, double c, float s,
+                                   Act act, int B, int O, float *db) {
+    if (B <= 0 || O <= 0) return 0.0;
+    int nch = B < ROW_CHUNKS ? B : ROW_CHUNKS;
+    double *part = colsum_scratch((size_t)nch * O), val[ROW_CHUNKS];
+    size_t n = (size_t)B * O;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int k = 0; k < nch; k++)
+        val[k] = se_rows_colsum(part + (size_t)k * O, dZ, Y, T, c, s, act,
+                                (int)((size_t)B * k / nch), (int)((size_t)B * (k + 1) / nch), O);
+    for (int k = 1; k < nch; k++)
+        for (int j = 0; j < O; j++) part[j] += part[(size_t)k * O + j];
+    for (int j = 0; j < O; j++) db[j] += (float)part[j];
+    double total = 0.0;
+    for (int k = 0; k < nch; k++) total += val[k];
+    return total;
+}
+
 static void cpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                     LossKind kind, Act act, int B, int O) {
+                     LossKind kind, Act act, int B, int O, float *db) {
     AE_ASSERT(act >= 0 && act < ACT_COUNT);
     size_t n = (size_t)B * O;
     double total = 0.0;
     switch (kind) {
     case LOSS_MSE:
-    case LOSS_HALF_SSE:
+    case LOSS_HALF_SSE: {
         /* mse:      L = (1/n) sum (y-t)^2 ;     dL/dy = 2 (y-t) / n
          * half_sse: L = (1/B) sum 0.5 (y-t)^2 ; dL/dy = (y-t) / B */
         if (act == ACT_LOGSOFTMAX) break; /* row-wise: the general path below */
-        if (kind == LOSS_MSE)
-            total = squared_error(dY, Y, T, 1.0, 2.0f / (float)n, act, n) / (double)n;
-        else
-            total = squared_error(dY, Y, T, 0.5, 1.0f / (float)B, act, n) / (double)B;
-        *out = (float)total;
+        bool mse = kind == LOSS_MSE;
+        double c = mse ? 1.0 : 0.5, div = mse ? (double)n : (double)B;
+        float s = mse ? 2.0f / (float)n : 1.0f / (float)B;
+        total = db && dY ? squared_error_colsum(dY, Y, T, c, s, act, B, O, db)
+                         : squared_error(dY, Y, T, c, s, act, n);
+        *out = (float)(total / div);
         return;
+    }
     default: break;
     }
     switch (kind) {
@@ -398,6 +458,7 @@ static void cpu_loss(float *out, float *dY, const float *Y, const float *T, cons
     default: AE_ASSERT(!"unknown loss");
     }
     if (dY && act != ACT_IDENTITY) act_backward_rows(dY, dY, Y, act, B, O);
+    if (dY && db) cpu_colsum_acc(db, dY, B, O);
     *out = (float)total;
 }
 

@@ -161,9 +161,10 @@ static double clamped_log(double p) {
  *                                                     dL/dy = (e^(y_j - lse_r) - [j == l_r]) / B
  * bce:      L = -(1/n) sum t log y + (1-t) log(1-y), logs clamped at -100;
  *           dL/dy = (y - t) / max(y (1-y), 1e-12) / n (PyTorch's backward, eps 1e-12).
- * Then, for act other than identity, dY = act'(.) dY through ref_act_backward. */
+ * Then, for act other than identity, dY = act'(.) dY through ref_act_backward, and db += the
+ * column sums of dY when db. */
 static void ref_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-                     LossKind kind, Act act, int B, int O) {
+                     LossKind kind, Act act, int B, int O, float *db) {
     size_t n = (size_t)B * O;
     double total = 0.0;
     switch (kind) {
@@ -224,6 +225,7 @@ static void ref_loss(float *out, float *dY, const float *Y, const float *T, cons
     default: AE_ASSERT(!"unknown loss");
     }
     if (dY && act != ACT_IDENTITY) ref_act_backward(dY, dY, Y, act, B, O, NULL);
+    if (dY && db) ref_colsum_acc(db, dY, B, O);
     *out = (float)total;
 }
 

@@ -215,8 +215,15 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
      * activation derivative), unless a penalty on the code must first be added at the top's
      * output, where the code is the top. */
     bool code_pen = ae || t->sparsity.kind != PEN_NONE;
-    Act top_act = code_pen && c->code == top ? ACT_IDENTITY : c->L[top - 1]->act;
-    be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, top_act, B, dout);
+    Layer *topl = c->L[top - 1];
+    bool pen_at_top = code_pen && c->code == top;
+    Act top_act = pen_at_top ? ACT_IDENTITY : topl->act;
+    /* It also adds the top's bias gradient when nothing changes dZ after it (no penalty at the
+     * top, no chunk scale). */
+    bool top_db = !pen_at_top && scale == 1.0f;
+    if (top_db && x->sgd_lr > 0.0f) be->fill(topl->db, 0.0f, (size_t)topl->O);
+    be->loss(slots + SLOT_LOSS, dcur, s->A[top], target, s->labels, t->loss, top_act, B, dout,
+             top_db ? topl->db : NULL);
     if (scale != 1.0f) be->scal(dcur, scale, (size_t)B * dout);
     if (!ae && s->conf) be->confusion_acc(s->conf, s->A[top], s->labels, B, dout);
 
@@ -241,11 +248,13 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
             /* mean |code|: an L1 pass with weight 1 over B*O and no gradient */
             be->l1_penalty(slots + SLOT_ACT, NULL, s->A[i + 1], 1.0f, (float)nh, nh);
         }
-        /* dZ and db together (at the top, dcur is dZ already: identity) */
-        Act a = i + 1 == top && top_act != ACT_IDENTITY ? ACT_IDENTITY : l->act;
         float lr = x->sgd_lr;
-        if (lr > 0.0f) be->fill(l->db, 0.0f, (size_t)l->O);
-        be->act_backward(dcur, dcur, s->A[i + 1], a, B, l->O, l->db);
+        if (!(i + 1 == top && top_db)) { /* else the loss gave dZ and db already */
+            /* dZ and db together (at the top, dcur is dZ already: identity) */
+            Act a = i + 1 == top && top_act != ACT_IDENTITY ? ACT_IDENTITY : l->act;
+            if (lr > 0.0f) be->fill(l->db, 0.0f, (size_t)l->O);
+            be->act_backward(dcur, dcur, s->A[i + 1], a, B, l->O, l->db);
+        }
         if (lr > 0.0f) {
             /* Plain SGD inside the backward pass: the input gradient first, with the old W;
              * then W -= lr dZ^T A by the GEMM itself (no dW buffer to zero, fill and read
@@ -674,9 +683,9 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
                 be->confusion_acc(s.conf, s.A[c.n], s.labels, rows, C);
             } else {
                 be->loss(s.slots + 2 * b, NULL, s.A[c.n], s.A[0], NULL, LOSS_MSE, ACT_IDENTITY,
-                         rows, data->D);
+                         rows, data->D, NULL);
                 be->loss(s.slots + 2 * b + 1, NULL, s.A[c.n], s.A[0], NULL, LOSS_HALF_SSE,
-                         ACT_IDENTITY, rows, data->D);
+                         ACT_IDENTITY, rows, data->D, NULL);
             }
         }
         if (pass == 0) {

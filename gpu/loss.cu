@@ -1,5 +1,6 @@
 /* gpu/loss.cu — *out = loss(Y, T or labels), dY (B,O) = d loss / d Y (overwritten; NULL to skip),
- * then times act'(.) of the activation that produced Y (gpu/act_backward.cu).
+ * then times act'(.) of the activation that produced Y (gpu/act_backward.cu), and db += its
+ * column sums when db (gpu/colsum.cu).
  *
  * Formulas (see LossKind in engine/backend.h; n = B*O):
  *   mse:           L = (1/n) sum (y-t)^2                 dY = (2/n) (y-t)
@@ -114,7 +115,7 @@ static void loss_launch(float *out, float *dY, const float *Y, const float *T,
 }
 
 void gpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-              LossKind kind, Act act, int B, int O) {
+              LossKind kind, Act act, int B, int O, float *db) {
     if (kind < 0 || kind >= LOSS_COUNT) {
         fprintf(stderr, "%s:%d: internal error: unknown loss %d\n", __FILE__, __LINE__, (int)kind);
         abort();
@@ -122,4 +123,5 @@ void gpu_loss(float *out, float *dY, const float *Y, const float *T, const int32
     loss_launch(out, dY, Y, T, labels, kind, B, O);
     /* the activation's derivative: a second kernel on the same stream (the CPU fuses the two) */
     if (dY && act != ACT_IDENTITY) gpu_act_backward(dY, dY, Y, act, B, O, NULL);
+    if (dY && db) gpu_colsum_acc(db, dY, B, O);
 }

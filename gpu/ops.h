@@ -44,7 +44,7 @@ void gpu_colsum_acc(float *db, const float *dZ, int B, int O);
 
 /* ---- gpu/loss.cu ---- */
 void gpu_loss(float *out, float *dY, const float *Y, const float *T, const int32_t *labels,
-              LossKind kind, Act act, int B, int O);
+              LossKind kind, Act act, int B, int O, float *db);
 
 /* ---- gpu/penalty.cu ---- */
 void gpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n);

@@ -458,14 +458,14 @@ static void test_loss(void) {
             loss_inputs((LossKind)k, B, O, &Y, &T, &labels);
             float *dYc = nans(n), *dYr = nans(n), outc = NAN, outr = NAN, out_nod = NAN;
             snprintf(CASE, sizeof CASE, "%s B=%d O=%d", LOSS_NAMES[k], B, O);
-            CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
-            REF->loss(&outr, dYr, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
+            CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O, NULL);
+            REF->loss(&outr, dYr, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O, NULL);
             cmp_scalar(LOSS_VALUE_OPS[k], outc, outr, RED_ABS, RED_REL);
             /* dY scale: mse 2/n, half_sse, nll and ce 1/B, bce 1/n per unit of (y-t)/(y(1-y)) */
             double scale = k == LOSS_MSE ? 2.0 / n : k == LOSS_BCE ? 1.0 / n : 1.0 / B;
             cmp_f(LOSS_GRAD_OPS[k], dYc, dYr, n, ABS_ULP * scale, EW_REL);
             /* dY NULL skips the gradient; the value is the same */
-            CPU->loss(&out_nod, NULL, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
+            CPU->loss(&out_nod, NULL, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O, NULL);
             cmp_exact("loss (dY NULL)", &out_nod, &outc, sizeof(float));
             /* with the activation that produced Y: the value unchanged and the gradient bit
              * for bit that of act_backward after the plain loss (the contract), and near the
@@ -476,21 +476,41 @@ static void test_loss(void) {
                          ACT_NAMES[a]);
                 double big = 0.0; /* the largest |dL/dY| */
                 for (size_t i = 0; i < n; i++) big = fmax(big, fabs(dYc[i]));
-                CPU->loss(&outa, dYa, Y, T, labels, (LossKind)k, (Act)a, B, O);
+                CPU->loss(&outa, dYa, Y, T, labels, (LossKind)k, (Act)a, B, O, NULL);
                 CPU->act_backward(dYc, dYc, Y, (Act)a, B, O, NULL);
                 cmp_exact("loss with act: value", &outa, &outc, sizeof(float));
                 cmp_exact("loss with act == loss, then act_backward", dYa, dYc,
                           n * sizeof(float));
-                REF->loss(&outar, dYar, Y, T, labels, (LossKind)k, (Act)a, B, O);
+                REF->loss(&outar, dYar, Y, T, labels, (LossKind)k, (Act)a, B, O, NULL);
                 /* the reference multiplies the same float dY in double: the CPU's float
                  * act' (1 - y^2 cancels near |y| = 1) is off by a few ulps of the largest
                  * |dY|; logsoftmax adds the row sum's rounding */
                 double tol = 4.0 * ABS_ULP * big * (a == ACT_LOGSOFTMAX ? 1.0 + O : 1.0);
                 cmp_f("loss with act vs reference", dYa, dYar, n, tol, EW_REL);
                 /* back to the plain gradient for the next activation */
-                CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O);
+                CPU->loss(&outc, dYc, Y, T, labels, (LossKind)k, ACT_IDENTITY, B, O, NULL);
                 free(dYa);
                 free(dYar);
+            }
+            /* with db: dY unchanged and db bit for bit what colsum_acc adds (the contract);
+             * the value, summed in row ranges then, within 1e-12 */
+            for (int a = 0; a < ACT_COUNT; a++) {
+                float *dYa = nans(n), *dYd = nans(n), oa = NAN, od = NAN;
+                float *db0 = rnd((size_t)O, -1, 1), *dbw = dup(db0, (size_t)O);
+                float *dbd = dup(db0, (size_t)O);
+                snprintf(CASE, sizeof CASE, "%s B=%d O=%d, act %s, with db", LOSS_NAMES[k], B, O,
+                         ACT_NAMES[a]);
+                CPU->loss(&oa, dYa, Y, T, labels, (LossKind)k, (Act)a, B, O, NULL);
+                CPU->colsum_acc(dbw, dYa, B, O);
+                CPU->loss(&od, dYd, Y, T, labels, (LossKind)k, (Act)a, B, O, dbd);
+                cmp_exact("loss with db: dY", dYd, dYa, n * sizeof(float));
+                cmp_exact("loss with db: db == colsum_acc's", dbd, dbw, (size_t)O * sizeof(float));
+                cmp_scalar("loss with db: value", od, oa, 1e-30, 1e-12);
+                free(dYa);
+                free(dYd);
+                free(db0);
+                free(dbw);
+                free(dbd);
             }
             free(Y);
             free(T);
@@ -883,11 +903,16 @@ static Snap reductions(void) {
         for (int big = 0; big < 2; big++) {
             int b = big ? BL : B, o = big ? OL : O;
             loss_inputs((LossKind)k, b, o, &Y, &T, &labels);
-            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_IDENTITY, b, o);
+            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_IDENTITY, b, o, NULL);
             snap_add(&s, &out, sizeof out);
             snap_add(&s, dY, (size_t)b * o * sizeof *dY);
-            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_SIGMOID, b, o);
+            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_SIGMOID, b, o, NULL);
             snap_add(&s, dY, (size_t)b * o * sizeof *dY);
+            float *dbs = calloc((size_t)o, sizeof(float));
+            CPU->loss(&out, dY, Y, T, labels, (LossKind)k, ACT_TANH, b, o, dbs);
+            snap_add(&s, &out, sizeof out);
+            snap_add(&s, dbs, (size_t)o * sizeof *dbs);
+            free(dbs);
             free(Y);
             free(T);
             free(labels);

@@ -319,9 +319,9 @@ static void test_loss(void) {
                           : k == LOSS_CROSS_ENTROPY    ? ACT_IDENTITY
                                                        : ACT_SIGMOID;
                 CPU->loss(out.c, with_grad ? dY.c : NULL, Y.c, labelled ? NULL : T.c,
-                          labelled ? L.c : NULL, (LossKind)k, act, B, O);
+                          labelled ? L.c : NULL, (LossKind)k, act, B, O, NULL);
                 GPU->loss(out.g, with_grad ? dY.g : NULL, Y.g, labelled ? NULL : T.g,
-                          labelled ? L.g : NULL, (LossKind)k, act, B, O);
+                          labelled ? L.g : NULL, (LossKind)k, act, B, O, NULL);
                 char op[64];
                 snprintf(op, sizeof op, "loss %s %dx%d%s%s", LOSS_NAMES[k], B, O,
                          with_grad ? "" : " (no dY)", with_grad == 2 ? " with act" : "");
