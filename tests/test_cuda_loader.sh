@@ -17,17 +17,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 AELAB=${AELAB:-bin/aelab}
 BUILD=${BUILD:-build}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE CMD...: runs CMD, checks its exit code; stdout+stderr in $out
-expect() {
-    local want=$1; shift
-    out=$("$@" 2>&1); local rc=$?
-    if [[ $rc -eq $want ]]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c 600 <<<"$out")"; fi
-}
-contains() { if grep -qF -- "$1" <<<"$out"; then ok; else bad "output lacks '$1': $(head -c 600 <<<"$out")"; fi; }
-lacks() { if grep -qF -- "$1" <<<"$out"; then bad "output has '$1': $(head -c 600 <<<"$out")"; else ok; fi; }
+source tests/assert.sh
 
 if ! "$AELAB" --version | grep -q 'cuda'; then
     echo "skip: $AELAB was built without the CUDA backend"

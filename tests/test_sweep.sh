@@ -17,17 +17,8 @@ if [[ ! -x $AELAB ]]; then
     exit 77
 fi
 AELAB=$(cd "$(dirname "$AELAB")" && pwd)/$(basename "$AELAB")
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE CMD...: runs CMD, checks its exit code; stdout+stderr in $out
-expect() {
-    local want=$1; shift
-    out=$("$@" 2>&1); local rc=$?
-    if [[ $rc -eq $want ]]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c 1500 <<<"$out")"; fi
-}
-contains() { if grep -qF -- "$1" <<<"$out"; then ok; else bad "output lacks '$1': $(head -c 1500 <<<"$out")"; fi; }
-lacks() { if ! grep -qF -- "$1" <<<"$out"; then ok; else bad "output has '$1': $(head -c 1500 <<<"$out")"; fi; }
+ASSERT_QUOTE=1500
+source tests/assert.sh
 # col FILE NAME: the values of column NAME (no quoted commas in these files)
 col() { awk -F, -v n="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==n) c=i; next} {print (c ? $c : "NO-COLUMN")}' "$1"; }
 # sans_timing FILE: the CSV without the columns that depend on timing and the cache's state

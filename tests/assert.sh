@@ -1,0 +1,17 @@
+# tests/assert.sh — sourced by the shell tests that drive bin/aelab: pass/fail counters and
+# assertions on a command's output. Not a test itself (tests/run.sh runs tests/test_*.sh only).
+#   expect CODE CMD...   run CMD, stdout and stderr together into $out; check its exit status
+#   contains TEXT        $out contains TEXT (fixed string)
+#   lacks TEXT           $out does not contain TEXT
+#   ok / bad MESSAGE     count a pass / a failure (the failure is printed)
+# ASSERT_QUOTE: how many characters of $out a failure quotes (default 600).
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+    local want=$1; shift
+    out=$("$@" 2>&1); local rc=$?
+    if [[ $rc -eq $want ]]; then ok; else bad "'$*' exited $rc, expected $want: $(head -c "${ASSERT_QUOTE:-600}" <<<"$out")"; fi
+}
+contains() { if grep -qF -- "$1" <<<"$out"; then ok; else bad "output lacks '$1': $(head -c "${ASSERT_QUOTE:-600}" <<<"$out")"; fi; }
+lacks() { if grep -qF -- "$1" <<<"$out"; then bad "output has '$1': $(head -c "${ASSERT_QUOTE:-600}" <<<"$out")"; else ok; fi; }
