@@ -97,15 +97,6 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
-
 static bool parse_double(const char *s, double *out) {
     char *end;
     errno = 0;
@@ -635,9 +626,9 @@ static int cmd_work(int argc, char **argv) {
     const char *name = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (!parse_int(argv[++i], 0, 1024, &threads)) die("--threads: expected 0..1024");
+            if (!ae_parse_int(argv[++i], 0, 1024, &threads)) die("--threads: expected 0..1024");
         } else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) {
-            if (!parse_int(argv[++i], 1, MAX_SAMPLES - 1, &epochs)) die("--epochs: expected >= 1");
+            if (!ae_parse_int(argv[++i], 1, MAX_SAMPLES - 1, &epochs)) die("--epochs: expected >= 1");
         } else if (strcmp(argv[i], "--cpu-clock") == 0) {
             probe_clock = CLOCK_PROCESS_CPUTIME_ID;
         } else if (!name) {
@@ -802,7 +793,7 @@ static int cmd_load(int argc, char **argv) {
     int threads = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (!parse_int(argv[++i], 0, 1024, &threads)) die("--threads: expected 0..1024");
+            if (!ae_parse_int(argv[++i], 0, 1024, &threads)) die("--threads: expected 0..1024");
         } else {
             die("load: unexpected argument '%s'", argv[i]);
         }
@@ -1860,21 +1851,21 @@ static int cmd_all(int argc, char **argv, const char *self) {
         } else if (!v) {
             die("all: %s needs a value (see bench all --help)", a);
         } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_int(v, 0, 1024, &o.threads)) die("--threads: expected 0..1024, got '%s'", v);
+            if (!ae_parse_int(v, 0, 1024, &o.threads)) die("--threads: expected 0..1024, got '%s'", v);
             i++;
         } else if (strcmp(a, "--rounds") == 0) {
-            if (!parse_int(v, 1, 100, &o.rounds)) die("--rounds: expected 1..100, got '%s'", v);
+            if (!ae_parse_int(v, 1, 100, &o.rounds)) die("--rounds: expected 1..100, got '%s'", v);
             i++;
         } else if (strcmp(a, "--epochs") == 0) {
-            if (!parse_int(v, 1, 200, &o.epochs)) die("--epochs: expected 1..200, got '%s'", v);
+            if (!ae_parse_int(v, 1, 200, &o.epochs)) die("--epochs: expected 1..200, got '%s'", v);
             i++;
         } else if (strcmp(a, "--lbfgs-iters") == 0) {
-            if (!parse_int(v, 1, 400, &o.lbfgs_iters))
+            if (!ae_parse_int(v, 1, 400, &o.lbfgs_iters))
                 die("--lbfgs-iters: expected 1..400, got '%s'", v);
             i++;
         } else if (strcmp(a, "--budget") == 0) {
             int b;
-            if (!parse_int(v, 10, 100000, &b)) die("--budget: expected seconds >= 10, got '%s'", v);
+            if (!ae_parse_int(v, 10, 100000, &b)) die("--budget: expected seconds >= 10, got '%s'", v);
             o.budget_s = b;
             i++;
         } else if (strcmp(a, "--workloads") == 0) {

@@ -1,7 +1,9 @@
-/* engine/common.c — error objects and checked allocation. */
+/* engine/common.c — error objects, checked allocation, integer parsing. */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool ae_fail(AeError *err, const char *fmt, ...) {
@@ -31,4 +33,13 @@ void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line) {
         exit(1);
     }
     return p;
+}
+
+bool ae_parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = (int)v;
+    return true;
 }

@@ -43,4 +43,8 @@ void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line);
 #define ae_xmalloc(n) ae_xmalloc_at((n), __FILE__, __LINE__)
 #define ae_xcalloc(c, s) ae_xcalloc_at((c), (s), __FILE__, __LINE__)
 
+/* Parses the whole of s as a decimal integer in [lo, hi] into *out; false (out untouched) when
+ * it is not one: empty, trailing characters, out of range. */
+bool ae_parse_int(const char *s, int lo, int hi, int *out);
+
 #endif

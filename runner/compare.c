@@ -88,22 +88,6 @@ static bool compare_parse_tol(const char *s, Tol *out) {
     return true;
 }
 
-/* Parses a whole string as a number (NaN and inf allowed; the caller decides). */
-static bool compare_parse_num(const char *s, double *out) {
-    if (!s || !*s)
-        return false;
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s)
-        return false;
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (*end)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool compare_ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -272,7 +256,7 @@ int compare_main(int argc, char **argv) {
         double v;
         Tol t;
         const char *vs = csvtable_get(base, r, bv);
-        if (!compare_parse_num(vs, &v) || !isfinite(v)) {
+        if (!csvtable_get_num(base, r, bv, &v) || !isfinite(v)) {
             fprintf(stderr, "%s:%d: error: %s: value: expected a finite number, got '%s'\n",
                     base_path, csvtable_line(base, r), csvtable_get(base, r, bm), vs);
             goto done;
@@ -296,7 +280,7 @@ int compare_main(int argc, char **argv) {
         Row *row = &rows[nrows++];
         row->metric = csvtable_get(base, r, bm);
         double b = 0, now = 0;
-        compare_parse_num(csvtable_get(base, r, bv), &b);
+        csvtable_get_num(base, r, bv, &b);
         snprintf(row->base, sizeof row->base, "%.6g", b);
 
         Tol tol = have_default ? default_tol : compare_builtin_tol(row->metric);
@@ -320,7 +304,7 @@ int compare_main(int argc, char **argv) {
             continue;
         }
         const char *ns = csvtable_get(cur, q, cv);
-        if (!compare_parse_num(ns, &now) || isnan(now)) {
+        if (!csvtable_get_num(cur, q, cv, &now) || isnan(now)) {
             compare_clip(row->now, sizeof row->now, *ns ? ns : "(empty)");
             snprintf(row->delta, sizeof row->delta, "-");
             row->verdict = "REGRESSION";
@@ -355,7 +339,7 @@ int compare_main(int argc, char **argv) {
         row->metric = m;
         double v;
         const char *ns = csvtable_get(cur, q, cv);
-        if (compare_parse_num(ns, &v))
+        if (csvtable_get_num(cur, q, cv, &v))
             snprintf(row->now, sizeof row->now, "%.6g", v);
         else
             compare_clip(row->now, sizeof row->now, ns);

@@ -429,12 +429,36 @@ static const char *loss_name(LossKind l) {
     return l >= 0 && l < LOSS_COUNT ? names[l] : "?";
 }
 
+/* A pending add_sparsity or add_noise: the stage that set it (-1: none) and whether a layer
+ * has trained with it since. */
+typedef struct Pending {
+    int at;
+    bool used;
+} Pending;
+
+/* Ends a pending setting: warns that it had no effect when no layer trained with it, replaced
+ * by the stage at pipeline index replaced_by (or, when -1, by nothing: the phase ended). */
+static void pending_end(Diag *d, const StageSrc *src, Pending *p, int replaced_by) {
+    if (p->at >= 0 && !p->used) {
+        if (replaced_by >= 0)
+            at_node(d, DIAG_WARNING, src[p->at].key,
+                    "%s: has no effect: replaced by pipeline[%d] before any layer trained "
+                    "with it",
+                    src[p->at].path, replaced_by);
+        else
+            at_node(d, DIAG_WARNING, src[p->at].key,
+                    "%s: has no effect: no pretrain_layer or append_layer follows it",
+                    src[p->at].path);
+    }
+    p->at = -1;
+    p->used = false;
+}
+
 /* The stage-order rules (see the top of this file), by walking the model state. */
 static void check_order(const Config *c, const StageSrc *src, Diag *d) {
     int nenc = 0;
     int load_at = -1, strip_at = -1, head_at = -1, first_layer_at = -1;
-    int sparsity_at = -1, noise_at = -1;
-    bool sparsity_used = false, noise_used = false;
+    Pending sparsity = {-1, false}, noise = {-1, false};
     for (int k = 0; k < c->nstages; k++) {
         const StageCfg *s = &c->stages[k];
         const StageSrc *at = &src[k];
@@ -482,31 +506,18 @@ static void check_order(const Config *c, const StageSrc *src, Diag *d) {
                         at->path);
                 break;
             }
-            if (s->kind == STAGE_ADD_SPARSITY) {
-                if (sparsity_at >= 0 && !sparsity_used)
-                    at_node(d, DIAG_WARNING, src[sparsity_at].key,
-                            "%s: has no effect: replaced by pipeline[%d] before any layer "
-                            "trained with it",
-                            src[sparsity_at].path, at->index);
-                sparsity_at = k;
-                sparsity_used = false;
-            }
-            if (s->kind == STAGE_ADD_NOISE) {
-                if (noise_at >= 0 && !noise_used)
-                    at_node(d, DIAG_WARNING, src[noise_at].key,
-                            "%s: has no effect: replaced by pipeline[%d] before any layer "
-                            "trained with it",
-                            src[noise_at].path, at->index);
-                noise_at = k;
-                noise_used = false;
+            if (s->kind == STAGE_ADD_SPARSITY || s->kind == STAGE_ADD_NOISE) {
+                Pending *p = s->kind == STAGE_ADD_SPARSITY ? &sparsity : &noise;
+                pending_end(d, src, p, at->index);
+                p->at = k;
             }
             if (!layer) break;
             if (++nenc > AE_MAX_LAYERS)
                 at_node(d, DIAG_ERROR, at->key, "%s: too many encoder layers (at most %d)",
                         at->path, AE_MAX_LAYERS);
             if (first_layer_at < 0) first_layer_at = k;
-            sparsity_used |= sparsity_at >= 0;
-            noise_used |= noise_at >= 0;
+            sparsity.used |= sparsity.at >= 0;
+            noise.used |= noise.at >= 0;
             const YNode *loss = key_node(at, "loss");
             if (!is_recon_loss(s->train.loss)) {
                 at_node(d, DIAG_ERROR, loss,
@@ -531,12 +542,12 @@ static void check_order(const Config *c, const StageSrc *src, Diag *d) {
                             "%s: the output layer is made here", src[first_layer_at].path);
                 }
             }
-            if (sparsity_at >= 0 && c->stages[sparsity_at].sparsity.kind == PEN_KL &&
+            if (sparsity.at >= 0 && c->stages[sparsity.at].sparsity.kind == PEN_KL &&
                 s->activation != ACT_SIGMOID) {
                 at_node(d, DIAG_WARNING, key_node(at, "activation"),
                         "%s.activation: KL sparsity (pipeline[%d]) expects a code in (0, 1), "
                         "as sigmoid gives; with %s the mean activation can leave (0, 1)",
-                        at->path, src[sparsity_at].index, act_name(s->activation));
+                        at->path, src[sparsity.at].index, act_name(s->activation));
             }
             break;
         }
@@ -592,24 +603,11 @@ static void check_order(const Config *c, const StageSrc *src, Diag *d) {
         }
         continue;
     end_of_phase: /* sparsity and noise end with the autoencoder phase */
-        if (sparsity_at >= 0 && !sparsity_used)
-            at_node(d, DIAG_WARNING, src[sparsity_at].key,
-                    "%s: has no effect: no pretrain_layer or append_layer follows it",
-                    src[sparsity_at].path);
-        if (noise_at >= 0 && !noise_used)
-            at_node(d, DIAG_WARNING, src[noise_at].key,
-                    "%s: has no effect: no pretrain_layer or append_layer follows it",
-                    src[noise_at].path);
-        sparsity_at = noise_at = -1;
+        pending_end(d, src, &sparsity, -1);
+        pending_end(d, src, &noise, -1);
     }
-    if (sparsity_at >= 0 && !sparsity_used)
-        at_node(d, DIAG_WARNING, src[sparsity_at].key,
-                "%s: has no effect: no pretrain_layer or append_layer follows it",
-                src[sparsity_at].path);
-    if (noise_at >= 0 && !noise_used)
-        at_node(d, DIAG_WARNING, src[noise_at].key,
-                "%s: has no effect: no pretrain_layer or append_layer follows it",
-                src[noise_at].path);
+    pending_end(d, src, &sparsity, -1);
+    pending_end(d, src, &noise, -1);
 }
 
 /* Labels: `name:` or kind[_K]; unique. */
@@ -907,18 +905,16 @@ static int write_handler(void *data, unsigned char *buffer, size_t size) {
     return fwrite(buffer, 1, size, (FILE *)data) == size;
 }
 
-bool config_write_resolved(const Config *c, const char *path, const char *const *provenance_kv,
-                           int nkv, AeError *err) {
-    AtomicFile *af = af_open(path, err); /* temp file + rename, runner/fsutil.h */
-    if (!af) return false;
-    FILE *f = af_file(af);
+/* The resolved YAML of c into f; where names the destination in errors. */
+static bool write_resolved(const Config *c, FILE *f, const char *where,
+                           const char *const *provenance_kv, int nkv, AeError *err) {
     Emitter e = {.ok = true};
     bool emitter_ready = false;
     fprintf(f, "# %s resolved by aelab %s: every default filled in.\n"
                "# `aelab run` on this file repeats the run.\n",
             c->path, AE_VERSION);
     if (!yaml_emitter_initialize(&e.em)) {
-        ae_fail(err, "%s: error: cannot initialise the YAML emitter", path);
+        ae_fail(err, "%s: error: cannot initialise the YAML emitter", where);
         goto fail;
     }
     emitter_ready = true;
@@ -969,14 +965,42 @@ bool config_write_resolved(const Config *c, const char *path, const char *const 
     yaml_stream_end_event_initialize(&ev);
     emit(&e, &ev);
     if (!e.ok || !yaml_emitter_flush(&e.em)) {
-        ae_fail(err, "%s: error: cannot write the YAML: %s", path,
+        ae_fail(err, "%s: error: cannot write the YAML: %s", where,
                 e.em.problem ? e.em.problem : strerror(errno));
         goto fail;
     }
     yaml_emitter_delete(&e.em);
-    return af_commit(af, err);
+    return true;
 fail:
     if (emitter_ready) yaml_emitter_delete(&e.em);
-    af_abort(af);
     return false;
+}
+
+bool config_write_resolved(const Config *c, const char *path, const char *const *provenance_kv,
+                           int nkv, AeError *err) {
+    AtomicFile *af = af_open(path, err); /* temp file + rename, runner/fsutil.h */
+    if (!af) return false;
+    if (!write_resolved(c, af_file(af), path, provenance_kv, nkv, err)) {
+        af_abort(af);
+        return false;
+    }
+    return af_commit(af, err);
+}
+
+char *config_resolved_text(const Config *c, size_t *n, AeError *err) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        ae_fail(err, "error: cannot open a memory stream: %s", strerror(errno));
+        return NULL;
+    }
+    bool ok = write_resolved(c, f, "(memory)", NULL, 0, err);
+    if (fclose(f) != 0 && ok) ok = ae_fail(err, "error: cannot write the YAML to memory");
+    if (!ok) {
+        free(text);
+        return NULL;
+    }
+    *n = len;
+    return text;
 }

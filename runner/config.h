@@ -144,6 +144,10 @@ void config_free(Config *c); /* NULL-safe */
 bool config_write_resolved(const Config *c, const char *path, const char *const *provenance_kv,
                            int nkv, AeError *err);
 
+/* The same YAML, without provenance, as a malloc'ed NUL-terminated string of *n bytes; NULL
+ * with err filled when it cannot be made. */
+char *config_resolved_text(const Config *c, size_t *n, AeError *err);
+
 /* The stage whose label is `label`, or NULL. Borrowed. */
 const StageCfg *config_find_stage(const Config *c, const char *label);
 

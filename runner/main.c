@@ -119,15 +119,6 @@ static void on_sigint(int sig) {
     pipeline_interrupted = 1;
 }
 
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
-
 /* `check`: reads the training images' header (never the data) for the plan's shapes; a data
  * set that cannot be found or read is an error pointing at its load_dataset stage. */
 static bool check_and_plan(const Config *cfg) {
@@ -196,7 +187,7 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
             if (strcmp(opt.device, "auto") && strcmp(opt.device, "cpu") && strcmp(opt.device, "gpu"))
                 return usage_error(cmd, "--device: expected auto, cpu or gpu, got '%s'", opt.device);
         } else if (run && strcmp(a, "--threads") == 0) {
-            if (!has_next || !parse_int(argv[i + 1], 0, 1024, &opt.threads))
+            if (!has_next || !ae_parse_int(argv[i + 1], 0, 1024, &opt.threads))
                 return usage_error(cmd, "--threads: expected an integer 0..1024, got '%s'",
                                    has_next ? argv[i + 1] : "");
             i++;
@@ -209,18 +200,18 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         } else if (run && strcmp(a, "--resume") == 0) {
             opt.resume = true;
         } else if (run && (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0)) {
-            if (!has_next || !parse_int(argv[i + 1], 0, 1024, &jobs))
+            if (!has_next || !ae_parse_int(argv[i + 1], 0, 1024, &jobs))
                 return usage_error(cmd, "-j: expected a number of parallel points 0..1024, got '%s'",
                                    has_next ? argv[i + 1] : "");
             i++;
         } else if (run && strncmp(a, "-j", 2) == 0 && a[2]) { /* -j4 */
-            if (!parse_int(a + 2, 0, 1024, &jobs))
+            if (!ae_parse_int(a + 2, 0, 1024, &jobs))
                 return usage_error(cmd, "-j: expected a number of parallel points 0..1024, got '%s'",
                                    a + 2);
         } else if (run && strcmp(a, "--list") == 0) {
             act = DO_LIST;
         } else if (run && strcmp(a, "--point") == 0) {
-            if (!has_next || !parse_int(argv[i + 1], 0, SWEEP_MAX_POINTS - 1, &point))
+            if (!has_next || !ae_parse_int(argv[i + 1], 0, SWEEP_MAX_POINTS - 1, &point))
                 return usage_error(cmd, "--point: expected a point index (see --list), got '%s'",
                                    has_next ? argv[i + 1] : "");
             i++;

@@ -142,6 +142,15 @@ static void print_costs(FILE *out, const PModel *m, const Chain *ch, const Stage
     if (bytes > *peak) *peak = bytes;
 }
 
+/* A training stage's "how" line (batching, optimizer, loss), then its costs (print_costs). */
+static void print_training(FILE *out, const PModel *m, const Chain *ch, const StageCfg *s,
+                           const DatasetCfg *data, int N, double *total_flops, uint64_t *peak) {
+    fprintf(out, "      %s, %s lr %g, loss %s\n",
+            s->train.opt.kind == OPT_LBFGS ? "full batch" : "mini-batches",
+            opt_str(s->train.opt.kind), (double)s->train.opt.lr, loss_str(s->train.loss));
+    print_costs(out, m, ch, s, data, N, total_flops, peak);
+}
+
 static void print_stack(FILE *out, const PModel *m) {
     fprintf(out, "%d", m->D);
     for (int i = 0; i < m->nenc; i++) fprintf(out, "-%d", m->enc[i].O);
@@ -205,11 +214,7 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
                 print_stack(out, &m);
                 fprintf(out, " end to end\n");
             }
-            fprintf(out, "      %s, %s lr %g, loss %s\n",
-                    s->train.opt.kind == OPT_LBFGS ? "full batch" : "mini-batches",
-                    opt_str(s->train.opt.kind), (double)s->train.opt.lr,
-                    loss_str(s->train.loss));
-            print_costs(out, &m, &ch, s, &data, N, &total_flops, &peak);
+            print_training(out, &m, &ch, s, &data, N, &total_flops, &peak);
             ntrain++;
             break;
         }
@@ -279,11 +284,7 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
                 bool needs_dx = i > 0 || (enc_trained && m.nenc > 0);
                 chain_add(&ch, m.head[i], needs_dx ? ROLE_TRAINED : ROLE_TRAINED_NO_DX);
             }
-            fprintf(out, "      %s, %s lr %g, loss %s\n",
-                    s->train.opt.kind == OPT_LBFGS ? "full batch" : "mini-batches",
-                    opt_str(s->train.opt.kind), (double)s->train.opt.lr,
-                    loss_str(s->train.loss));
-            print_costs(out, &m, &ch, s, &data, N, &total_flops, &peak);
+            print_training(out, &m, &ch, s, &data, N, &total_flops, &peak);
             ntrain++;
             if (s->finetune_epochs > 0 && s->freeze_encoder && m.nenc > 0) {
                 Chain ft = {.n = 0};

@@ -806,15 +806,26 @@ static bool plots_accuracy(const char *run_dir, const char *run_name, const Stag
     return ok;
 }
 
-static bool plots_loss_and_accuracy(const char *run_dir, const char *run_name, AeError *err) {
-    char path[PLOTS_PATH_MAX];
-    if (!plots_join(path, run_dir, "metrics.csv", err))
+/* Reads RUN_DIR/NAME into *t, its path into path. True with *t NULL when the file is not there
+ * (nothing to plot); false, err set, when it cannot be read. */
+static bool plots_read_csv(const char *run_dir, const char *name, char *path, CsvTable **t,
+                           AeError *err) {
+    *t = NULL;
+    if (!plots_join(path, run_dir, name, err))
         return false;
     if (!fs_exists(path))
         return true;
-    CsvTable *t = csvtable_read(path, err);
-    if (!t)
+    *t = csvtable_read(path, err);
+    return *t != NULL;
+}
+
+static bool plots_loss_and_accuracy(const char *run_dir, const char *run_name, AeError *err) {
+    char path[PLOTS_PATH_MAX];
+    CsvTable *t;
+    if (!plots_read_csv(run_dir, "metrics.csv", path, &t, err))
         return false;
+    if (!t)
+        return true; /* nothing to plot */
     StageSummary *st = NULL;
     int nst = 0;
     bool ok = plots_collect_stages(t, path, &st, &nst, err) &&
@@ -827,13 +838,11 @@ static bool plots_loss_and_accuracy(const char *run_dir, const char *run_name, A
 
 static bool plots_confusion(const char *run_dir, const char *run_name, AeError *err) {
     char path[PLOTS_PATH_MAX];
-    if (!plots_join(path, run_dir, "confusion.csv", err))
+    CsvTable *t;
+    if (!plots_read_csv(run_dir, "confusion.csv", path, &t, err))
         return false;
-    if (!fs_exists(path))
-        return true;
-    CsvTable *t = csvtable_read(path, err);
     if (!t)
-        return false;
+        return true; /* nothing to plot */
     StrBuf b = {0}, lab = {0};
     bool ok = true;
     int C = csvtable_ncols(t) - 1;
@@ -885,13 +894,11 @@ done:
 
 static bool plots_per_class(const char *run_dir, const char *run_name, AeError *err) {
     char path[PLOTS_PATH_MAX];
-    if (!plots_join(path, run_dir, "per_class.csv", err))
+    CsvTable *t;
+    if (!plots_read_csv(run_dir, "per_class.csv", path, &t, err))
         return false;
-    if (!fs_exists(path))
-        return true;
-    CsvTable *t = csvtable_read(path, err);
     if (!t)
-        return false;
+        return true; /* nothing to plot */
     StrBuf b = {0};
     bool ok = true;
     int c_class, c_acc;

@@ -5,10 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "datasets.h"
-#include "fsutil.h"
 
 typedef struct Hash {
     uint64_t a, b;
@@ -69,14 +67,8 @@ bool stage_key(const Config *c, int k, const char *backend, char hex[STAGE_KEY_H
     prefix.description[0] = 0;
     prefix.threads = 0;                              /* not part of a stage's identity */
     snprintf(prefix.device, sizeof prefix.device, "auto"); /* the backend is hashed below */
-    char path[] = "/tmp/aelab-key-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return ae_fail(err, "/tmp: error: cannot create a temporary file for a stage key");
-    close(fd);
-    bool ok = config_write_resolved(&prefix, path, NULL, 0, err);
     size_t n = 0;
-    char *text = ok ? fs_read_file(path, &n, err) : NULL;
-    unlink(path);
+    char *text = config_resolved_text(&prefix, &n, err);
     if (!text) return false;
     /* drop the header comment, which names the file */
     const char *body = strstr(text, "\nname:");

@@ -17,35 +17,6 @@
 #include "dataset.h"
 #include "testutil.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name) {
-    static char bufs[16][512];
-    static int next;
-    char *p = bufs[next++ % 16];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static unsigned char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    AE_ASSERT(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 4096);
-    AE_ASSERT(b && fread(b, 1, *n, f) == *n);
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    AE_ASSERT(f != NULL);
-    AE_ASSERT(n == 0 || fwrite(b, 1, n, f) == n);
-    AE_ASSERT(fclose(f) == 0);
-}
-
 static void put_u32(unsigned char *p, uint32_t v) {
     for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
 }
@@ -89,13 +60,7 @@ static Layer *new_layer(const Backend *be, int I, int O, Act act, RngStream *rng
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/aelab-bad-ckpt.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "test_bad_checkpoints: cannot create a temporary directory: %s\n",
-                strerror(errno));
-        return 1;
-    }
+    tu_tmpdir("bad-ckpt");
     const Backend *be = backend_cpu();
     AeError err;
 
@@ -107,66 +72,66 @@ int main(void) {
     m->head[m->nhead++] = new_layer(be, 4, 3, ACT_LOGSOFTMAX, &rng);
     CheckpointMeta meta = {.stage_index = 1, .epoch = 2, .seed = 1};
     snprintf(meta.stage_label, sizeof meta.stage_label, "pretrain_layer");
-    const char *good_path = tpath("good.ckpt");
+    const char *good_path = tu_path("good.ckpt");
     CHECK(checkpoint_save(good_path, m, &meta, &err));
     size_t n;
-    unsigned char *good = read_all(good_path, &n);
+    unsigned char *good = tu_read_file(good_path, &n);
     unsigned char *b = malloc(n + 4096);
     const uint32_t hlen = get_u32(good + 12);
     const size_t nrng_at = 64 + 12 * 3;                        /* header layout: checkpoint.c */
     const size_t label_at = nrng_at + 4 + 8 * CHECKPOINT_NRNG; /* the label length */
     CHECK(get_u32(good + nrng_at) == CHECKPOINT_NRNG && get_u32(good + label_at) == 14);
-    const char *bad = tpath("bad.ckpt");
+    const char *bad = tu_path("bad.ckpt");
     char want[1024];
 
     /* ---- not there, or not a file ---- */
-    expect_refused("missing", tpath("none.ckpt"), "cannot open: No such file or directory");
-    const char *dir = tpath("a-directory.ckpt");
+    expect_refused("missing", tu_path("none.ckpt"), "cannot open: No such file or directory");
+    const char *dir = tu_path("a-directory.ckpt");
     CHECK(mkdir(dir, 0755) == 0);
     expect_refused("directory", dir, "cannot open: Is a directory");
 
     /* ---- foreign files ---- */
     uint8_t pix[4 * 2 * 2] = {0};
     int dims[3] = {4, 2, 2};
-    const char *idx = tpath("images.idx");
+    const char *idx = tu_path("images.idx");
     CHECK(idx_write(idx, pix, dims, 3, &err));
     expect_refused(
         "an IDX file", idx,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
-    const char *gz = tpath("model.ckpt.gz");
+    const char *gz = tu_path("model.ckpt.gz");
     gzFile g = gzopen(gz, "wb");
     AE_ASSERT(g && gzwrite(g, good, (unsigned)n) == (int)n && gzclose(g) == Z_OK);
     expect_refused(
         "a gzip-compressed checkpoint", gz,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
-    const char *yaml = tpath("config.yaml");
-    write_all(yaml, "name: lecture17\npipeline: []\n", 29);
+    const char *yaml = tu_path("config.yaml");
+    tu_write_file(yaml, "name: lecture17\npipeline: []\n", 29);
     expect_refused(
         "a YAML config", yaml,
         "not an aelab checkpoint: bad magic \"name: le\" at byte 0, expected \"AELABCKP\"");
-    const char *csv = tpath("metrics.csv");
-    write_all(csv, "stage_index,stage\n1,pretrain_layer\n", 35);
+    const char *csv = tu_path("metrics.csv");
+    tu_write_file(csv, "stage_index,stage\n1,pretrain_layer\n", 35);
     expect_refused(
         "a metrics.csv", csv,
         "not an aelab checkpoint: bad magic \"stage_in\" at byte 0, expected \"AELABCKP\"");
     /* what a file system can leave after a power loss: the right length, all zeros */
     memset(b, 0, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     expect_refused(
         "zero-filled", bad,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
-    const char *three = tpath("three.ckpt");
-    write_all(three, "AEL", 3);
+    const char *three = tu_path("three.ckpt");
+    tu_write_file(three, "AEL", 3);
     expect_refused("cut inside the magic", three, "truncated: 3 bytes, expected at least 16");
 
     /* ---- damaged prefix ---- */
-    write_all(bad, good, 16);
+    tu_write_file(bad, good, 16);
     snprintf(want, sizeof want, "truncated: 16 bytes, expected at least %u (the header)",
              16 + hlen + 4);
     expect_refused("prefix only", bad, want);
     memcpy(b, good, n);
     put_u32(b + 12, 10);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     expect_refused("header length too small", bad,
                    "implausible header length 10 at byte 12, expected 56..65536");
 
@@ -174,7 +139,7 @@ int main(void) {
     memcpy(b, good, n);
     put_u32(b + nrng_at, 100);
     reseal(b, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     snprintf(want, sizeof want,
              "malformed header: 100 random counters at byte %zu, expected at most 64", nrng_at);
     expect_refused("too many random counters", bad, want);
@@ -182,7 +147,7 @@ int main(void) {
     memcpy(b, good, n);
     put_u32(b + label_at, 200);
     reseal(b, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     snprintf(want, sizeof want,
              "malformed header: stage label of 200 bytes at byte %zu, expected fewer than 128",
              label_at);
@@ -193,7 +158,7 @@ int main(void) {
     put_u32(b + nrng_at, 0);
     put_u32(b + nrng_at + 4, 0); /* read as the label length */
     reseal(b, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     snprintf(want, sizeof want, "malformed header: %u unused bytes at byte %zu (header length %u)",
              16 + hlen - (unsigned)(nrng_at + 8), nrng_at + 8, hlen);
     expect_refused("unused header bytes", bad, want);
@@ -202,7 +167,7 @@ int main(void) {
     memcpy(b, good, n);
     put_u32(b + 28, 16);
     reseal(b, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     snprintf(want, sizeof want, "malformed header: it ends at byte %u, inside the layer shapes",
              16 + hlen);
     expect_refused("header ends inside the layer shapes", bad, want);
@@ -213,7 +178,7 @@ int main(void) {
     put_u32(b + 40, 1u << 24);
     put_u32(b + 44, 16);
     reseal(b, n);
-    write_all(bad, b, n);
+    tu_write_file(bad, b, n);
     expect_refused("implausible model size", bad,
                    "implausible model size: more than 134217728 parameters by encoder layer 0 "
                    "(byte 40)");
@@ -226,9 +191,6 @@ int main(void) {
     free(b);
     free(good);
     model_free(m);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "test_bad_checkpoints: could not remove %s\n", tmpdir);
     printf("test_bad_checkpoints: %d bad checkpoints\n", ncases);
-    return tu_summary("test_bad_checkpoints");
+    return tu_tmpdir_done(tu_summary("test_bad_checkpoints"));
 }

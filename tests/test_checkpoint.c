@@ -10,35 +10,6 @@
 #include "checkpoint.h"
 #include "testutil.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name) {
-    static char bufs[64][512];
-    static int next;
-    char *p = bufs[next++ % 64];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static unsigned char *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    AE_ASSERT(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 64);
-    AE_ASSERT(fread(b, 1, *n, f) == *n);
-    fclose(f);
-    return b;
-}
-
-static void write_file(const char *path, const void *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    AE_ASSERT(f != NULL);
-    AE_ASSERT(fwrite(b, 1, n, f) == n);
-    AE_ASSERT(fclose(f) == 0);
-}
-
 static void put_u32(unsigned char *p, uint32_t v) {
     for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
 }
@@ -120,13 +91,7 @@ static void expect_refused(const char *path, const char *want, int line) {
     } while (0)
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/aelab-test-ckpt.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "test_checkpoint: cannot create a temporary directory: %s\n",
-                strerror(errno));
-        return 1;
-    }
+    tu_tmpdir("ckpt");
     const Backend *be = backend_cpu();
     AeError err = {{0}};
 
@@ -136,7 +101,7 @@ int main(void) {
                            .seed = 1234567890123ULL};
     snprintf(meta.stage_label, sizeof meta.stage_label, "append_layer_2");
     for (int k = 0; k < CHECKPOINT_NRNG; k++) meta.rng_counters[k] = 0x0102030405060708ULL * (unsigned)k + 9;
-    const char *path = tpath("m.ckpt");
+    const char *path = tu_path("m.ckpt");
     CHECK(checkpoint_save(path, m, &meta, &err));
     CheckpointMeta got;
     memset(&got, 0xab, sizeof got);
@@ -152,15 +117,15 @@ int main(void) {
     CHECK(memcmp(got.rng_counters, meta.rng_counters, sizeof meta.rng_counters) == 0);
 
     size_t n;
-    unsigned char *good = read_file(path, &n);
+    unsigned char *good = tu_read_file(path, &n);
     size_t nparams = model_nparams(m);
     CHECK(memcmp(good, "AELABCKP", 8) == 0 && get_u32(good + 8) == 1);
     CHECK(n == 16 + get_u32(good + 12) + 4 * nparams + 4);
     /* the same model saves to the same bytes; the reloaded model too */
-    const char *path2 = tpath("m2.ckpt");
+    const char *path2 = tu_path("m2.ckpt");
     CHECK(checkpoint_save(path2, m2, &got, &err));
     size_t n2;
-    unsigned char *again = read_file(path2, &n2);
+    unsigned char *again = tu_read_file(path2, &n2);
     CHECK(n2 == n && memcmp(again, good, n) == 0);
     free(again);
     char tmpname[600];
@@ -170,48 +135,48 @@ int main(void) {
 
     /* a model with nothing but an input, NULL meta, and NULL meta on load */
     Model *e = model_create(be, 784);
-    CHECK(checkpoint_save(tpath("empty-model.ckpt"), e, NULL, &err));
-    Model *e2 = checkpoint_load(tpath("empty-model.ckpt"), be, NULL, &err);
+    CHECK(checkpoint_save(tu_path("empty-model.ckpt"), e, NULL, &err));
+    Model *e2 = checkpoint_load(tu_path("empty-model.ckpt"), be, NULL, &err);
     CHECK(e2 && e2->input_dim == 784 && e2->nenc == 0 && e2->ndec == 0 && e2->nhead == 0);
     model_free(e2);
     model_free(e);
 
     /* ---- refusals ---- */
-    EXPECT_REFUSED(tpath("missing.ckpt"), "cannot open: No such file or directory");
-    EXPECT_REFUSED(tmpdir, "cannot open: Is a directory");
+    EXPECT_REFUSED(tu_path("missing.ckpt"), "cannot open: No such file or directory");
+    EXPECT_REFUSED(tu_dir(), "cannot open: Is a directory");
     CHECK(!checkpoint_save("/nonexistent-dir/m.ckpt", m, &meta, &err));
     CHECK_STR(err.msg, "/nonexistent-dir/m.ckpt: error: cannot write: No such file or directory");
 
     unsigned char *b = malloc(n + 64);
-    const char *bad = tpath("bad.ckpt");
+    const char *bad = tu_path("bad.ckpt");
 
-    write_file(bad, "", 0);
+    tu_write_file(bad, "", 0);
     EXPECT_REFUSED(bad, "not an aelab checkpoint: the file is empty");
-    write_file(bad, "\x89PNG\r\n\x1a\n-----------", 19);
+    tu_write_file(bad, "\x89PNG\r\n\x1a\n-----------", 19);
     EXPECT_REFUSED(bad, "not an aelab checkpoint: bad magic \".PNG....\" at byte 0, expected \"AELABCKP\"");
     memcpy(b, good, n);
     memcpy(b, "AELABCKQ", 8);
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "not an aelab checkpoint: bad magic \"AELABCKQ\" at byte 0, expected \"AELABCKP\"");
 
     memcpy(b, good, n);
     put_u32(b + 8, 99);
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "unsupported checkpoint version 99 at byte 8, expected 1 (written by a newer aelab?)");
     put_u32(b + 8, 0);
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "unsupported checkpoint version 0 at byte 8, expected 1");
 
-    write_file(bad, good, 5);
+    tu_write_file(bad, good, 5);
     EXPECT_REFUSED(bad, "truncated: 5 bytes, expected at least 16");
-    write_file(bad, good, n - 10);
+    tu_write_file(bad, good, n - 10);
     EXPECT_REFUSED(bad, "truncated: expected %zu bytes, found %zu", n, n - 10);
-    write_file(bad, good, 30);
+    tu_write_file(bad, good, 30);
     EXPECT_REFUSED(bad, "truncated: 30 bytes, expected at least %u (the header)",
                    16 + get_u32(good + 12) + 4);
     memcpy(b, good, n);
     memcpy(b + n, "xyz", 3);
-    write_file(bad, b, n + 3);
+    tu_write_file(bad, b, n + 3);
     EXPECT_REFUSED(bad, "3 trailing bytes after byte %zu: expected %zu bytes, found %zu", n, n,
                    n + 3);
 
@@ -220,7 +185,7 @@ int main(void) {
     for (int k = 0; k < 3; k++) {
         memcpy(b, good, n);
         b[flips[k]] ^= 0x10;
-        write_file(bad, b, n);
+        tu_write_file(bad, b, n);
         uint32_t computed = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4));
         EXPECT_REFUSED(bad,
                        "checksum mismatch: stored CRC32 0x%08x at byte %zu, computed 0x%08x; the "
@@ -232,12 +197,12 @@ int main(void) {
      * ndec 32, nhead 36, layer k's I, O, act at 40 + 12k) */
     memcpy(b, good, n);
     put_u32(b + 12, 1u << 30);
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "implausible header length 1073741824 at byte 12, expected 56..65536");
     memcpy(b, good, n);
     put_u32(b + 16, 0);
     put_u32(b + 20, 1u << 31); /* file size 2^63 */
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "implausible size 9223372036854775808 at byte 16, limit 536936468 bytes");
 
     struct {
@@ -265,7 +230,7 @@ int main(void) {
         memcpy(b, good, n);
         put_u32(b + forged[k].off, forged[k].value);
         fix_crc(b, n);
-        write_file(bad, b, n);
+        tu_write_file(bad, b, n);
         EXPECT_REFUSED(bad, "%s", forged[k].want);
     }
     /* a label length that runs past the header */
@@ -273,14 +238,11 @@ int main(void) {
     size_t hend = 16 + get_u32(good + 12);
     put_u32(b + hend - 14 - 4, 100);
     fix_crc(b, n);
-    write_file(bad, b, n);
+    tu_write_file(bad, b, n);
     EXPECT_REFUSED(bad, "malformed header: it ends at byte %zu, inside the stage label", hend);
 
     free(b);
     free(good);
     model_free(m);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "test_checkpoint: could not remove %s\n", tmpdir);
-    return tu_summary("test_checkpoint");
+    return tu_tmpdir_done(tu_summary("test_checkpoint"));
 }

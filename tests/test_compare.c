@@ -10,14 +10,13 @@
 #include "fsutil.h"
 #include "testutil.h"
 
-static char dir[256];
 static char out[1 << 16], errtext[1 << 16];
 
 static const char *at(const char *rel) {
     static char buf[8][512];
     static int k;
     k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, rel);
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tu_dir(), rel);
     return buf[k];
 }
 
@@ -201,7 +200,7 @@ static void test_relative_and_overrides(void) {
 static void test_run_dir_and_usage(void) {
     int f0 = tu_failures;
     char rd[512];
-    snprintf(rd, sizeof rd, "%s/run1", dir);
+    snprintf(rd, sizeof rd, "%s/run1", tu_dir());
     AeError err;
     CHECK(fs_mkdir_p(rd, &err));
     write_text(at("base.csv"), "metric,value\ntest_accuracy,91.83\n");
@@ -219,7 +218,7 @@ static void test_run_dir_and_usage(void) {
     CHECK(run(at("base.csv"), rd, "--tol", "test_accuracy=-1", NULL) == 2);
     CHECK(run(at("base.csv"), rd, "--default-tol", "lots", NULL) == 2);
     CHECK(run(at("base.csv"), rd, "extra", NULL) == 2);
-    CHECK(run(at("base.csv"), dir, NULL) == 2); /* a directory without summary.csv */
+    CHECK(run(at("base.csv"), tu_dir(), NULL) == 2); /* a directory without summary.csv */
     CHECK(strstr(errtext, "no summary.csv") != NULL);
     CHECK(run(at("base.csv"), rd, "--tol", "nosuch=1", NULL) == 0);
     CHECK(strstr(errtext, "warning: --tol nosuch: no such metric") != NULL);
@@ -280,24 +279,11 @@ static void test_malformed(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/aelab_test_compare.XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_tmpdir("compare");
     test_pass_and_table();
     test_regression_missing_new();
     test_relative_and_overrides();
     test_run_dir_and_usage();
     test_malformed();
-    int rc = tu_summary("test_compare");
-    if (rc == 0) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "note: could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "files kept in %s\n", dir);
-    }
-    return rc;
+    return tu_tmpdir_done(tu_summary("test_compare"));
 }

@@ -200,8 +200,6 @@ static bool config_equal(const Config *a, const Config *b) {
     return true;
 }
 
-static char tmpdir[256];
-
 static void test_good_configs(void) {
     char *names[64];
     int n = list_yaml("tests/good_configs", names, 64);
@@ -223,8 +221,8 @@ static void test_good_configs(void) {
             CHECK(c2 && nerr == 0 && config_equal(r.c, c2));
             config_free(c2);
 
-            snprintf(out1, sizeof out1, "%s/%s.resolved", tmpdir, names[i]);
-            snprintf(out2, sizeof out2, "%s/%s.resolved2", tmpdir, names[i]);
+            snprintf(out1, sizeof out1, "%s/%s.resolved", tu_dir(), names[i]);
+            snprintf(out2, sizeof out2, "%s/%s.resolved2", tu_dir(), names[i]);
             const char *kv[] = {"aelab_version", AE_VERSION, "git_commit", "0123abc",
                                 "command", "aelab run x.yaml --set 'seed=3'"};
             AeError err = {{0}};
@@ -654,11 +652,7 @@ static void test_schema(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/aelab-test-config-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_tmpdir("config");
     test_diag();
     test_yamldoc();
     test_schema();
@@ -669,6 +663,5 @@ int main(void) {
     test_good_configs();
     test_bad_catalogue();
     test_robustness();
-    rmdir(tmpdir);
-    return tu_summary("test_config");
+    return tu_tmpdir_done(tu_summary("test_config"));
 }

@@ -16,13 +16,12 @@
 #include "fsutil.h"
 #include "testutil.h"
 
-static char dir[256];
 
 static char *path_in(const char *name) {
     static char buf[4][512];
     static int k;
     k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tu_dir(), name);
     return buf[k];
 }
 
@@ -31,7 +30,7 @@ static char *slurp(const char *path) {
     return fs_read_file(path, NULL, &err);
 }
 
-/* Number of entries in dir whose name contains ".tmp." (leftover temp files). */
+/* Number of entries in the directory whose name contains ".tmp." (leftover temp files). */
 static int count_temps(const char *d) {
     DIR *dp = opendir(d);
     if (!dp)
@@ -79,9 +78,9 @@ static void test_csvout_bytes(void) {
     csvout_cell_num(c, 1e-7, NULL);
     csvout_end_row(c);
     CHECK(!fs_exists(p)); /* nothing at the final path before commit */
-    CHECK(count_temps(dir) == 1);
+    CHECK(count_temps(tu_dir()) == 1);
     CHECK(csvout_commit(c, &err));
-    CHECK(count_temps(dir) == 0);
+    CHECK(count_temps(tu_dir()) == 0);
     char *got = slurp(p);
     CHECK_STR(got, "name,value,note\n"
                    "plain,0.100000001,\"a,b\"\n"
@@ -124,7 +123,7 @@ static void test_csvout_abort_and_replace(void) {
     csvout_end_row(c);
     csvout_abort(c);
     CHECK(!fs_exists(p));
-    CHECK(count_temps(dir) == 0);
+    CHECK(count_temps(tu_dir()) == 0);
     csvout_abort(NULL);
 
     /* A commit replaces an existing file as a whole. */
@@ -173,7 +172,7 @@ static void test_table_rewrite(void) {
     CHECK_STR(got, "stage,epoch,loss,test_accuracy\npretrain_layer,1,0.1892,\n"
                    "attach_classifier,1,0.5,87.14\nx,,,\n");
     free(got);
-    CHECK(count_temps(dir) == 0);
+    CHECK(count_temps(tu_dir()) == 0);
     CHECK(csvtable_line(t, 0) == 0);
     CHECK_STR(csvtable_header(t, 3), "test_accuracy");
     csvtable_free(t);
@@ -267,7 +266,7 @@ static void test_fsutil(void) {
     CHECK(strstr(err.msg, big) != NULL);
     CHECK(strstr(err.msg, "File too large") != NULL);
     CHECK(!fs_exists(big));
-    CHECK(count_temps(dir) == 0);
+    CHECK(count_temps(tu_dir()) == 0);
 
     /* Same through an AtomicFile whose stream hit the error. */
     AtomicFile *af = af_open(big, &err);
@@ -279,7 +278,7 @@ static void test_fsutil(void) {
     CHECK(!ok);
     CHECK(strstr(err.msg, "File too large") != NULL || strstr(err.msg, "Input/output") != NULL);
     CHECK(!fs_exists(big));
-    CHECK(count_temps(dir) == 0);
+    CHECK(count_temps(tu_dir()) == 0);
     free(data);
 
     size_t len = 0;
@@ -287,29 +286,16 @@ static void test_fsutil(void) {
     char *s = fs_read_file(path_in("r.txt"), &len, &err);
     CHECK(s && len == 5 && strcmp(s, "hello") == 0);
     free(s);
-    CHECK(fs_read_file(dir, &len, &err) == NULL); /* a directory */
+    CHECK(fs_read_file(tu_dir(), &len, &err) == NULL); /* a directory */
     CHECK(strstr(err.msg, "Is a directory") != NULL);
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/aelab_test_csvout.XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_tmpdir("csvout");
     test_csvout_bytes();
     test_csvout_abort_and_replace();
     test_table_rewrite();
     test_read_errors();
     test_fsutil();
-    int rc = tu_summary("test_csvout");
-    if (rc == 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "note: could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "files kept in %s\n", dir);
-    }
-    return rc;
+    return tu_tmpdir_done(tu_summary("test_csvout"));
 }

@@ -17,40 +17,11 @@
 #include "datasets.h"
 #include "testutil.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name) {
-    static char bufs[256][512]; /* a ring: callers keep at most a few at a time */
-    static int next;
-    char *p = bufs[next++ % 256];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_raw(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    AE_ASSERT(f != NULL);
-    AE_ASSERT(fwrite(data, 1, n, f) == n);
-    AE_ASSERT(fclose(f) == 0);
-}
-
 static void write_gz(const char *path, const void *data, size_t n) {
     gzFile gz = gzopen(path, "wb");
     AE_ASSERT(gz != NULL);
     AE_ASSERT(gzwrite(gz, data, (unsigned)n) == (int)n);
     AE_ASSERT(gzclose(gz) == Z_OK);
-}
-
-static unsigned char *read_raw(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    AE_ASSERT(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 16);
-    AE_ASSERT(fread(b, 1, *n, f) == *n);
-    fclose(f);
-    return b;
 }
 
 static void put_be32(unsigned char *b, uint32_t v) {
@@ -129,11 +100,11 @@ static void test_round_trip(void) {
     AeError err = {{0}};
     const char *names[2][2] = {{"rt-images", "rt-labels"}, {"rt-images.gz", "rt-labels.gz"}};
     for (int g = 0; g < 2; g++) {
-        const char *ip = tpath(names[g][0]), *lp = tpath(names[g][1]);
+        const char *ip = tu_path(names[g][0]), *lp = tu_path(names[g][1]);
         CHECK(idx_write(ip, img, idims, 3, &err));
         CHECK(idx_write(lp, lab, ldims, 1, &err));
         size_t n;
-        unsigned char *raw = read_raw(ip, &n);
+        unsigned char *raw = tu_read_file(ip, &n);
         if (g == 0) {
             CHECK(n == 16 + N * R * C);
             CHECK(raw[0] == 0 && raw[1] == 0 && raw[2] == 8 && raw[3] == 3);
@@ -169,17 +140,17 @@ static void test_round_trip(void) {
         CHECK(idx_read_header(ip, &n2, &r2, &c2, &err) && n2 == N && r2 == R && c2 == C);
     }
     /* Mixed: gzip images with plain labels; no temp file is left behind. */
-    Dataset *d = dataset_load_idx(tpath("rt-images.gz"), tpath("rt-labels"), 0, &err);
+    Dataset *d = dataset_load_idx(tu_path("rt-images.gz"), tu_path("rt-labels"), 0, &err);
     CHECK(d && d->n == N);
     dataset_free(d);
     char tmpname[600];
-    snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", tpath("rt-images"), (long)getpid());
+    snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", tu_path("rt-images"), (long)getpid());
     CHECK(access(tmpname, F_OK) != 0);
     /* Overwriting is atomic and replaces the old contents. */
     int small[3] = {1, 2, 2};
-    CHECK(idx_write(tpath("rt-images"), img, small, 3, &err));
+    CHECK(idx_write(tu_path("rt-images"), img, small, 3, &err));
     int n2 = 0, r2 = 0, c2 = 0;
-    CHECK(idx_read_header(tpath("rt-images"), &n2, &r2, &c2, &err) && n2 == 1 && r2 == 2);
+    CHECK(idx_read_header(tu_path("rt-images"), &n2, &r2, &c2, &err) && n2 == 1 && r2 == 2);
     /* Writing into a missing directory fails with the reason. */
     CHECK(!idx_write("/nonexistent-dir/x", img, small, 3, &err));
     CHECK(strstr(err.msg, "cannot write: No such file or directory") != NULL);
@@ -189,20 +160,20 @@ static void test_corrupt(void) {
     static unsigned char buf[1 << 16];
     size_t n;
     /* good companions: 5 images 2x3, 5 labels */
-    const char *good_i = tpath("good-images"), *good_l = tpath("good-labels");
-    write_raw(good_i, buf, make_images(buf, 0x803, 5, 2, 3, 0));
-    write_raw(good_l, buf, make_labels(buf, 5, 9, 0));
+    const char *good_i = tu_path("good-images"), *good_l = tu_path("good-labels");
+    tu_write_file(good_i, buf, make_images(buf, 0x803, 5, 2, 3, 0));
+    tu_write_file(good_l, buf, make_labels(buf, 5, 9, 0));
     AeError err;
     Dataset *d = dataset_load_idx(good_i, good_l, 0, &err);
     CHECK(d && d->n == 5 && d->C == 5);
     dataset_free(d);
 
     /* missing file, directory */
-    EXPECT_FAIL(tpath("nope"), good_l, 0, "%s: error: cannot open: No such file or directory",
-                tpath("nope"));
-    EXPECT_FAIL(good_i, tpath("nope-l"), 0, "%s: error: cannot open: No such file or directory",
-                tpath("nope-l"));
-    EXPECT_FAIL(tmpdir, good_l, 0, "%s: error: cannot open: Is a directory", tmpdir);
+    EXPECT_FAIL(tu_path("nope"), good_l, 0, "%s: error: cannot open: No such file or directory",
+                tu_path("nope"));
+    EXPECT_FAIL(good_i, tu_path("nope-l"), 0, "%s: error: cannot open: No such file or directory",
+                tu_path("nope-l"));
+    EXPECT_FAIL(tu_dir(), good_l, 0, "%s: error: cannot open: Is a directory", tu_dir());
 
     /* labels file given as images, and the other way round: wrong rank */
     EXPECT_FAIL(good_l, good_l, 0,
@@ -212,64 +183,64 @@ static void test_corrupt(void) {
                 "%s: error: bad magic 0x00000803 at byte 0, expected 0x00000801 (idx1 labels)",
                 good_i);
     /* not IDX at all */
-    const char *p = tpath("zip");
-    write_raw(p, "PK\003\004 not idx data", 17);
+    const char *p = tu_path("zip");
+    tu_write_file(p, "PK\003\004 not idx data", 17);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: bad magic 0x504b0304 at byte 0, expected 0x00000803 (idx3 images); "
                 "not an IDX file",
                 p);
     /* float elements (type 0x0d) */
-    p = tpath("float-images");
-    write_raw(p, buf, make_images(buf, 0x00000D03, 5, 2, 3, 0));
+    p = tu_path("float-images");
+    tu_write_file(p, buf, make_images(buf, 0x00000D03, 5, 2, 3, 0));
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: unsupported element type 0x0d at byte 2, expected 0x08 (unsigned byte)",
                 p);
     /* empty file and truncated header */
-    p = tpath("empty");
-    write_raw(p, "", 0);
+    p = tu_path("empty");
+    tu_write_file(p, "", 0);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: truncated header: expected 16 bytes (idx3 images header), found 0", p);
-    p = tpath("short-header");
+    p = tu_path("short-header");
     n = make_images(buf, 0x803, 5, 2, 3, 0);
-    write_raw(p, buf, 10);
+    tu_write_file(p, buf, 10);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: truncated header: expected 16 bytes (idx3 images header), found 10", p);
     /* zero dimension */
-    p = tpath("zero-dim");
-    write_raw(p, buf, make_images(buf, 0x803, 5, 0, 3, 0));
+    p = tu_path("zero-dim");
+    tu_write_file(p, buf, make_images(buf, 0x803, 5, 0, 3, 0));
     EXPECT_FAIL(p, good_l, 0, "%s: error: dimension 1 is 0 at byte 8, expected > 0", p);
     /* implausible shape (would be 4 GiB * 784) */
-    p = tpath("huge");
+    p = tu_path("huge");
     make_images(buf, 0x803, 0xFFFFFFFFu, 28, 28, -(long)(0xFFFFFFFFull * 784 % (1ull << 32)));
-    write_raw(p, buf, 16);
+    tu_write_file(p, buf, 16);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: implausible shape 4294967295 x 28 x 28 at byte 4, limits: 4294967296 "
                 "bytes, 16777216 features per image",
                 p);
     /* truncated body, plain */
-    p = tpath("trunc-images");
+    p = tu_path("trunc-images");
     n = make_images(buf, 0x803, 5, 2, 3, 0);
-    write_raw(p, buf, n - 4);
+    tu_write_file(p, buf, n - 4);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: truncated: expected 46 bytes (16-byte header + 5 x 2 x 3), found 42", p);
     /* trailing bytes, plain */
-    p = tpath("long-images");
-    write_raw(p, buf, make_images(buf, 0x803, 5, 2, 3, 3));
+    p = tu_path("long-images");
+    tu_write_file(p, buf, make_images(buf, 0x803, 5, 2, 3, 3));
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: 3 trailing bytes after byte 46: expected 46 bytes, found 49", p);
-    p = tpath("long-labels");
-    write_raw(p, buf, make_labels(buf, 5, 4, 1));
+    p = tu_path("long-labels");
+    tu_write_file(p, buf, make_labels(buf, 5, 4, 1));
     EXPECT_FAIL(good_i, p, 0,
                 "%s: error: 1 trailing bytes after byte 13: expected 13 bytes, found 14", p);
     /* truncated and over-long decompressed data inside a valid gzip stream */
-    p = tpath("trunc-images.gz");
+    p = tu_path("trunc-images.gz");
     n = make_images(buf, 0x803, 5, 2, 3, 0);
     write_gz(p, buf, n - 5);
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: truncated: expected 46 bytes (decompressed) (16-byte header + 5 x 2 x "
                 "3), found 41",
                 p);
-    p = tpath("long-images.gz");
+    p = tu_path("long-images.gz");
     write_gz(p, buf, make_images(buf, 0x803, 5, 2, 3, 2));
     EXPECT_FAIL(p, good_l, 0,
                 "%s: error: 2 trailing bytes after byte 46: expected 46 bytes (decompressed), "
@@ -279,29 +250,29 @@ static void test_corrupt(void) {
     n = make_images(buf, 0x803, 100, 10, 10, 0);
     {
         static unsigned char lb[200];
-        write_raw(tpath("good100-labels"), lb, make_labels(lb, 100, 9, 0));
+        tu_write_file(tu_path("good100-labels"), lb, make_labels(lb, 100, 9, 0));
     }
-    const char *l100 = tpath("good100-labels");
-    const char *gz = tpath("good100.gz");
+    const char *l100 = tu_path("good100-labels");
+    const char *gz = tu_path("good100.gz");
     write_gz(gz, buf, n);
     d = dataset_load_idx(gz, l100, 0, &err);
     CHECK(d && d->n == 100);
     dataset_free(d);
     size_t gzn;
-    unsigned char *gzb = read_raw(gz, &gzn);
+    unsigned char *gzb = tu_read_file(gz, &gzn);
     gzb[gzn - 6] ^= 0x5a; /* inside the CRC32 of the trailer */
-    p = tpath("badcrc.gz");
-    write_raw(p, gzb, gzn);
+    p = tu_path("badcrc.gz");
+    tu_write_file(p, gzb, gzn);
     EXPECT_FAIL(p, l100, 0, "%s: error: damaged gzip stream: incorrect data check", p);
     gzb[gzn - 6] ^= 0x5a;
-    p = tpath("cut.gz");
-    write_raw(p, gzb, gzn / 2);
+    p = tu_path("cut.gz");
+    tu_write_file(p, gzb, gzn / 2);
     EXPECT_FAIL(p, l100, 0,
                 "%s: error: damaged gzip stream: compressed data ends early (truncated .gz file?)",
                 p);
-    p = tpath("garbage.gz");
+    p = tu_path("garbage.gz");
     for (size_t i = 20; i < 40 && i < gzn; i++) gzb[i] = (unsigned char)(0xff - i);
-    write_raw(p, gzb, gzn);
+    tu_write_file(p, gzb, gzn);
     {
         char want[600];
         snprintf(want, sizeof want, "%s: error: damaged gzip stream: ", p);
@@ -309,32 +280,32 @@ static void test_corrupt(void) {
     }
     free(gzb);
     /* a tiny gzip file that claims 47 MB */
-    p = tpath("claims-huge.gz");
+    p = tu_path("claims-huge.gz");
     n = make_images(buf, 0x803, 60000, 28, 28, -(long)(60000 * 784));
     write_gz(p, buf, 16);
     {
         /* with matching labels the size check fires before anything is allocated */
         static unsigned char lb[60008];
-        const char *lp = tpath("l60000");
-        write_raw(lp, lb, make_labels(lb, 60000, 9, 0));
+        const char *lp = tu_path("l60000");
+        tu_write_file(lp, lb, make_labels(lb, 60000, 9, 0));
         size_t gzsz;
-        free(read_raw(p, &gzsz));
+        free(tu_read_file(p, &gzsz));
         EXPECT_FAIL(p, lp, 0,
                     "%s: error: truncated: expected 47040016 bytes (16-byte header + 60000 x 28 x "
                     "28) but %zu bytes of gzip cannot hold that many",
                     p, gzsz);
     }
     /* labels out of range */
-    p = tpath("bad-labels");
+    p = tu_path("bad-labels");
     n = make_labels(buf, 5, 4, 0);
     buf[8 + 3] = 10;
-    write_raw(p, buf, n);
+    tu_write_file(p, buf, n);
     EXPECT_FAIL(good_i, p, 0, "%s: error: label 10 at byte 11 out of range, expected < 10", p);
     EXPECT_FAIL(good_i, good_l, 3, "%s: error: label 3 at byte 11 out of range, expected < 3",
                 good_l);
     /* count mismatch */
-    p = tpath("six-labels");
-    write_raw(p, buf, make_labels(buf, 6, 4, 0));
+    p = tu_path("six-labels");
+    tu_write_file(p, buf, make_labels(buf, 6, 4, 0));
     EXPECT_FAIL(good_i, p, 0,
                 "%s: error: count mismatch: 6 labels at byte 4, expected 5 (the number of images "
                 "in %s)",
@@ -352,9 +323,9 @@ static void test_corrupt(void) {
 
 static void test_csv(void) {
     AeError err = {{0}};
-    const char *p = tpath("a.csv");
+    const char *p = tu_path("a.csv");
     const char *txt = "pix1,pix2,pix3,pix4,label\n0,255,12,13,3\n1,2,3,4.4,0\n\n9,8,7,6,1\n";
-    write_raw(p, txt, strlen(txt));
+    tu_write_file(p, txt, strlen(txt));
     Dataset *d = dataset_load_csv(p, -1, &err);
     CHECK(d != NULL);
     if (d) {
@@ -368,7 +339,7 @@ static void test_csv(void) {
     dataset_free(d);
 
     /* label first, no header, gzip, a non-square row */
-    p = tpath("b.csv.gz");
+    p = tu_path("b.csv.gz");
     txt = "2,1,2,3\n0,4,5,6\n";
     write_gz(p, txt, strlen(txt));
     d = dataset_load_csv(p, 0, &err);
@@ -391,8 +362,8 @@ static void test_csv(void) {
         {"7\n", "record 1: 1 column, expected a label and pixels", -1},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        p = tpath("bad.csv");
-        write_raw(p, bad[k].text, strlen(bad[k].text));
+        p = tu_path("bad.csv");
+        tu_write_file(p, bad[k].text, strlen(bad[k].text));
         char want[1024];
         snprintf(want, sizeof want, "%s: error: %s", p, bad[k].want);
         err.msg[0] = '\0';
@@ -401,11 +372,11 @@ static void test_csv(void) {
         CHECK_STR(err.msg, want);
         dataset_free(d);
     }
-    d = dataset_load_csv(tpath("none.csv"), -1, &err);
+    d = dataset_load_csv(tu_path("none.csv"), -1, &err);
     CHECK(d == NULL);
     char want[1024];
     snprintf(want, sizeof want, "%s: error: cannot open: No such file or directory",
-             tpath("none.csv"));
+             tu_path("none.csv"));
     CHECK_STR(err.msg, want);
 }
 
@@ -419,7 +390,7 @@ static void test_resolve(void) {
     char cwd[1024];
     AE_ASSERT(getcwd(cwd, sizeof cwd) != NULL);
     char root[600], dir[700];
-    snprintf(root, sizeof root, "%s/root", tmpdir);
+    snprintf(root, sizeof root, "%s/root", tu_dir());
     snprintf(dir, sizeof dir, "%s/mnist", root);
     AE_ASSERT(mkdir(root, 0755) == 0 && mkdir(dir, 0755) == 0);
     uint8_t img[2 * 4] = {1, 2, 3, 4, 5, 6, 7, 8}, lab[2] = {1, 0};
@@ -437,7 +408,7 @@ static void test_resolve(void) {
     bool had_env = env != NULL;
     if (env) snprintf(saved, sizeof saved, "%s", env);
     setenv("AELAB_DATA", root, 1);
-    AE_ASSERT(chdir(tmpdir) == 0); /* no data/ here */
+    AE_ASSERT(chdir(tu_dir()) == 0); /* no data/ here */
     CHECK(!datasets_resolve("mnist", a, b, c, e, sizeof a, why, sizeof why));
     char want[2048];
     snprintf(want, sizeof want,
@@ -558,19 +529,11 @@ static void test_real(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/aelab-test-idx.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "test_idx: cannot create a temporary directory: %s\n", strerror(errno));
-        return 1;
-    }
+    tu_tmpdir("idx");
     test_round_trip();
     test_corrupt();
     test_csv();
     test_resolve();
     test_real();
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "test_idx: could not remove %s\n", tmpdir);
-    return tu_summary("test_idx");
+    return tu_tmpdir_done(tu_summary("test_idx"));
 }

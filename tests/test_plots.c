@@ -25,7 +25,7 @@
 #include "plots.h"
 #include "testutil.h"
 
-static char run[256];
+static const char *run; /* the run directory: tu_dir() */
 
 static const char *at(const char *rel) {
     static char buf[8][600];
@@ -388,37 +388,26 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    snprintf(run, sizeof run, "/tmp/aelab_test_plots.XXXXXX");
-    if (!mkdtemp(run)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_tmpdir("plots");
+    run = tu_dir();
     write_metrics();
     write_eval_csvs();
     test_without_gnuplot();
     test_mosaic_values();
     test_errors();
     if (!plots_have_gnuplot()) {
-        int rc = tu_summary("test_plots");
+        int rc = tu_tmpdir_done(tu_summary("test_plots"));
         if (rc)
             return rc;
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", run);
-        if (system(cmd) != 0)
-            fprintf(stderr, "note: could not remove %s\n", run);
         printf("test_plots: skipped the rendering checks: gnuplot not found on PATH (apt-get "
                "install gnuplot-nox)\n");
         return 77;
     }
     test_with_gnuplot();
     int rc = tu_summary("test_plots");
-    if (rc == 0 && !getenv("AELAB_KEEP_PLOTS")) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", run);
-        if (system(cmd) != 0)
-            fprintf(stderr, "note: could not remove %s\n", run);
-    } else {
+    if (getenv("AELAB_KEEP_PLOTS")) {
         fprintf(stderr, "files kept in %s\n", run);
+        return rc;
     }
-    return rc;
+    return tu_tmpdir_done(rc);
 }

@@ -12,7 +12,6 @@
 #include "sweep.h"
 #include "testutil.h"
 
-static char dir[256];
 static char errtext[1 << 15];
 
 /* A tiny valid pipeline; the sweep: block (and anything else) goes before it. */
@@ -26,7 +25,7 @@ static const char PIPELINE[] =
 
 static const char *write_config(const char *name, const char *head) {
     static char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", tu_dir(), name);
     char text[4096];
     snprintf(text, sizeof text, "%s%s", head, PIPELINE);
     AeError err;
@@ -37,7 +36,7 @@ static const char *write_config(const char *name, const char *head) {
 /* sweep_open with stderr captured into errtext. */
 static int open_sweep(const char *file, const char *const *sets, int nsets, Sweep **out) {
     char path[512];
-    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    snprintf(path, sizeof path, "%s/stderr.txt", tu_dir());
     fflush(stderr);
     int saved = dup(2);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -169,7 +168,7 @@ static void test_not_a_sweep(void) {
     CHECK(open_sweep(plain, one, 2, &s) == 0 && s == NULL);
     CHECK(errtext[0] == '\0');
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/missing.yaml", dir);
+    snprintf(missing, sizeof missing, "%s/missing.yaml", tu_dir());
     const char *many[] = {"seed=1,2"};
     CHECK(open_sweep(missing, many, 1, &s) == 0 && s == NULL); /* config_load reports it */
     const char *empty = write_config("empty_block.yaml", "name: e\nsweep: {}\n");
@@ -343,19 +342,12 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/aelab-test-sweep-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_tmpdir("sweep");
     test_split();
     test_helpers();
     test_sanitise();
     test_not_a_sweep();
     test_order();
     test_errors();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
-    return tu_summary("test_sweep");
+    return tu_tmpdir_done(tu_summary("test_sweep"));
 }
