@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -246,4 +248,28 @@ fail:
     fclose(fp);
     free(buf);
     return NULL;
+}
+
+/* nftw's callback state: nftw passes no context pointer (one walk at a time: not reentrant). */
+static int fs_stale_removed;
+
+static int fs_stale_visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    if (type != FTW_F) return 0;
+    const char *tmp = strstr(path + ftw->base, ".tmp.");
+    if (!tmp) return 0;
+    char *end;
+    long pid = strtol(tmp + 5, &end, 10);
+    if (end == tmp + 5 || *end != '.' || pid <= 0) return 0;
+    strtoul(end + 1, &end, 10);
+    if (*end) return 0; /* not NAME.tmp.<pid>.<counter> */
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) return 0; /* its writer may be alive */
+    if (unlink(path) == 0) fs_stale_removed++;
+    return 0;
+}
+
+int fs_remove_stale_temps(const char *dir) {
+    fs_stale_removed = 0;
+    nftw(dir, fs_stale_visit, 16, FTW_PHYS);
+    return fs_stale_removed;
 }

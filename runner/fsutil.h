@@ -34,6 +34,11 @@ bool fs_is_dir(const char *path);
 /* True when `path` exists (any type). */
 bool fs_exists(const char *path);
 
+/* Removes the temp files (NAME.tmp.<pid>.<counter>) that processes no longer running left in
+ * dir and its subdirectories (a run killed with SIGKILL, a power cut); a live process's are
+ * kept, so a concurrent writer is never disturbed. Returns how many it removed. */
+int fs_remove_stale_temps(const char *dir);
+
 /* An output file being written: a temp file next to final_path until af_commit renames it. */
 typedef struct AtomicFile AtomicFile;
 

@@ -696,6 +696,8 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         report_error(err.msg);
         return 1;
     }
+    /* A resumed run's directory may hold the temp files of the run that was killed. */
+    if (opt->resume) fs_remove_stale_temps(r.dir);
     progress_note(&r.prog, "aelab %s: %s on %s (%d thread%s), writing %s/", AE_VERSION, cfg->name,
                   r.be->name, r.threads, r.threads == 1 ? "" : "s", r.dir);
     r.metrics = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
