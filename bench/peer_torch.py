@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
-"""bench/peer_torch.py - the PyTorch peer of bench/bench.c's `work` role.
+"""bench/peer_torch.py - the PyTorch peer of bench/workload.c's `work` role.
 
-Runs one workload the way the lecture notebooks do (LECTURES.md), written to be fast rather
+Runs one workload the way the lecture notebooks do (docs/lectures.md), written to be fast rather
 than literal: float32, nn.Linear's default init, plain SGD / Adam, batch 1000, shuffled every
 epoch, MNIST read from the same IDX files as aelab (parsed with numpy, no torchvision, no
 DataLoader: the uint8 images sit in one tensor and each batch is indexed and scaled by 1/255,
 as aelab's gather does). One warm-up epoch, then --epochs timed ones.
 
-Prints the "key value" lines bench/bench.c parses:
+Prints the "key value" lines bench/side.c parses:
   epoch_s S          one per timed epoch (lbfgs: per timed iteration)
   eval_s S           lbfgs: one per timed objective+gradient evaluation
   evals_per_iter X   lbfgs
   rss_kb N           peak RSS (getrusage)
   corename NAME      OpenBLAS's kernel core, read from the library torch loaded
   info TEXT          versions and threads
-Workloads: ae1, stacked, classifier, denoise, lbfgs (see bench/bench.c).
+Workloads: ae1, stacked, classifier, denoise, lbfgs (see bench/workload.c).
 """
 import argparse
 import ctypes

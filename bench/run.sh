@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh — the body of `make bench` (the Makefile runs `AELAB=bin/aelab bench/run.sh` after
-# building). Compiles bench/bench.c with the Makefile's own CFLAGS and LDLIBS against
+# building). Compiles bench/*.c with the Makefile's own CFLAGS and LDLIBS against
 # build/lib/libaelab.a, finds a Python with torch + numpy for the peer (bench/peer_torch.py), and
 # runs `bench all`, which writes bench/results.md and bench/results.csv.
 #
@@ -48,10 +48,15 @@ else
     if [[ $CFLAGS_ == *-DAE_WITH_CUDA* ]]; then objs+=("$BUILD_"/gpu/*.o); fi
 fi
 mkdir -p "$BUILD_/bench"
-# shellcheck disable=SC2086  # the flags are word lists
-$CC_ $CFLAGS_ -c -o "$BUILD_/bench/bench.o" bench/bench.c
+bench_objs=()
+for src in bench/*.c; do
+    obj=$BUILD_/bench/$(basename "${src%.c}").o
+    # shellcheck disable=SC2086  # the flags are word lists
+    $CC_ $CFLAGS_ -c -o "$obj" "$src"
+    bench_objs+=("$obj")
+done
 # shellcheck disable=SC2086
-$CC_ -o "$BUILD_/bench/bench" "$BUILD_/bench/bench.o" "${objs[@]}" $LDLIBS_
+$CC_ -o "$BUILD_/bench/bench" "${bench_objs[@]}" "${objs[@]}" $LDLIBS_
 
 # The peer's interpreter.
 python=""

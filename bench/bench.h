@@ -1,0 +1,250 @@
+/* bench/bench.h — what the parts of the bench program (`make bench`) share.
+ *
+ * One program, three roles (bench/run.sh compiles the bench/ sources with the Makefile's flags
+ * against build/lib/libaelab.a and runs the `all` role):
+ *   bench work WORKLOAD [--epochs N] [--threads T] [--cpu-clock]     workload.c
+ *       runs one workload in this process through the timing backend (timing.c), then the
+ *       probes (probe.c: the GEMM roofline replay, the STREAM triad), and prints the results as
+ *       "key value..." lines on stdout (the protocol bench/peer_torch.py speaks too).
+ *   bench load [--threads T]                                          workload.c
+ *       loads MNIST (train + test, dataset_load_idx) and uploads it; prints the times.
+ *   bench all [options]                                               bench.c
+ *       the orchestrator: runs the workers and the PyTorch peer as child processes (proc.c),
+ *       parses and merges what they print (side.c), and writes results.md and results.csv
+ *       (report.c).
+ *
+ * Everything here is single-threaded host code; the workers' OpenMP threads live inside the
+ * engine and the probes. Times are seconds, sizes bytes unless a name says MB or KB.
+ */
+#ifndef AELAB_BENCH_H
+#define AELAB_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+
+/* ---- common (util.c) ---- */
+
+#define MAX_SAMPLES 512
+
+typedef enum { W_AE1 = 0, W_STACKED, W_CLASSIFIER, W_DENOISE, W_LBFGS, W_COUNT } WorkloadId;
+
+/* The workloads' command-line names ("ae1", ...) and the report's row titles. */
+extern const char *const WORKLOAD_NAMES[W_COUNT];
+extern const char *const WORKLOAD_TITLES[W_COUNT];
+
+/* The backend ops the timing backend tells apart, in the order of the `op` lines. */
+typedef enum {
+    OP_GEMM_NN = 0, OP_GEMM_NT, OP_GEMM_TN, OP_BIAS_ACT, OP_ACT_BACKWARD, OP_COLSUM, OP_LOSS,
+    OP_L1, OP_KL, OP_WEIGHT_DECAY, OP_GATHER, OP_NOISE, OP_SGD, OP_ADAM, OP_FILL, OP_COPY,
+    OP_UPLOAD, OP_DOWNLOAD, OP_ALLOC, OP_FREE, OP_DOT, OP_AXPY, OP_SCAL, OP_CONFUSION, OP_COUNT
+} OpId;
+
+/* The ops' names in the `op NAME ...` lines ("gemm_nn", "bias_act_forward", ...). */
+extern const char *const OP_NAMES[OP_COUNT];
+
+/* True for the three GEMM ops; everything else is "element-wise". */
+bool op_is_gemm(int op);
+
+/* Seconds on the bench's clock: CLOCK_MONOTONIC, or the process's CPU time after
+ * clock_use_cpu_time(). */
+double now_seconds(void);
+
+/* From now on now_seconds() reads the process's CPU time (bench work --cpu-clock, for analysis
+ * on a busy machine with --threads 1: other people's jobs do not inflate it). */
+void clock_use_cpu_time(void);
+
+/* Prints "bench: error: MESSAGE" to stderr and exits with status 1. */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* strtod with its checks: false (out untouched) when s does not start with a number. */
+bool parse_double(const char *s, double *out);
+
+/* The WorkloadId named `name`, or -1. */
+int workload_find(const char *name);
+
+/* getrusage's ru_maxrss of this process, in KB. */
+long peak_rss_kb(void);
+
+/* Whether /proc/cpuinfo's first "flags" line lists `flag` (false when it cannot be read). */
+bool cpu_flag(const char *flag);
+
+/* Up to MAX_SAMPLES values; further ones are dropped. Zero-initialised means empty. */
+typedef struct Samples {
+    double v[MAX_SAMPLES];
+    int n;
+} Samples;
+
+void samples_add(Samples *s, double v);
+/* The median, minimum and maximum; NaN when s is empty. */
+double samples_median(const Samples *s);
+double samples_min(const Samples *s);
+double samples_max(const Samples *s);
+
+/* ---- the timing backend (timing.c) ---- */
+
+/* One recorded GEMM call: its shape, scalars, and operand addresses (for the aliasing). */
+typedef struct GemmCall {
+    char kind; /* 'n' nn, 't' nt, 'T' tn */
+    int M, N, K;
+    float alpha, beta;
+    const void *A, *B, *C;
+} GemmCall;
+
+/* What the timing backend added up since the last reset, per op. */
+typedef struct OpStats {
+    double sec[OP_COUNT];
+    long calls[OP_COUNT];
+    double bytes[OP_COUNT]; /* the byte model's minimum traffic (timing.c) */
+    double gemm_flops;      /* 2*M*N*K summed */
+} OpStats;
+
+/* A backend that forwards every op to backend_cpu() and adds its time, calls and bytes to the
+ * OpStats; GEMM calls are recorded while recording is on (timing_start). Borrowed, static:
+ * there is one per process. */
+const Backend *timing_backend(void);
+
+/* Also time the L-BFGS evaluations (from a gather to the next download) and stop recording
+ * GEMM calls at the end of the first one. */
+void timing_time_evaluations(void);
+
+/* Zeroes the OpStats, forgets the recorded calls and starts recording. */
+void timing_start(void);
+
+/* The warm-up is over: stops recording and zeroes the OpStats (not the evaluation times). */
+void timing_warmup_done(void);
+
+/* Borrowed views of the state: valid until the next call that changes it. */
+const OpStats *timing_stats(void);
+const GemmCall *timing_gemm_calls(int *n);
+const double *timing_eval_seconds(int *n);
+
+/* ---- the probes (probe.c) ---- */
+
+/* Replays calls[0..n) `reps` times with cblas_sgemm alone, on buffers of the same sizes and
+ * aliasing as the recorded ones; adds the seconds of each repetition to out. */
+void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out);
+
+/* A STREAM triad over three arrays of `nbytes` each, in this process's OpenMP threads: GB/s
+ * counting 12 bytes per element, the median of 5 samples of about 0.2 s. Dies when out of
+ * memory. */
+double stream_gbs(size_t nbytes);
+
+/* ---- the workers (workload.c) ---- */
+
+/* `bench work ARGS` and `bench load ARGS` (argv without the command); 0, or they die. */
+int cmd_work(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+
+/* ---- child processes (proc.c) ---- */
+
+typedef struct Proc {
+    int rc;             /* exit status; -1 when it could not run; 128+N on signal N */
+    double wall_s;
+    long maxrss_kb;     /* of the child (wait4) */
+    double others;      /* CPU cores busy with other processes meanwhile (mean) */
+    char *out;          /* stdout, NUL-terminated, owned */
+    char err_tail[512]; /* the last stderr line */
+} Proc;
+
+/* Runs argv (argv[0] looked up in PATH) with env additions `setenv_kv` ("K=V" strings, NULL
+ * ended; "K=" unsets K), capturing stdout and stderr (stderr is also echoed to ours when
+ * `echo_err`), and its wall time and peak RSS. Dies when it cannot fork or wait. The caller
+ * frees the result with proc_clear. */
+Proc proc_run(char *const argv[], const char *const *setenv_kv, bool echo_err);
+void proc_clear(Proc *p);
+
+/* ---- what the processes measured (side.c) ---- */
+
+/* A process whose `others` stayed at or below this many cores counts as clean. */
+#define CLEAN_OTHERS 0.10
+#define MAX_PROCS 6
+
+/* What one side (aelab or PyTorch) measured for one workload, over all rounds. */
+typedef struct Side {
+    bool ran;
+    char error[600];
+    Samples epoch_s, roofline_s, eval_s;
+    double flops, flops_counted;
+    double evals_per_iter_sum;
+    int evals_rounds;
+    long rss_kb;
+    double op_sec[OP_COUNT];
+    long op_calls[OP_COUNT];
+    double op_bytes[OP_COUNT]; /* the byte model, summed like op_sec; NaN from a 3-field line */
+    int op_rounds;
+    Samples stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays, per process */
+    char corename[64];
+    char info[256];
+    double obj_first, obj_last;
+    Samples others;     /* cores busy with other processes during each of its processes */
+    int nprocs, nclean; /* merged sides: processes run, and clean ones (see runs_merge) */
+} Side;
+
+/* The processes of one side and workload, each parsed on its own. */
+typedef struct Runs {
+    Side p[MAX_PROCS];
+    int n;
+} Runs;
+
+/* Parses the "key value" protocol of a worker's stdout `out` into s (values from several
+ * rounds accumulate). Unknown keys are ignored. */
+void side_parse(Side *s, const char *out);
+
+/* The number of r's processes that ran and were clean. */
+int runs_clean(const Runs *r);
+
+/* Merges the processes of r into out (overwritten): only the clean ones when there is any
+ * (other people's jobs only ever add time), all of them otherwise. Peak RSS is the largest of
+ * all. */
+void runs_merge(const Runs *r, Side *out);
+
+/* ---- the orchestrator's options and results (bench.c), the report (report.c) ---- */
+
+typedef struct Options {
+    int threads;
+    int rounds;
+    int epochs;        /* timed epochs per process (after one warm-up) */
+    int lbfgs_iters;   /* timed L-BFGS iterations per process */
+    bool workloads[W_COUNT];
+    const char *self;  /* this program, for the workers */
+    const char *aelab; /* bin/aelab ("" to skip its timings) */
+    const char *python;/* an interpreter with torch and numpy ("" when none) */
+    const char *python_why;
+    const char *peer;  /* bench/peer_torch.py */
+    const char *outdir;
+    const char *scratch; /* for the lecture run's directory (git-ignored) */
+    const char *commit;
+    bool run_lecture;  /* time `aelab run` of lecture 17 */
+    bool torch_default_core; /* also time PyTorch's AE1 with OpenBLAS's own core choice */
+    bool variants;     /* also time AE1 on both sides with the AVX-512 (SkylakeX) kernels */
+    double budget_s;   /* the whole `bench all` should end within this */
+} Options;
+
+typedef struct Results {
+    Runs aelab_runs[W_COUNT], torch_runs[W_COUNT];
+    double pair_s[W_COUNT];             /* wall time of the slowest aelab + PyTorch pair */
+    Side aelab[W_COUNT], torch[W_COUNT]; /* merged from the runs (see runs_merge) */
+    Side torch_default; /* AE1 with the library's own core detection */
+    Side aelab_skx, torch_skx; /* AE1 with OPENBLAS_CORETYPE=SkylakeX */
+    Side aelab_passive;        /* AE1 with OMP_WAIT_POLICY=passive */
+    Samples version_s, datasets_s, load_proc_s, load_s, upload_s;
+    long load_rss_kb;
+    char startup_error[600];
+    /* aelab run experiments/lecture17_mnist_stacked.yaml */
+    bool run_done;
+    double run_wall_s;
+    long run_rss_kb;
+    double run_others;
+    char run_note[1400];
+    double total_s;
+    int rounds_done;
+    char budget_note[300];
+} Results;
+
+/* Writes o->outdir/results.md (the tables) and o->outdir/results.csv (the raw figures), each
+ * through a temporary file renamed into place. Dies on an I/O error. */
+void report_write(const Options *o, const Results *R);
+
+#endif
