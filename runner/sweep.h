@@ -1,6 +1,6 @@
 /* runner/sweep.h — parameter sweeps: many runs of one config that differ in a few values.
  *
- * What makes a sweep (DESIGN.md "Command line", issue 5):
+ * What makes a sweep (the `aelab run` command line; see 'aelab run --help'):
  *  - a --set whose value holds several values separated by commas at its top level
  *    (`--set add_sparsity.weight=0.01,0.1`; commas inside [], {}, () or quotes do not split:
  *    `hidden=[256,128]` is one value), or a helper call (below);
@@ -41,6 +41,8 @@
  * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it;
  * not the device or thread count) and its summary.csv exists; complete points are skipped
  * unless forced. Points share trained stages through the stage cache (runner/pipeline.h).
+ *
+ * The implementation is in runner/sweep*.c, one piece each (listed in runner/sweep_internal.h).
  */
 #ifndef AE_SWEEP_H
 #define AE_SWEEP_H
