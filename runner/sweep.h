@@ -35,7 +35,9 @@
  *     .../stderr.log                    the point's stderr when the sweep driver ran it;
  *   ROOT/sweep.csv                      one row per point (see sweep_collect);
  *   ROOT/sweep_by_params.csv            mean and std across seeds (when seeds vary);
- *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter;
+ *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter (METRIC.gp sets
+ *                                        variables and loads plots/sweep.gp, the template, which
+ *                                        is copied into ROOT/sweep_plots/plots/);
  *   ROOT/sweep.sbatch                   from --emit slurm.
  * A point is complete when its point.status says exit_code 0 with the fingerprint of what now
  * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it;
@@ -147,8 +149,9 @@ int sweep_run(const Sweep *s, const SweepOptions *opt);
  * value (numeric values on a numeric axis, else in order), one curve per combination of the other
  * parameters, error bars = std across seeds (opt->metric, default test_accuracy; none with
  * opt->no_plots). A metric no point has is a warning, not an error. Prints what it wrote unless
- * opt->quiet. Returns 0 when every point is ok, 1 when some are not or
- * a file could not be written (printed). */
+ * opt->quiet. Returns 0 when every point is ok, 1 when some are not, a file could not be
+ * written, the template plots/sweep.gp was not found (looked for as runner/plots.h's templates)
+ * or gnuplot failed (printed). */
 int sweep_collect(const Sweep *s, const SweepOptions *opt);
 
 /* --emit commands: one self-contained shell command per point, point order:

@@ -10,7 +10,7 @@
  *                    running it in this process (--point K)
  *   sweep_exec.c     the driver: points as child processes, -j at a time, signals passed on
  *   sweep_collect.c  sweep.csv and sweep_by_params.csv from the points' run directories
- *   sweep_plot.c     the picture: METRIC.dat and METRIC.gp
+ *   sweep_plot.c     the picture: METRIC.dat and a METRIC.gp that loads plots/sweep.gp
  *   sweep_emit.c     --emit commands and --emit slurm
  *
  * Conventions: a point is "the config + the single-valued --set arguments + KEY=VALUE for each of
@@ -180,9 +180,10 @@ bool sweep_same_others(const Sweep *s, int a, int b, int except);
 /* The mean of v[0..n) (NAN when n = 0) and its sample standard deviation (NAN when n < 2). */
 void sweep_mean_std(const double *v, int n, double *mean, double *sd);
 
-/* Writes ROOT/sweep_plots/METRIC.{dat,gp} and renders METRIC.png when gnuplot exists (see
- * sweep.h for what is drawn). res: every point's result. *drawn says whether there was anything
- * to draw (nothing is written otherwise). Returns false on an I/O or gnuplot error (err filled). */
+/* Writes ROOT/sweep_plots/METRIC.{dat,gp} and the template ROOT/sweep_plots/plots/sweep.gp,
+ * and renders METRIC.png when gnuplot exists (see sweep.h for what is drawn). res: every point's
+ * result. *drawn says whether there was anything to draw (nothing is written otherwise).
+ * Returns false on an I/O or gnuplot error (err filled). */
 bool sweep_plot_write(const Sweep *s, const PointResult *res, const char *metric, bool *drawn,
                       AeError *err);
 
