@@ -1,6 +1,6 @@
 /* runner/sweep.h — parameter sweeps: many runs of one config that differ in a few values.
  *
- * What makes a sweep (DESIGN.md "Command line", issue 5):
+ * What makes a sweep (the `aelab run` command line; see 'aelab run --help'):
  *  - a --set whose value holds several values separated by commas at its top level
  *    (`--set add_sparsity.weight=0.01,0.1`; commas inside [], {}, () or quotes do not split:
  *    `hidden=[256,128]` is one value), or a helper call (below);
@@ -35,12 +35,16 @@
  *     .../stderr.log                    the point's stderr when the sweep driver ran it;
  *   ROOT/sweep.csv                      one row per point (see sweep_collect);
  *   ROOT/sweep_by_params.csv            mean and std across seeds (when seeds vary);
- *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter;
+ *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter (METRIC.gp sets
+ *                                        variables and loads plots/sweep.gp, the template, which
+ *                                        is copied into ROOT/sweep_plots/plots/);
  *   ROOT/sweep.sbatch                   from --emit slurm.
  * A point is complete when its point.status says exit_code 0 with the fingerprint of what now
  * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it;
  * not the device or thread count) and its summary.csv exists; complete points are skipped
  * unless forced. Points share trained stages through the stage cache (runner/pipeline.h).
+ *
+ * The implementation is in runner/sweep*.c, one piece each (listed in runner/sweep_internal.h).
  */
 #ifndef AE_SWEEP_H
 #define AE_SWEEP_H
@@ -145,8 +149,9 @@ int sweep_run(const Sweep *s, const SweepOptions *opt);
  * value (numeric values on a numeric axis, else in order), one curve per combination of the other
  * parameters, error bars = std across seeds (opt->metric, default test_accuracy; none with
  * opt->no_plots). A metric no point has is a warning, not an error. Prints what it wrote unless
- * opt->quiet. Returns 0 when every point is ok, 1 when some are not or
- * a file could not be written (printed). */
+ * opt->quiet. Returns 0 when every point is ok, 1 when some are not, a file could not be
+ * written, the template plots/sweep.gp was not found (looked for as runner/plots.h's templates)
+ * or gnuplot failed (printed). */
 int sweep_collect(const Sweep *s, const SweepOptions *opt);
 
 /* --emit commands: one self-contained shell command per point, point order:

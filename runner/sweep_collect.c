@@ -1,0 +1,265 @@
+/* runner/sweep_collect.c — the sweep's tables, from the points' run directories whatever state
+ * they are in: ROOT/sweep.csv (one row per point) and, when seeds vary, ROOT/sweep_by_params.csv
+ * (mean and std across the seeds); then the plot (runner/sweep_plot.c). Columns: see
+ * sweep_collect in sweep.h.
+ */
+#include "sweep_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fsutil.h"
+#include "plots.h"
+
+/* ---- the points' results ---- */
+
+/* The index of metric name in names, or -1. */
+static int metric_find(const StrList *names, const char *name) {
+    for (int i = 0; i < names->n; i++)
+        if (strcmp(names->v[i], name) == 0) return i;
+    return -1;
+}
+
+double sweep_result_num(const PointResult *r, const char *metric) {
+    if (!r->summary) return NAN;
+    int cm = csvtable_col(r->summary, "metric"), cv = csvtable_col(r->summary, "value");
+    for (int i = 0; i < csvtable_nrows(r->summary); i++)
+        if (strcmp(csvtable_get(r->summary, i, cm), metric) == 0) {
+            double v;
+            return csvtable_get_num(r->summary, i, cv, &v) ? v : NAN;
+        }
+    return NAN;
+}
+
+/* The metric's text in a point's summary, or "" (borrowed from r->summary). */
+static const char *result_text(const PointResult *r, const char *metric) {
+    if (!r->summary) return "";
+    int cm = csvtable_col(r->summary, "metric"), cv = csvtable_col(r->summary, "value");
+    for (int i = 0; i < csvtable_nrows(r->summary); i++)
+        if (strcmp(csvtable_get(r->summary, i, cm), metric) == 0) return csvtable_get(r->summary, i, cv);
+    return "";
+}
+
+bool sweep_same_others(const Sweep *s, int a, int b, int except) {
+    for (int i = 0; i < s->nparams; i++)
+        if (i != except && !sweep_is_seed_param(s, i) &&
+            strcmp(sweep_point_value(s, a, i), sweep_point_value(s, b, i)) != 0)
+            return false;
+    return true;
+}
+
+void sweep_mean_std(const double *v, int n, double *mean, double *sd) {
+    double m = 0, q = 0;
+    for (int i = 0; i < n; i++) m += v[i];
+    m = n ? m / n : NAN;
+    for (int i = 0; i < n; i++) q += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(q / (n - 1)) : NAN;
+}
+
+/* ---- sweep_by_params.csv ---- */
+
+/* One row per combination of the parameters other than the seed: them, n (points ok), then
+ * METRIC_mean and METRIC_std of every metric. */
+static bool write_by_params(const Sweep *s, const PointResult *res, const StrList *metrics,
+                            const char *path, AeError *err) {
+    int nother = 0;
+    for (int i = 0; i < s->nparams; i++) nother += !sweep_is_seed_param(s, i);
+    int ncols = nother + 1 + 2 * metrics->n;
+    const char **hdr = ae_xmalloc((size_t)ncols * sizeof *hdr);
+    StrList names = {0};
+    int c = 0;
+    for (int i = 0; i < s->nparams; i++)
+        if (!sweep_is_seed_param(s, i)) hdr[c++] = sweep_param_key(s, i);
+    hdr[c++] = "n";
+    for (int m = 0; m < metrics->n; m++) {
+        StrBuf a = {0}, b = {0};
+        strbuf_printf(&a, "%s_mean", metrics->v[m]);
+        strbuf_printf(&b, "%s_std", metrics->v[m]);
+        sweep_strlist_push(&names, a.s);
+        sweep_strlist_push(&names, b.s);
+        hdr[c++] = a.s;
+        hdr[c++] = b.s;
+    }
+    CsvTable *t = csvtable_create(hdr, ncols);
+    bool *seen = ae_xcalloc((size_t)s->npoints, sizeof *seen);
+    double *vals = ae_xmalloc((size_t)s->npoints * sizeof *vals);
+    int *members = ae_xmalloc((size_t)s->npoints * sizeof *members);
+    for (int k = 0; k < s->npoints; k++) {
+        if (seen[k]) continue;
+        int nm = 0, nok = 0;
+        for (int j = k; j < s->npoints; j++)
+            if (!seen[j] && sweep_same_others(s, k, j, -1)) {
+                seen[j] = true;
+                members[nm++] = j;
+                nok += res[j].summary != NULL;
+            }
+        int row = csvtable_add_row(t, NULL);
+        c = 0;
+        for (int i = 0; i < s->nparams; i++)
+            if (!sweep_is_seed_param(s, i)) csvtable_set_str(t, row, c++, sweep_point_value(s, k, i));
+        csvtable_set_int(t, row, c++, nok);
+        for (int m = 0; m < metrics->n; m++, c += 2) {
+            int nv = 0;
+            for (int j = 0; j < nm; j++) {
+                double v = sweep_result_num(&res[members[j]], metrics->v[m]);
+                if (!isnan(v)) vals[nv++] = v;
+            }
+            double mean, sd;
+            sweep_mean_std(vals, nv, &mean, &sd);
+            if (nv) csvtable_set_num(t, row, c, mean, "%.9g");
+            if (nv > 1) csvtable_set_num(t, row, c + 1, sd, "%.9g");
+        }
+    }
+    bool ok = csvtable_write_atomic(t, path, err);
+    csvtable_free(t);
+    free(seen);
+    free(vals);
+    free(members);
+    free(hdr);
+    sweep_values_free(names.v, names.n);
+    return ok;
+}
+
+/* ---- sweep.csv ---- */
+
+/* Reads every point's status and, for the ok ones, its summary.csv (one it cannot read makes the
+ * point "failed", printed); the metrics' names go to metrics in order of first appearance.
+ * Returns the number of ok points. */
+static int read_results(const Sweep *s, PointResult *res, StrList *metrics) {
+    int nok = 0;
+    for (int k = 0; k < s->npoints; k++) {
+        res[k].st = sweep_status_read(s, k);
+        res[k].state = sweep_point_state(s, k, &res[k].st);
+        if (strcmp(res[k].state, "ok") != 0) continue;
+        char path[SWEEP_PATH_MAX + 32];
+        sweep_status_path(s, k, path, sizeof path, "summary.csv");
+        AeError err;
+        res[k].summary = csvtable_read(path, &err);
+        int cm = res[k].summary ? csvtable_col(res[k].summary, "metric") : -1;
+        int cv = res[k].summary ? csvtable_col(res[k].summary, "value") : -1;
+        if (cm < 0 || cv < 0) {
+            fprintf(stderr, "%s\n", res[k].summary ? "summary.csv: error: no metric,value columns"
+                                                   : err.msg);
+            csvtable_free(res[k].summary);
+            res[k].summary = NULL;
+            res[k].state = "failed";
+            continue;
+        }
+        nok++;
+        for (int r = 0; r < csvtable_nrows(res[k].summary); r++) {
+            const char *name = csvtable_get(res[k].summary, r, cm);
+            if (metric_find(metrics, name) < 0) sweep_strlist_push(metrics, xstrdup(name));
+        }
+    }
+    return nok;
+}
+
+/* The table of sweep.csv: point, the parameters, the status columns, the run directory (relative
+ * to ROOT), then every metric. */
+static CsvTable *results_table(const Sweep *s, const PointResult *res, const StrList *metrics) {
+    static const char *const fixed[] = {"status", "exit_code", "seconds", "stages_trained",
+                                        "stages_reused", "run_dir"};
+    int nfixed = (int)(sizeof fixed / sizeof *fixed);
+    int ncols = 1 + s->nparams + nfixed + metrics->n;
+    const char **hdr = ae_xmalloc((size_t)ncols * sizeof *hdr);
+    int c = 0;
+    hdr[c++] = "point";
+    for (int i = 0; i < s->nparams; i++) hdr[c++] = sweep_param_key(s, i);
+    for (int i = 0; i < nfixed; i++) hdr[c++] = fixed[i];
+    for (int i = 0; i < metrics->n; i++) hdr[c++] = metrics->v[i];
+    CsvTable *t = csvtable_create(hdr, ncols);
+    free(hdr);
+    size_t rootlen = strlen(s->root);
+    for (int k = 0; k < s->npoints; k++) {
+        const PointResult *r = &res[k];
+        int row = csvtable_add_row(t, NULL);
+        char dir[SWEEP_PATH_MAX];
+        sweep_point_dir(s, k, dir, sizeof dir);
+        c = 0;
+        csvtable_set_int(t, row, c++, k);
+        for (int i = 0; i < s->nparams; i++) csvtable_set_str(t, row, c++, sweep_point_value(s, k, i));
+        csvtable_set_str(t, row, c++, r->state);
+        bool current = strcmp(r->state, "missing") != 0 && strcmp(r->state, "stale") != 0;
+        if (current) csvtable_set_int(t, row, c, r->st.exit_code);
+        c++;
+        if (current && !isnan(r->st.seconds)) csvtable_set_num(t, row, c, r->st.seconds, "%.3f");
+        c++;
+        if (current && r->st.trained >= 0) csvtable_set_int(t, row, c, r->st.trained);
+        c++;
+        if (current && r->st.reused >= 0) csvtable_set_int(t, row, c, r->st.reused);
+        c++;
+        csvtable_set_str(t, row, c++, dir + rootlen + (dir[rootlen] == '/'));
+        for (int i = 0; i < metrics->n; i++)
+            csvtable_set_str(t, row, c++, result_text(r, metrics->v[i]));
+    }
+    return t;
+}
+
+/* ---- collecting ---- */
+
+/* The plot of the metric, or a warning when no point has it. Returns 1 after an error (printed),
+ * else 0. */
+static int collect_plot(const Sweep *s, const SweepOptions *opt, const PointResult *res,
+                        const StrList *metrics, const char *metric) {
+    if (metric_find(metrics, metric) < 0) {
+        const char *near = diag_nearest(metric, (const char *const *)metrics->v, metrics->n);
+        fprintf(stderr, "aelab: warning: no point has the metric '%s'%s%s%s; no plot\n", metric,
+                near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return 0;
+    }
+    if (opt->no_plots) return 0;
+    bool drawn;
+    AeError err;
+    if (!sweep_plot_write(s, res, metric, &drawn, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (drawn && !opt->quiet)
+        printf("wrote %s/sweep_plots/%s.gp%s\n", s->root, metric,
+               plots_have_gnuplot() ? " and .png" : " (no gnuplot: no PNG)");
+    return 0;
+}
+
+int sweep_collect(const Sweep *s, const SweepOptions *opt) {
+    const char *metric = opt->metric ? opt->metric : "test_accuracy";
+    bool quiet = opt->quiet;
+    PointResult *res = ae_xcalloc((size_t)s->npoints, sizeof *res);
+    StrList metrics = {0};
+    int rc = 0;
+    int nok = read_results(s, res, &metrics);
+    CsvTable *t = results_table(s, res, &metrics);
+    AeError err;
+    char path[SWEEP_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/sweep.csv", s->root);
+    if (!fs_mkdir_p(s->root, &err) || !csvtable_write_atomic(t, path, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    if (!quiet) printf("wrote %s (%d point%s, %d ok)\n", path, s->npoints, s->npoints == 1 ? "" : "s", nok);
+    if (s->seed_dim >= 0) {
+        snprintf(path, sizeof path, "%s/sweep_by_params.csv", s->root);
+        if (!write_by_params(s, res, &metrics, path, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = 1;
+        } else if (!quiet) {
+            printf("wrote %s (mean and std across %d seeds)\n", path, s->dims[s->seed_dim].nvalues);
+        }
+    }
+    if (nok && collect_plot(s, opt, res, &metrics, metric)) rc = 1;
+    if (nok < s->npoints) {
+        int nmissing = 0;
+        for (int k = 0; k < s->npoints; k++) nmissing += strcmp(res[k].state, "ok") != 0;
+        if (!quiet)
+            printf("%d of %d points are not complete (see the status column)\n", nmissing, s->npoints);
+        if (rc == 0) rc = 1;
+    }
+out:
+    csvtable_free(t);
+    for (int k = 0; k < s->npoints; k++) csvtable_free(res[k].summary);
+    free(res);
+    sweep_values_free(metrics.v, metrics.n);
+    return rc;
+}
