@@ -124,7 +124,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 
 .PHONY: print-config
-.PHONY: all help deps data data-only run test test-gpu regress bench bench-deps asan fuzz valgrind clean
+.PHONY: all help deps data data-only run test test-gpu regress regress-asan bench bench-deps asan fuzz valgrind clean
 all: $(BIN) $(CUDA_SO)
 
 help:
@@ -137,6 +137,7 @@ help:
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
 	@echo "make bench      benchmarks, written to bench/results.md (bench-deps: PyTorch peer)"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
+	@echo "make regress-asan  every experiment, shortened, under AddressSanitizer + UBSan"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)"
 	@echo "make valgrind   a short training and the bad-input catalogue under memcheck"
 	@echo "make clean      remove build outputs"
@@ -202,6 +203,11 @@ bench-deps:
 
 asan:
 	@$(MAKE) --no-print-directory SAN=asan CUDA=0 test
+
+# every experiment of experiments/ on 2,000 training images, the ASan/UBSan build (CI runs it)
+regress-asan: deps
+	@$(MAKE) --no-print-directory SAN=asan CUDA=0 data-only bin/aelab-asan
+	@AELAB=bin/aelab-asan tests/regress_short.sh
 
 # libFuzzer harnesses (tests/fuzz/*.c), built with clang; FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60
