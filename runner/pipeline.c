@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "plots.h"
 #include "progress.h"
+#include "rundir.h"
 #include "stagekey.h"
 
 volatile sig_atomic_t pipeline_interrupted;
@@ -692,8 +693,18 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     r.threads = backend_cpu_set_threads(opt->threads >= 0 ? opt->threads : cfg->threads);
     if (opt->out_dir) snprintf(r.dir, sizeof r.dir, "%s", opt->out_dir);
     else snprintf(r.dir, sizeof r.dir, "results/%s", cfg->name);
-    if (!fs_mkdir_p(r.dir, &err) || !write_resolved(&r, &err)) {
+    if (!fs_mkdir_p(r.dir, &err)) {
         report_error(err.msg);
+        return 1;
+    }
+    int lock = rundir_lock(r.dir, &err);
+    if (lock < 0) {
+        report_error(err.msg);
+        return 1;
+    }
+    if (!write_resolved(&r, &err)) {
+        report_error(err.msg);
+        rundir_unlock(lock);
         return 1;
     }
     /* A resumed run's directory may hold the temp files of the run that was killed. */
@@ -765,5 +776,6 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     device_data_free(r.test);
     dataset_free(r.train_host);
     dataset_free(r.test_host);
+    rundir_unlock(lock);
     return rc;
 }

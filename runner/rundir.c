@@ -1,0 +1,58 @@
+/* runner/rundir.c — the run directory's lock (see rundir.h). */
+#include "rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/* The PID the holder wrote into the lock file, or 0 when it cannot be read (yet). */
+static long holder_pid(int fd) {
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && pid > 0 ? pid : 0;
+}
+
+int rundir_lock(const char *dir, AeError *err) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_LOCK_NAME) >= sizeof path) {
+        ae_fail(err, "%s: error: the path is too long for its lock file", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ae_fail(err, "%s: error: cannot open the run directory's lock: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        long pid = holder_pid(fd);
+        close(fd);
+        if (e == EWOULDBLOCK && pid)
+            ae_fail(err, "%s: error: in use by another aelab (pid %ld) writing there; wait for it "
+                    "to finish or choose another --out", dir, pid);
+        else if (e == EWOULDBLOCK)
+            ae_fail(err, "%s: error: in use by another aelab writing there; wait for it to finish "
+                    "or choose another --out", dir);
+        else
+            ae_fail(err, "%s: error: cannot lock the run directory: %s", path, strerror(e));
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    /* The PID is only for the message of a refused process: failing to record it is harmless. */
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        /* keep the lock */
+    }
+    return fd;
+}
+
+void rundir_unlock(int fd) {
+    if (fd >= 0) close(fd); /* closing the last descriptor releases the flock */
+}
