@@ -551,6 +551,14 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     return TRAIN_OK;
 }
 
+/* Labels index the head's C outputs (the label losses, the confusion matrix): data whose labels
+ * reach past them is refused before anything runs. */
+static bool labels_fit(const DeviceData *d, int C, AeError *err) {
+    if (d->C <= C) return true;
+    return ae_fail(err, "the labels go up to %d but the classifier has %d outputs (classes 0..%d)",
+                   d->C - 1, C, C - 1);
+}
+
 TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
                         const DeviceData *test, const TrainHooks *hooks, AeError *err) {
     const Backend *be = m->be;
@@ -569,6 +577,8 @@ TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
     int ntrained = c.n - c.first;
     int per_batch = SLOT_DECAY + ntrained;
     int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
+    if (C && (!labels_fit(train, C, err) || (test && !labels_fit(test, C, err))))
+        return TRAIN_ERROR;
     StageBuffers s;
     if (!buffers_create(&s, be, &c, B, n, nb * per_batch, C, t->opt.kind,
                         t->noise.kind != NOISE_NONE, err))
@@ -592,6 +602,7 @@ bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, doubl
     int ntrained = c.n - c.first;
     int per_batch = SLOT_DECAY + ntrained;
     int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
+    if (C && !labels_fit(data, C, err)) return false;
     StageBuffers s;
     if (!buffers_create(&s, be, &c, n, n, per_batch, C, OPT_COUNT, t->noise.kind != NOISE_NONE,
                         err))
@@ -620,7 +631,11 @@ DeviceData *device_data_create(const Backend *be, const Dataset *d, AeError *err
     dd->be = be;
     dd->n = d->n;
     dd->D = d->D;
+    /* C bounds every label-indexed write (losses, confusion): taken from the labels themselves,
+     * so a Dataset whose C understates them cannot make those writes overrun. */
     dd->C = d->C;
+    for (int i = 0; i < d->n; i++)
+        if (d->labels[i] >= dd->C) dd->C = d->labels[i] + 1;
     dd->images = be->alloc((size_t)d->n * d->D);
     dd->labels = be->alloc((size_t)d->n);
     if (!dd->images || !dd->labels) {
@@ -669,6 +684,7 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
         }
         if (c.n == 0) continue;
         int C = pass == 0 ? dim_in(&c, c.n) : 0;
+        if (C && !labels_fit(data, C, err)) return false;
         StageBuffers s;
         c.first = c.n; /* nothing trained */
         if (!buffers_create(&s, be, &c, B, n, 2 * nb, C, OPT_COUNT, false, err)) return false;
