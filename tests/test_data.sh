@@ -15,7 +15,7 @@ if [[ ! -f data/mnist/train-images-idx3-ubyte && ! -f data/mnist/train-images-id
     exit 77
 fi
 
-# 1. a complete data/: success, both sets ok, and fast (nothing fetched)
+# 1. a complete data/: success, both sets ok, nothing fetched
 start=$(date +%s.%N)
 out=$(scripts/data.sh 2>&1); rc=$?
 secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
@@ -24,7 +24,7 @@ check "data.sh on a complete data/ exits 0 (got $rc)" test "$rc" -eq 0
 check "mnist ok" grep -q '^data: mnist .* ok: train 60000, test 10000, 28x28' <<<"$out"
 check "fashion-mnist ok" grep -q '^data: fashion-mnist .* ok: train 60000, test 10000, 28x28 (gzip)' <<<"$out"
 check "no fetch on a complete data/" bash -c '! grep -q fetching <<<"$1"' _ "$out"
-check "data.sh took ${secs}s, expected < 3s" awk -v s="$secs" 'BEGIN { exit !(s < 3) }'
+# the time is reported, not asserted (a loaded machine is slow; "nothing fetched" is the property)
 echo "data.sh on a complete data/: ${secs}s"
 
 # 2. damaged copies in a temporary root
