@@ -759,6 +759,11 @@ static Config *load(const char *name, const char *text, size_t len, const char *
         schema_apply(schema_top(), root, root, "", c, d);
         const YNode *pipeline = ynode_get(root, "pipeline");
         if (pipeline) build_pipeline(c, pipeline, d);
+        const YPair *sweep = ynode_get_pair(root, "sweep");
+        if (sweep && !ynode_is_null(sweep->value) && strcmp(name, CONFIG_STDIN_NAME) == 0)
+            at_node(d, DIAG_ERROR, sweep->key,
+                    "sweep: a sweep needs the config in a file (every point reads it again), "
+                    "not standard input");
     }
     ydoc_free(doc);
     return c;
@@ -783,30 +788,40 @@ Config *config_load_string(const char *name_for_messages, const char *yaml_text,
     return finish(c, &d, nerrors);
 }
 
-Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors) {
-    Diag d;
-    diag_init(&d, stderr, path);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = fopen(path, "rb");
+/* The text of path ("-": standard input) into a new buffer of *len bytes, or NULL after
+ * reporting why not. */
+static char *read_config(const char *path, size_t *len, Diag *d) {
+    bool from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "cannot open: %s", strerror(errno));
-        return finish(NULL, &d, nerrors);
+        diag_emit(d, DIAG_ERROR, NULL, 0, 0, "cannot open: %s", strerror(errno));
+        return NULL;
     }
-    text = ae_xmalloc(CONFIG_MAX_BYTES + 1);
-    len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+    char *text = ae_xmalloc(CONFIG_MAX_BYTES + 1);
+    *len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
     bool bad = ferror(f);
-    fclose(f);
-    if (bad || len > CONFIG_MAX_BYTES) {
+    int saved = errno;
+    if (!from_stdin) fclose(f);
+    if (bad || *len > CONFIG_MAX_BYTES) {
         if (bad)
-            diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "cannot read: %s", strerror(errno));
+            diag_emit(d, DIAG_ERROR, NULL, 0, 0, "cannot read: %s", strerror(saved));
         else
-            diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "larger than %u bytes: not a config",
+            diag_emit(d, DIAG_ERROR, NULL, 0, 0, "larger than %u bytes: not a config",
                       CONFIG_MAX_BYTES);
         free(text);
-        return finish(NULL, &d, nerrors);
+        return NULL;
     }
-    Config *c = load(path, text, len, sets, nsets, &d);
+    return text;
+}
+
+Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors) {
+    const char *name = strcmp(path, "-") == 0 ? CONFIG_STDIN_NAME : path;
+    Diag d;
+    diag_init(&d, stderr, name);
+    size_t len = 0;
+    char *text = read_config(path, &len, &d);
+    if (!text) return finish(NULL, &d, nerrors);
+    Config *c = load(name, text, len, sets, nsets, &d);
     free(text);
     return finish(c, &d, nerrors);
 }
