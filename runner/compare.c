@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cliopt.h"
 #include "csvout.h"
 #include "fsutil.h"
 
@@ -18,6 +19,7 @@
 #define COMPARE_EXIT_USAGE 2
 #define COMPARE_EXIT_REGRESSION 3
 #define COMPARE_MAX_TOL 256
+#define COMPARE_GO_ON (-1) /* a step's "no exit status yet" */
 
 static const char compare_usage[] =
     "usage: aelab compare BASELINE CURRENT [--tol METRIC=TOL]... [--default-tol TOL]\n"
@@ -165,196 +167,210 @@ static void compare_clip(char *buf, size_t n, const char *s) {
     snprintf(buf, n, "%.*s...", (int)(n - 4), s);
 }
 
-int compare_main(int argc, char **argv) {
-    const char *pos[2] = {NULL, NULL};
-    int npos = 0;
+typedef struct CompareArgs {
+    const char *base_path;        /* BASELINE */
+    const char *current;          /* CURRENT, as given */
     TolOverride over[COMPARE_MAX_TOL];
-    int nover = 0;
-    Tol default_tol = {0, false};
-    bool have_default = false;
-    bool options_done = false;
+    int nover;
+    Tol default_tol;
+    bool have_default;
+} CompareArgs;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!options_done && a[0] == '-' && a[1]) {
-            if (strcmp(a, "--") == 0) {
-                options_done = true;
-            } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                fputs(compare_usage, stdout);
-                return COMPARE_EXIT_OK;
-            } else if (strcmp(a, "--tol") == 0 || strncmp(a, "--tol=", 6) == 0) {
-                const char *v = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
-                if (!v)
-                    return compare_usage_error("%s needs METRIC=TOL", a);
-                const char *eq = strrchr(v, '=');
-                if (!eq || eq == v)
-                    return compare_usage_error("--tol expects METRIC=TOL, got '%s'", v);
-                if (nover == COMPARE_MAX_TOL)
-                    return compare_usage_error("too many --tol options (at most %s)", "256");
-                Tol t;
-                if (!compare_parse_tol(eq + 1, &t))
-                    return compare_usage_error(
-                        "--tol %s: expected a tolerance >= 0 like 0.5 or 3%%", v);
-                over[nover++] = (TolOverride){v, (int)(eq - v), t, false};
-            } else if (strcmp(a, "--default-tol") == 0 || strncmp(a, "--default-tol=", 14) == 0) {
-                const char *v = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
-                if (!v)
-                    return compare_usage_error("%s needs a tolerance like 0.5 or 3%%", a);
-                if (!compare_parse_tol(v, &default_tol))
-                    return compare_usage_error(
-                        "--default-tol: expected a tolerance >= 0 like 0.5 or 3%%, got '%s'", v);
-                have_default = true;
-            } else {
-                return compare_usage_error("unknown option '%s'", a);
-            }
-            continue;
+typedef struct Counts {
+    int ok, reg, imp, miss, added;
+} Counts;
+
+/* The two tables and their columns (bt: the baseline's tolerance column, or -1). */
+typedef struct Tables {
+    CsvTable *base, *cur;
+    int bm, bv, bt, cm, cv;
+} Tables;
+
+enum { OPT_TOL = CLI_LONG_ONLY, OPT_DEFAULT_TOL };
+
+/* --tol METRIC=TOL (v NULL: the option ended the command line). */
+static int compare_add_override(CompareArgs *a, const char *v, const char *spelt) {
+    if (!v)
+        return compare_usage_error("%s needs METRIC=TOL", spelt);
+    const char *eq = strrchr(v, '=');
+    if (!eq || eq == v)
+        return compare_usage_error("--tol expects METRIC=TOL, got '%s'", v);
+    if (a->nover == COMPARE_MAX_TOL)
+        return compare_usage_error("too many --tol options (at most %s)", "256");
+    Tol t;
+    if (!compare_parse_tol(eq + 1, &t))
+        return compare_usage_error("--tol %s: expected a tolerance >= 0 like 0.5 or 3%%", v);
+    a->over[a->nover++] = (TolOverride){v, (int)(eq - v), t, false};
+    return COMPARE_GO_ON;
+}
+
+/* Reads the command line into a. Returns COMPARE_GO_ON, or the exit status. */
+static int compare_parse_args(int argc, char **argv, CompareArgs *a) {
+    static const struct option longs[] = {{"tol", required_argument, NULL, OPT_TOL},
+                                          {"default-tol", required_argument, NULL, OPT_DEFAULT_TOL},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0, rc = COMPARE_GO_ON;
+    CliParser p;
+    cli_init(&p, argc, argv, "h", longs);
+    for (int c; rc == COMPARE_GO_ON && (c = cli_next(&p)) != CLI_DONE;) {
+        if (c == 'h') {
+            fputs(compare_usage, stdout);
+            return COMPARE_EXIT_OK;
+        } else if (c == CLI_BAD) {
+            return compare_usage_error("%s", p.error);
+        } else if (c == CLI_ARG) {
+            if (npos == 2)
+                return compare_usage_error("unexpected argument '%s' (expected BASELINE CURRENT)",
+                                           p.arg);
+            pos[npos++] = p.arg;
+        } else if (p.opt == OPT_TOL) {
+            rc = compare_add_override(a, p.arg, p.name);
+        } else if (!p.arg) {
+            return compare_usage_error("%s needs a tolerance like 0.5 or 3%%", p.name);
+        } else if (!compare_parse_tol(p.arg, &a->default_tol)) {
+            return compare_usage_error(
+                "--default-tol: expected a tolerance >= 0 like 0.5 or 3%%, got '%s'", p.arg);
+        } else {
+            a->have_default = true;
         }
-        if (npos == 2)
-            return compare_usage_error("unexpected argument '%s' (expected BASELINE CURRENT)", a);
-        pos[npos++] = a;
     }
-    if (npos < 2)
+    if (rc == COMPARE_GO_ON && npos < 2)
         return compare_usage_error("%s", npos == 0 ? "missing BASELINE and CURRENT"
                                                    : "missing CURRENT (a run directory or a "
                                                      "summary.csv)");
+    a->base_path = pos[0];
+    a->current = pos[1];
+    return rc;
+}
 
-    const char *base_path = pos[0];
-    char cur_path[4096];
-    if (fs_is_dir(pos[1])) {
-        int k = snprintf(cur_path, sizeof cur_path, "%s/summary.csv", pos[1]);
-        if (k < 0 || k >= (int)sizeof cur_path)
-            return compare_usage_error("path too long: %s", pos[1]);
-        if (!fs_exists(cur_path)) {
-            fprintf(stderr, "%s: error: no summary.csv in this run directory (did the run reach "
-                            "its evaluate stage?)\n",
-                    pos[1]);
-            return COMPARE_EXIT_USAGE;
-        }
-    } else {
-        snprintf(cur_path, sizeof cur_path, "%s", pos[1]);
+/* CURRENT's table: the file itself, or a run directory's summary.csv. Returns COMPARE_GO_ON,
+ * or the exit status after printing why not. */
+static int compare_current_path(const char *current, char *buf, size_t n) {
+    if (!fs_is_dir(current)) {
+        snprintf(buf, n, "%s", current);
+        return COMPARE_GO_ON;
     }
-
-    int status = COMPARE_EXIT_USAGE;
-    Row *rows = NULL;
-    int bm, bv, cm, cv;
-    CsvTable *cur = NULL;
-    CsvTable *base = compare_read(base_path, &bm, &bv);
-    if (!base)
-        goto done;
-    cur = compare_read(cur_path, &cm, &cv);
-    if (!cur)
-        goto done;
-    int bt = csvtable_col(base, "tolerance");
-    int nb = csvtable_nrows(base), nc = csvtable_nrows(cur);
-    if (nb == 0) {
-        fprintf(stderr, "%s: error: the baseline lists no metrics\n", base_path);
-        goto done;
+    int k = snprintf(buf, n, "%s/summary.csv", current);
+    if (k < 0 || k >= (int)n)
+        return compare_usage_error("path too long: %s", current);
+    if (!fs_exists(buf)) {
+        fprintf(stderr, "%s: error: no summary.csv in this run directory (did the run reach "
+                        "its evaluate stage?)\n",
+                current);
+        return COMPARE_EXIT_USAGE;
     }
+    return COMPARE_GO_ON;
+}
 
-    /* Validate the whole baseline before printing anything. */
-    for (int r = 0; r < nb; r++) {
+/* Every baseline value a finite number, every tolerance cell empty or a tolerance; the whole
+ * baseline is checked before anything is printed. */
+static bool compare_check_baseline(const CsvTable *base, const char *path, int bm, int bv,
+                                   int bt) {
+    for (int r = 0; r < csvtable_nrows(base); r++) {
         double v;
         Tol t;
         const char *vs = csvtable_get(base, r, bv);
         if (!csvtable_get_num(base, r, bv, &v) || !isfinite(v)) {
-            fprintf(stderr, "%s:%d: error: %s: value: expected a finite number, got '%s'\n",
-                    base_path, csvtable_line(base, r), csvtable_get(base, r, bm), vs);
-            goto done;
+            fprintf(stderr, "%s:%d: error: %s: value: expected a finite number, got '%s'\n", path,
+                    csvtable_line(base, r), csvtable_get(base, r, bm), vs);
+            return false;
         }
         const char *ts = bt >= 0 ? csvtable_get(base, r, bt) : "";
         if (*ts && !compare_parse_tol(ts, &t)) {
             fprintf(stderr, "%s:%d: error: %s: tolerance: expected a number >= 0 or a percentage "
                             "like 3%%, got '%s'\n",
-                    base_path, csvtable_line(base, r), csvtable_get(base, r, bm), ts);
-            goto done;
+                    path, csvtable_line(base, r), csvtable_get(base, r, bm), ts);
+            return false;
         }
     }
+    return true;
+}
 
-    rows = calloc((size_t)(nb + nc), sizeof *rows);
-    if (!rows) {
-        fprintf(stderr, "aelab compare: error: out of memory\n");
-        goto done;
+/* A metric's tolerance: --tol, the baseline's column (ts), --default-tol, the built-in. */
+static Tol compare_tolerance(CompareArgs *a, const char *metric, const char *ts) {
+    Tol tol = a->have_default ? a->default_tol : compare_builtin_tol(metric);
+    if (*ts)
+        compare_parse_tol(ts, &tol);
+    for (int k = 0; k < a->nover; k++)
+        if ((int)strlen(metric) == a->over[k].len &&
+            strncmp(a->over[k].metric, metric, (size_t)a->over[k].len) == 0) {
+            tol = a->over[k].tol;
+            a->over[k].used = true;
+        }
+    return tol;
+}
+
+/* The verdict on a current value now against baseline b (row->now, delta filled). */
+static const char *compare_judge(Row *row, double b, double now, Tol tol, Counts *n) {
+    snprintf(row->now, sizeof row->now, "%.6g", now);
+    double d = now - b;
+    if (tol.relative && b != 0)
+        snprintf(row->delta, sizeof row->delta, "%+.3g (%+.2f%%)", d, 100.0 * d / fabs(b));
+    else
+        snprintf(row->delta, sizeof row->delta, "%+.3g", d);
+    double limit = tol.relative ? tol.v / 100.0 * fabs(b) : tol.v;
+    /* A hair of slack so that a difference equal to the tolerance, as printed, passes. */
+    double slack = 1e-9 * fmax(1.0, fabs(b));
+    if (isfinite(d) && fabs(d) <= limit + slack) {
+        n->ok++;
+        return "ok";
     }
-    int nrows = 0, nok = 0, nreg = 0, nimp = 0, nmiss = 0, nnew = 0;
-    for (int r = 0; r < nb; r++) {
-        Row *row = &rows[nrows++];
-        row->metric = csvtable_get(base, r, bm);
-        double b = 0, now = 0;
-        csvtable_get_num(base, r, bv, &b);
-        snprintf(row->base, sizeof row->base, "%.6g", b);
-
-        Tol tol = have_default ? default_tol : compare_builtin_tol(row->metric);
-        const char *ts = bt >= 0 ? csvtable_get(base, r, bt) : "";
-        if (*ts)
-            compare_parse_tol(ts, &tol);
-        for (int k = 0; k < nover; k++)
-            if ((int)strlen(row->metric) == over[k].len &&
-                strncmp(over[k].metric, row->metric, (size_t)over[k].len) == 0) {
-                tol = over[k].tol;
-                over[k].used = true;
-            }
-        compare_format_tol(row->tol, sizeof row->tol, tol);
-
-        int q = compare_find(cur, cm, row->metric);
-        if (q < 0) {
-            snprintf(row->now, sizeof row->now, "-");
-            snprintf(row->delta, sizeof row->delta, "-");
-            row->verdict = "missing";
-            nmiss++;
-            continue;
-        }
-        const char *ns = csvtable_get(cur, q, cv);
-        if (!csvtable_get_num(cur, q, cv, &now) || isnan(now)) {
-            compare_clip(row->now, sizeof row->now, *ns ? ns : "(empty)");
-            snprintf(row->delta, sizeof row->delta, "-");
-            row->verdict = "REGRESSION";
-            nreg++;
-            continue;
-        }
-        snprintf(row->now, sizeof row->now, "%.6g", now);
-        double d = now - b;
-        if (tol.relative && b != 0)
-            snprintf(row->delta, sizeof row->delta, "%+.3g (%+.2f%%)", d, 100.0 * d / fabs(b));
-        else
-            snprintf(row->delta, sizeof row->delta, "%+.3g", d);
-        double limit = tol.relative ? tol.v / 100.0 * fabs(b) : tol.v;
-        /* A hair of slack so that a difference equal to the tolerance, as printed, passes. */
-        double slack = 1e-9 * fmax(1.0, fabs(b));
-        if (isfinite(d) && fabs(d) <= limit + slack) {
-            row->verdict = "ok";
-            nok++;
-        } else if (isfinite(d) && compare_direction(row->metric) * d > 0) {
-            row->verdict = "IMPROVED";
-            nimp++;
-        } else {
-            row->verdict = "REGRESSION";
-            nreg++;
-        }
+    if (isfinite(d) && compare_direction(row->metric) * d > 0) {
+        n->imp++;
+        return "IMPROVED";
     }
-    for (int q = 0; q < nc; q++) {
-        const char *m = csvtable_get(cur, q, cm);
-        if (compare_find(base, bm, m) >= 0)
-            continue;
-        Row *row = &rows[nrows++];
-        row->metric = m;
-        double v;
-        const char *ns = csvtable_get(cur, q, cv);
-        if (csvtable_get_num(cur, q, cv, &v))
-            snprintf(row->now, sizeof row->now, "%.6g", v);
-        else
-            compare_clip(row->now, sizeof row->now, ns);
-        snprintf(row->base, sizeof row->base, "-");
+    n->reg++;
+    return "REGRESSION";
+}
+
+/* The row of baseline metric r. */
+static void compare_baseline_row(CompareArgs *a, const Tables *t, int r, Row *row, Counts *n) {
+    row->metric = csvtable_get(t->base, r, t->bm);
+    double b = 0, now = 0;
+    csvtable_get_num(t->base, r, t->bv, &b);
+    snprintf(row->base, sizeof row->base, "%.6g", b);
+    Tol tol = compare_tolerance(a, row->metric, t->bt >= 0 ? csvtable_get(t->base, r, t->bt) : "");
+    compare_format_tol(row->tol, sizeof row->tol, tol);
+
+    int q = compare_find(t->cur, t->cm, row->metric);
+    if (q < 0) {
+        snprintf(row->now, sizeof row->now, "-");
         snprintf(row->delta, sizeof row->delta, "-");
-        snprintf(row->tol, sizeof row->tol, "-");
-        row->verdict = "new";
-        nnew++;
+        row->verdict = "missing";
+        n->miss++;
+        return;
     }
-    for (int k = 0; k < nover; k++)
-        if (!over[k].used)
-            fprintf(stderr, "aelab compare: warning: --tol %.*s: no such metric in %s\n",
-                    over[k].len, over[k].metric, base_path);
+    const char *ns = csvtable_get(t->cur, q, t->cv);
+    if (!csvtable_get_num(t->cur, q, t->cv, &now) || isnan(now)) {
+        compare_clip(row->now, sizeof row->now, *ns ? ns : "(empty)");
+        snprintf(row->delta, sizeof row->delta, "-");
+        row->verdict = "REGRESSION";
+        n->reg++;
+        return;
+    }
+    row->verdict = compare_judge(row, b, now, tol, n);
+}
 
-    /* The table: metric left-aligned, numbers right-aligned, verdict last. */
+/* The row of a metric only CURRENT has (row q). */
+static void compare_new_row(const CsvTable *cur, int cm, int cv, int q, Row *row) {
+    row->metric = csvtable_get(cur, q, cm);
+    double v;
+    const char *ns = csvtable_get(cur, q, cv);
+    if (csvtable_get_num(cur, q, cv, &v))
+        snprintf(row->now, sizeof row->now, "%.6g", v);
+    else
+        compare_clip(row->now, sizeof row->now, ns);
+    snprintf(row->base, sizeof row->base, "-");
+    snprintf(row->delta, sizeof row->delta, "-");
+    snprintf(row->tol, sizeof row->tol, "-");
+    row->verdict = "new";
+}
+
+/* The table: metric left-aligned, numbers right-aligned, verdict last; then the summary. */
+static void compare_print(const Row *rows, int nrows, int nb, const Counts *n,
+                          const char *base_path) {
     int w[5] = {(int)strlen("metric"), (int)strlen("baseline"), (int)strlen("now"),
                 (int)strlen("delta"), (int)strlen("tolerance")};
     for (int i = 0; i < nrows; i++) {
@@ -370,16 +386,67 @@ int compare_main(int argc, char **argv) {
         printf("%-*s  %*s  %*s  %*s  %*s  %s\n", w[0], rows[i].metric, w[1], rows[i].base, w[2],
                rows[i].now, w[3], rows[i].delta, w[4], rows[i].tol, rows[i].verdict);
     printf("%d metric%s compared: %d ok, %d REGRESSION, %d IMPROVED, %d missing; %d new\n", nb,
-           nb == 1 ? "" : "s", nok, nreg, nimp, nmiss, nnew);
-    if (nimp > 0)
+           nb == 1 ? "" : "s", n->ok, n->reg, n->imp, n->miss, n->added);
+    if (n->imp > 0)
         printf("IMPROVED means outside the tolerance in the good direction: if the change is "
                "intended, update %s\n",
                base_path);
     fflush(stdout);
-    status = (nreg || nimp || nmiss) ? COMPARE_EXIT_REGRESSION : COMPARE_EXIT_OK;
-done:
+}
+
+/* Both tables read and the baseline checked: the rows, the warnings, the table. */
+static int compare_tables(CompareArgs *a, const Tables *t) {
+    int nb = csvtable_nrows(t->base), nc = csvtable_nrows(t->cur);
+    Row *rows = calloc((size_t)(nb + nc), sizeof *rows);
+    if (!rows) {
+        fprintf(stderr, "aelab compare: error: out of memory\n");
+        return COMPARE_EXIT_USAGE;
+    }
+    Counts n = {0};
+    int nrows = 0;
+    for (int r = 0; r < nb; r++)
+        compare_baseline_row(a, t, r, &rows[nrows++], &n);
+    for (int q = 0; q < nc; q++)
+        if (compare_find(t->base, t->bm, csvtable_get(t->cur, q, t->cm)) < 0) {
+            compare_new_row(t->cur, t->cm, t->cv, q, &rows[nrows++]);
+            n.added++;
+        }
+    for (int k = 0; k < a->nover; k++)
+        if (!a->over[k].used)
+            fprintf(stderr, "aelab compare: warning: --tol %.*s: no such metric in %s\n",
+                    a->over[k].len, a->over[k].metric, a->base_path);
+    compare_print(rows, nrows, nb, &n, a->base_path);
     free(rows);
-    csvtable_free(base);
-    csvtable_free(cur);
+    return (n.reg || n.imp || n.miss) ? COMPARE_EXIT_REGRESSION : COMPARE_EXIT_OK;
+}
+
+int compare_main(int argc, char **argv) {
+    CompareArgs a = {0};
+    char cur_path[4096];
+    int status = compare_parse_args(argc, argv, &a);
+    if (status == COMPARE_GO_ON)
+        status = compare_current_path(a.current, cur_path, sizeof cur_path);
+    if (status != COMPARE_GO_ON)
+        return status;
+
+    status = COMPARE_EXIT_USAGE;
+    Tables t = {0};
+    t.base = compare_read(a.base_path, &t.bm, &t.bv);
+    if (!t.base)
+        goto done;
+    t.cur = compare_read(cur_path, &t.cm, &t.cv);
+    if (!t.cur)
+        goto done;
+    if (csvtable_nrows(t.base) == 0) {
+        fprintf(stderr, "%s: error: the baseline lists no metrics\n", a.base_path);
+        goto done;
+    }
+    t.bt = csvtable_col(t.base, "tolerance");
+    if (!compare_check_baseline(t.base, a.base_path, t.bm, t.bv, t.bt))
+        goto done;
+    status = compare_tables(&a, &t);
+done:
+    csvtable_free(t.base);
+    csvtable_free(t.cur);
     return status;
 }

@@ -185,120 +185,107 @@ done:
     return found;
 }
 
-/* Applies one --set argument to the tree. */
-static void apply_set(YDoc *doc, const char *arg, Diag *d) {
-    size_t olen = strlen(arg) + 8;
-    char *origin = arena_alloc(doc->arena, olen);
-    snprintf(origin, olen, "--set %s", arg);
+/* Splits the path of "KEY.PATH=VALUE" at its dots into segs (copies in doc's arena). Returns
+ * the '=', or NULL after reporting. */
+static const char *set_split_path(YDoc *doc, const char *arg, const char *origin, char **segs,
+                                  int *nsegs, Diag *d) {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg) {
         at_origin(d, origin, "expected key.path=value (e.g. --set pretrain_layer.epochs=3)");
-        return;
+        return NULL;
     }
-    char *segs[SET_MAX_SEGMENTS];
-    int nsegs = 0;
+    *nsegs = 0;
     char *path = arena_strndup(doc->arena, arg, (size_t)(eq - arg));
     for (char *p = path;;) {
         char *dot = strchr(p, '.');
         if (dot) *dot = '\0';
         if (!*p) {
             at_origin(d, origin, "empty name in the key path '%.*s'", (int)(eq - arg), arg);
-            return;
+            return NULL;
         }
-        if (nsegs == SET_MAX_SEGMENTS) {
+        if (*nsegs == SET_MAX_SEGMENTS) {
             at_origin(d, origin, "the key path has more than %d parts", SET_MAX_SEGMENTS);
-            return;
+            return NULL;
         }
-        segs[nsegs++] = p;
-        if (!dot) break;
+        segs[(*nsegs)++] = p;
+        if (!dot) return eq;
         p = dot + 1;
     }
+}
 
-    YDoc *vdoc = ydoc_parse(eq + 1, strlen(eq + 1), origin, d);
-    if (!vdoc) return;
+/* The VALUE of a --set, read as YAML, as a node of doc; NULL after reporting. */
+static YNode *set_parse_value(YDoc *doc, const char *text, const char *origin, Diag *d) {
+    YDoc *vdoc = ydoc_parse(text, strlen(text), origin, d);
+    if (!vdoc) return NULL;
     YNode *value = vdoc->root ? ydoc_copy(doc, vdoc->root) : ydoc_new_scalar(doc, "", origin);
     int vdoc_errors = vdoc->nerrors;
     ydoc_free(vdoc);
     if (!value) {
         at_origin(d, origin, "the value is too large");
-        return;
+        return NULL;
     }
-    if (vdoc_errors) return;
+    return vdoc_errors ? NULL : value;
+}
 
-    YNode *root = doc->root;
-    if (!root || root->kind != YNODE_MAP) {
-        at_origin(d, origin, "cannot apply: the file is not a mapping of keys");
-        return;
+/* pipeline.N.KEY: stage N (segs[1]); -1 after reporting. */
+static int set_stage_by_index(const YNode *pipeline, char **segs, int nsegs, const char *origin,
+                              Diag *d) {
+    int n = pipeline && pipeline->kind == YNODE_SEQ ? pipeline->nitems : 0;
+    if (nsegs < 3) {
+        at_origin(d, origin, "expected pipeline.N.KEY (N: 0-based stage index)");
+        return -1;
     }
-    const MapSpec *top = schema_top();
-    const KeySpec *tks = schema_find(top, segs[0]);
-    YNode *pipeline = ynode_get(root, "pipeline");
-    int stage = -1, next = 1;
-    if (tks && tks->type == KT_OPAQUE) {
-        at_origin(d, origin, "'%s' cannot be changed with --set", segs[0]);
-        return;
+    char *end;
+    errno = 0;
+    long idx = strtol(segs[1], &end, 10);
+    if (*end || errno || segs[1][0] == '-' || segs[1][0] == '+') {
+        at_origin(d, origin, "'%s' after 'pipeline.' must be a stage index (0 to %d)", segs[1],
+                  n - 1);
+        return -1;
     }
-    if (tks && tks->type != KT_PIPELINE) {
-        if (nsegs > 1) {
-            at_origin(d, origin, "'%s' has no keys below it", segs[0]);
-            return;
-        }
-        ydoc_map_set(doc, root, segs[0], value);
-        return;
+    if (idx >= n) {
+        at_origin(d, origin, "the pipeline has %d stage%s (0 to %d); there is no stage %ld", n,
+                  n == 1 ? "" : "s", n - 1, idx);
+        return -1;
     }
-    if (tks) { /* pipeline.N... */
-        int n = pipeline && pipeline->kind == YNODE_SEQ ? pipeline->nitems : 0;
-        if (nsegs < 3) {
-            at_origin(d, origin, "expected pipeline.N.KEY (N: 0-based stage index)");
-            return;
-        }
-        char *end;
-        errno = 0;
-        long idx = strtol(segs[1], &end, 10);
-        if (*end || errno || segs[1][0] == '-' || segs[1][0] == '+') {
-            at_origin(d, origin, "'%s' after 'pipeline.' must be a stage index (0 to %d)",
-                      segs[1], n - 1);
-            return;
-        }
-        if (idx >= n) {
-            at_origin(d, origin, "the pipeline has %d stage%s (0 to %d); there is no stage %ld",
-                      n, n == 1 ? "" : "s", n - 1, idx);
-            return;
-        }
-        stage = (int)idx;
-        next = 2;
-    } else {
-        stage = resolve_stage(segs[0], pipeline, origin, d);
-        if (stage < 0) return;
-        if (nsegs < 2) {
-            at_origin(d, origin, "expected %s.KEY=value: name a key of the stage", segs[0]);
-            return;
-        }
-    }
+    return (int)idx;
+}
 
+/* The stage a --set path addresses, by index (pipeline.N) or by kind or label; *next receives
+ * the index of the segment after the stage's. -1 after reporting. */
+static int set_find_stage(const YNode *pipeline, bool by_index, char **segs, int nsegs,
+                          const char *origin, int *next, Diag *d) {
+    if (by_index) {
+        *next = 2;
+        return set_stage_by_index(pipeline, segs, nsegs, origin, d);
+    }
+    *next = 1;
+    int stage = resolve_stage(segs[0], pipeline, origin, d);
+    if (stage >= 0 && nsegs < 2) {
+        at_origin(d, origin, "expected %s.KEY=value: name a key of the stage", segs[0]);
+        return -1;
+    }
+    return stage;
+}
+
+/* The argument mapping of pipeline[stage], a stage of kind `kind`: made when the stage has
+ * none (`- evaluate` becomes `- evaluate: {}` in place; `- evaluate:` likewise). NULL after
+ * reporting arguments that are not a mapping. */
+static YNode *set_stage_args(YDoc *doc, YNode *pipeline, int stage, int kind, const char *origin,
+                             Diag *d) {
     YNode *item = pipeline->items[stage];
     const YNode *kn;
     YNode *args;
-    int kind = item_parts(item, &kn, &args) ? schema_stage_kind(kn->str) : -1;
-    if (kind < 0) {
-        at_origin(d, origin, "cannot apply: pipeline[%d] is not a valid stage (see the errors "
-                  "in the file)", stage);
-        return;
-    }
+    item_parts(item, &kn, &args);
     const char *kname = stage_kind_names[kind];
-    if (tks && strcmp(segs[next], kname) == 0) next++; /* pipeline.1.pretrain_layer.units */
-    if (next >= nsegs) {
-        at_origin(d, origin, "expected a key of %s after '%s'", kname, segs[next - 1]);
-        return;
-    }
-    if (item->kind == YNODE_SCALAR) { /* `- evaluate` becomes `- evaluate: {}`, in place */
+    if (item->kind == YNODE_SCALAR) {
         YNode *m = ydoc_new_map(doc, NULL);
         args = ydoc_new_map(doc, NULL);
         m->line = args->line = item->line;
         m->col = args->col = item->col;
         ydoc_map_set(doc, m, kname, args);
         ydoc_seq_set(pipeline, stage, m);
-    } else if (ynode_is_null(args)) { /* `- evaluate:` likewise */
+    } else if (ynode_is_null(args)) {
         YNode *m = ydoc_new_map(doc, NULL);
         m->line = args ? args->line : kn->line;
         m->col = args ? args->col : kn->col;
@@ -307,25 +294,37 @@ static void apply_set(YDoc *doc, const char *arg, Diag *d) {
     } else if (args->kind != YNODE_MAP) {
         at_origin(d, origin, "cannot apply: pipeline[%d].%s is not a mapping of keys", stage,
                   kname);
-        return;
+        return NULL;
     }
+    return args;
+}
+
+/* "%s has no key '%s'" with the nearest key of spec. */
+static void report_no_key(const MapSpec *spec, const char *where, const char *key,
+                          const char *origin, Diag *d) {
+    const char *cands[64];
+    int nc = 0;
+    for (int i = 0; i < spec->nkeys && nc < 64; i++) cands[nc++] = spec->keys[i].key;
+    const char *near = diag_nearest(key, cands, nc);
+    if (near)
+        at_origin(d, origin, "%s has no key '%s'; did you mean '%s'?", where, key, near);
+    else if (nc == 0)
+        at_origin(d, origin, "%s has no key '%s' (it takes no keys)", where, key);
+    else
+        at_origin(d, origin, "%s has no key '%s'", where, key);
+}
+
+/* Sets KEY[.SUBKEY...] (segs[next..nsegs)) of a stage's argument mapping to value, each name
+ * checked against the stage's schema; missing sub-mappings are made. */
+static void set_stage_key(YDoc *doc, YNode *args, int kind, char **segs, int next, int nsegs,
+                          YNode *value, const char *origin, Diag *d) {
     const MapSpec *spec = schema_stage(kind);
     char where[256];
-    snprintf(where, sizeof where, "%s", kname);
+    snprintf(where, sizeof where, "%s", stage_kind_names[kind]);
     for (int s = next; s < nsegs; s++) {
         const KeySpec *ks = schema_find(spec, segs[s]);
         if (!ks) {
-            const char *cands[64];
-            int nc = 0;
-            for (int i = 0; i < spec->nkeys && nc < 64; i++) cands[nc++] = spec->keys[i].key;
-            const char *near = diag_nearest(segs[s], cands, nc);
-            if (near)
-                at_origin(d, origin, "%s has no key '%s'; did you mean '%s'?", where, segs[s],
-                          near);
-            else if (nc == 0)
-                at_origin(d, origin, "%s has no key '%s' (it takes no keys)", where, segs[s]);
-            else
-                at_origin(d, origin, "%s has no key '%s'", where, segs[s]);
+            report_no_key(spec, where, segs[s], origin, d);
             return;
         }
         if (s == nsegs - 1) {
@@ -349,6 +348,63 @@ static void apply_set(YDoc *doc, const char *arg, Diag *d) {
         size_t wl = strlen(where);
         snprintf(where + wl, sizeof where - wl, ".%s", ks->key);
     }
+}
+
+/* A --set of a stage's key: pipeline.N.KEY..., KIND[#K].KEY... or LABEL.KEY... */
+static void set_in_pipeline(YDoc *doc, bool by_index, char **segs, int nsegs, YNode *value,
+                            const char *origin, Diag *d) {
+    YNode *pipeline = ynode_get(doc->root, "pipeline");
+    int next;
+    int stage = set_find_stage(pipeline, by_index, segs, nsegs, origin, &next, d);
+    if (stage < 0) return;
+    const YNode *kn;
+    YNode *args;
+    int kind = item_parts(pipeline->items[stage], &kn, &args) ? schema_stage_kind(kn->str) : -1;
+    if (kind < 0) {
+        at_origin(d, origin, "cannot apply: pipeline[%d] is not a valid stage (see the errors "
+                  "in the file)", stage);
+        return;
+    }
+    const char *kname = stage_kind_names[kind];
+    if (by_index && strcmp(segs[next], kname) == 0) next++; /* pipeline.1.pretrain_layer.units */
+    if (next >= nsegs) {
+        at_origin(d, origin, "expected a key of %s after '%s'", kname, segs[next - 1]);
+        return;
+    }
+    args = set_stage_args(doc, pipeline, stage, kind, origin, d);
+    if (args) set_stage_key(doc, args, kind, segs, next, nsegs, value, origin, d);
+}
+
+/* Applies one --set argument to the tree. */
+static void apply_set(YDoc *doc, const char *arg, Diag *d) {
+    size_t olen = strlen(arg) + 8;
+    char *origin = arena_alloc(doc->arena, olen);
+    snprintf(origin, olen, "--set %s", arg);
+    char *segs[SET_MAX_SEGMENTS];
+    int nsegs = 0;
+    const char *eq = set_split_path(doc, arg, origin, segs, &nsegs, d);
+    if (!eq) return;
+    YNode *value = set_parse_value(doc, eq + 1, origin, d);
+    if (!value) return;
+
+    YNode *root = doc->root;
+    if (!root || root->kind != YNODE_MAP) {
+        at_origin(d, origin, "cannot apply: the file is not a mapping of keys");
+        return;
+    }
+    const KeySpec *tks = schema_find(schema_top(), segs[0]);
+    if (tks && tks->type == KT_OPAQUE) {
+        at_origin(d, origin, "'%s' cannot be changed with --set", segs[0]);
+        return;
+    }
+    if (tks && tks->type != KT_PIPELINE) {
+        if (nsegs > 1)
+            at_origin(d, origin, "'%s' has no keys below it", segs[0]);
+        else
+            ydoc_map_set(doc, root, segs[0], value);
+        return;
+    }
+    set_in_pipeline(doc, tks != NULL, segs, nsegs, value, origin, d);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -454,160 +510,195 @@ static void pending_end(Diag *d, const StageSrc *src, Pending *p, int replaced_b
     p->used = false;
 }
 
+/* The model state while the stage-order rules walk the pipeline. */
+typedef struct OrderWalk {
+    const Config *c;
+    const StageSrc *src;
+    Diag *d;
+    int nenc;                                    /* encoder layers so far */
+    int load_at, strip_at, head_at, first_layer_at; /* stage indices, -1: none yet */
+    Pending sparsity, noise;
+} OrderWalk;
+
+static void order_load_dataset(OrderWalk *w, int k) {
+    if (k == 0) {
+        w->load_at = k;
+        return;
+    }
+    at_node(w->d, DIAG_ERROR, w->src[k].key, "%s: load_dataset comes once, as the first stage",
+            w->src[k].path);
+    if (w->load_at >= 0) note_stage(w->d, &w->src[w->load_at], "the data set is loaded here");
+}
+
+/* A reconstruction loss, and bce only on a sigmoid reconstruction. */
+static void order_layer_loss(OrderWalk *w, int k) {
+    const StageCfg *s = &w->c->stages[k];
+    const StageSrc *at = &w->src[k];
+    const YNode *loss = key_node(at, "loss");
+    if (!is_recon_loss(s->train.loss)) {
+        at_node(w->d, DIAG_ERROR, loss,
+                "%s.loss: %s compares class scores with labels, but %s reconstructs its "
+                "input: use mse, half_sse or bce",
+                at->path, loss_name(s->train.loss), stage_kind_names[s->kind]);
+        return;
+    }
+    if (s->train.loss != LOSS_BCE) return;
+    const StageCfg *out = &w->c->stages[w->first_layer_at];
+    const StageSrc *out_src = &w->src[w->first_layer_at];
+    if (s->kind == STAGE_PRETRAIN_LAYER && s->decoder_activation != ACT_SIGMOID) {
+        at_node(w->d, DIAG_ERROR, loss,
+                "%s.loss: bce needs a reconstruction in (0, 1): set "
+                "decoder_activation to sigmoid (it is %s)",
+                at->path, act_name(s->decoder_activation));
+    } else if (s->kind == STAGE_APPEND_LAYER && out->decoder_activation != ACT_SIGMOID) {
+        at_node(w->d, DIAG_ERROR, loss,
+                "%s.loss: bce needs a reconstruction in (0, 1), but the output "
+                "layer (the decoder of pipeline[%d]) is %s",
+                at->path, out_src->index, act_name(out->decoder_activation));
+        at_node(w->d, DIAG_NOTE, key_node(out_src, "decoder_activation"),
+                "%s: the output layer is made here", out_src->path);
+    }
+}
+
+/* pretrain_layer or append_layer that may train: the stack, the pending settings, the loss. */
+static void order_layer(OrderWalk *w, int k) {
+    const StageCfg *s = &w->c->stages[k];
+    const StageSrc *at = &w->src[k];
+    if (++w->nenc > AE_MAX_LAYERS)
+        at_node(w->d, DIAG_ERROR, at->key, "%s: too many encoder layers (at most %d)", at->path,
+                AE_MAX_LAYERS);
+    if (w->first_layer_at < 0) w->first_layer_at = k;
+    w->sparsity.used |= w->sparsity.at >= 0;
+    w->noise.used |= w->noise.at >= 0;
+    order_layer_loss(w, k);
+    if (w->sparsity.at >= 0 && w->c->stages[w->sparsity.at].sparsity.kind == PEN_KL &&
+        s->activation != ACT_SIGMOID) {
+        at_node(w->d, DIAG_WARNING, key_node(at, "activation"),
+                "%s.activation: KL sparsity (pipeline[%d]) expects a code in (0, 1), "
+                "as sigmoid gives; with %s the mean activation can leave (0, 1)",
+                at->path, w->src[w->sparsity.at].index, act_name(s->activation));
+    }
+}
+
+/* pretrain_layer, append_layer, add_sparsity, add_noise: the autoencoder phase's stages. */
+static void order_autoencoder_stage(OrderWalk *w, int k) {
+    const StageCfg *s = &w->c->stages[k];
+    const StageSrc *at = &w->src[k];
+    const char *kname = stage_kind_names[s->kind];
+    if (w->strip_at >= 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: the autoencoder phase ended at strip_decoder (pipeline[%d]); %s "
+                "needs the decoder",
+                at->path, w->src[w->strip_at].index, kname);
+        note_stage(w->d, &w->src[w->strip_at], "the decoder is dropped here");
+        return;
+    }
+    if (w->head_at >= 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: a classifier is already attached (pipeline[%d]); %s belongs to "
+                "the autoencoder phase, before it",
+                at->path, w->src[w->head_at].index, kname);
+        note_stage(w->d, &w->src[w->head_at], "the classifier is attached here");
+        return;
+    }
+    if (s->kind == STAGE_APPEND_LAYER && w->nenc == 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: append_layer needs an encoder layer below it; start the stack "
+                "with pretrain_layer",
+                at->path);
+        return;
+    }
+    if (s->kind == STAGE_ADD_SPARSITY || s->kind == STAGE_ADD_NOISE) {
+        Pending *p = s->kind == STAGE_ADD_SPARSITY ? &w->sparsity : &w->noise;
+        pending_end(w->d, w->src, p, at->index);
+        p->at = k;
+        return;
+    }
+    order_layer(w, k);
+}
+
+/* Returns whether the autoencoder phase ends here. */
+static bool order_strip_decoder(OrderWalk *w, int k) {
+    const StageSrc *at = &w->src[k];
+    if (w->strip_at >= 0) {
+        at_node(w->d, DIAG_ERROR, at->key, "%s: the decoder was already stripped", at->path);
+        note_stage(w->d, &w->src[w->strip_at], "stripped here first");
+        return false;
+    }
+    if (w->nenc == 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: there is no decoder to strip: no pretrain_layer before it", at->path);
+        return false;
+    }
+    w->strip_at = k;
+    return true;
+}
+
+/* Returns whether the autoencoder phase ends here. */
+static bool order_attach_classifier(OrderWalk *w, int k) {
+    const StageCfg *s = &w->c->stages[k];
+    const StageSrc *at = &w->src[k];
+    if (w->head_at >= 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: a classifier is already attached; attach_classifier comes once", at->path);
+        note_stage(w->d, &w->src[w->head_at], "the classifier is attached here");
+        return false;
+    }
+    if (w->nenc > 0 && w->strip_at < 0) {
+        at_node(w->d, DIAG_ERROR, at->key,
+                "%s: the decoder is still attached; put strip_decoder before "
+                "attach_classifier",
+                at->path);
+        return false;
+    }
+    w->head_at = k;
+    if (is_recon_loss(s->train.loss))
+        at_node(w->d, DIAG_ERROR, key_node(at, "loss"),
+                "%s.loss: %s is a reconstruction loss; a classifier uses nll "
+                "(log-softmax output) or cross_entropy (raw scores)",
+                at->path, loss_name(s->train.loss));
+    if (s->freeze_encoder && w->nenc == 0)
+        at_node(w->d, DIAG_WARNING, key_node(at, "freeze_encoder"),
+                "%s.freeze_encoder: has no effect: there is no encoder", at->path);
+    return true;
+}
+
 /* The stage-order rules (see the top of this file), by walking the model state. */
 static void check_order(const Config *c, const StageSrc *src, Diag *d) {
-    int nenc = 0;
-    int load_at = -1, strip_at = -1, head_at = -1, first_layer_at = -1;
-    Pending sparsity = {-1, false}, noise = {-1, false};
+    OrderWalk w = {.c = c, .src = src, .d = d, .load_at = -1, .strip_at = -1, .head_at = -1,
+                   .first_layer_at = -1, .sparsity = {-1, false}, .noise = {-1, false}};
     for (int k = 0; k < c->nstages; k++) {
         const StageCfg *s = &c->stages[k];
         const StageSrc *at = &src[k];
-        const char *kname = stage_kind_names[s->kind];
+        bool phase_ends = false;
         if (k == 0 && s->kind != STAGE_LOAD_DATASET)
             at_node(d, DIAG_ERROR, at->key,
                     "%s: the first stage must be load_dataset (the data every later stage "
                     "trains on)",
                     at->path);
         switch (s->kind) {
-        case STAGE_LOAD_DATASET:
-            if (k == 0) {
-                load_at = k;
-            } else {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: load_dataset comes once, as the first stage", at->path);
-                if (load_at >= 0) note_stage(d, &src[load_at], "the data set is loaded here");
-            }
-            break;
+        case STAGE_LOAD_DATASET: order_load_dataset(&w, k); break;
         case STAGE_PRETRAIN_LAYER:
         case STAGE_APPEND_LAYER:
         case STAGE_ADD_SPARSITY:
-        case STAGE_ADD_NOISE: {
-            bool layer = s->kind == STAGE_PRETRAIN_LAYER || s->kind == STAGE_APPEND_LAYER;
-            if (strip_at >= 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: the autoencoder phase ended at strip_decoder (pipeline[%d]); %s "
-                        "needs the decoder",
-                        at->path, src[strip_at].index, kname);
-                note_stage(d, &src[strip_at], "the decoder is dropped here");
-                break;
-            }
-            if (head_at >= 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: a classifier is already attached (pipeline[%d]); %s belongs to "
-                        "the autoencoder phase, before it",
-                        at->path, src[head_at].index, kname);
-                note_stage(d, &src[head_at], "the classifier is attached here");
-                break;
-            }
-            if (s->kind == STAGE_APPEND_LAYER && nenc == 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: append_layer needs an encoder layer below it; start the stack "
-                        "with pretrain_layer",
-                        at->path);
-                break;
-            }
-            if (s->kind == STAGE_ADD_SPARSITY || s->kind == STAGE_ADD_NOISE) {
-                Pending *p = s->kind == STAGE_ADD_SPARSITY ? &sparsity : &noise;
-                pending_end(d, src, p, at->index);
-                p->at = k;
-            }
-            if (!layer) break;
-            if (++nenc > AE_MAX_LAYERS)
-                at_node(d, DIAG_ERROR, at->key, "%s: too many encoder layers (at most %d)",
-                        at->path, AE_MAX_LAYERS);
-            if (first_layer_at < 0) first_layer_at = k;
-            sparsity.used |= sparsity.at >= 0;
-            noise.used |= noise.at >= 0;
-            const YNode *loss = key_node(at, "loss");
-            if (!is_recon_loss(s->train.loss)) {
-                at_node(d, DIAG_ERROR, loss,
-                        "%s.loss: %s compares class scores with labels, but %s reconstructs its "
-                        "input: use mse, half_sse or bce",
-                        at->path, loss_name(s->train.loss), kname);
-            } else if (s->train.loss == LOSS_BCE) {
-                const StageCfg *out = &c->stages[first_layer_at];
-                if (s->kind == STAGE_PRETRAIN_LAYER && s->decoder_activation != ACT_SIGMOID) {
-                    at_node(d, DIAG_ERROR, loss,
-                            "%s.loss: bce needs a reconstruction in (0, 1): set "
-                            "decoder_activation to sigmoid (it is %s)",
-                            at->path, act_name(s->decoder_activation));
-                } else if (s->kind == STAGE_APPEND_LAYER &&
-                           out->decoder_activation != ACT_SIGMOID) {
-                    at_node(d, DIAG_ERROR, loss,
-                            "%s.loss: bce needs a reconstruction in (0, 1), but the output "
-                            "layer (the decoder of pipeline[%d]) is %s",
-                            at->path, src[first_layer_at].index,
-                            act_name(out->decoder_activation));
-                    at_node(d, DIAG_NOTE, key_node(&src[first_layer_at], "decoder_activation"),
-                            "%s: the output layer is made here", src[first_layer_at].path);
-                }
-            }
-            if (sparsity.at >= 0 && c->stages[sparsity.at].sparsity.kind == PEN_KL &&
-                s->activation != ACT_SIGMOID) {
-                at_node(d, DIAG_WARNING, key_node(at, "activation"),
-                        "%s.activation: KL sparsity (pipeline[%d]) expects a code in (0, 1), "
-                        "as sigmoid gives; with %s the mean activation can leave (0, 1)",
-                        at->path, src[sparsity.at].index, act_name(s->activation));
-            }
-            break;
-        }
-        case STAGE_STRIP_DECODER:
-            if (strip_at >= 0) {
-                at_node(d, DIAG_ERROR, at->key, "%s: the decoder was already stripped",
-                        at->path);
-                note_stage(d, &src[strip_at], "stripped here first");
-                break;
-            }
-            if (nenc == 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: there is no decoder to strip: no pretrain_layer before it",
-                        at->path);
-                break;
-            }
-            strip_at = k;
-            goto end_of_phase;
-        case STAGE_ATTACH_CLASSIFIER: {
-            if (head_at >= 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: a classifier is already attached; attach_classifier comes once",
-                        at->path);
-                note_stage(d, &src[head_at], "the classifier is attached here");
-                break;
-            }
-            if (nenc > 0 && strip_at < 0) {
-                at_node(d, DIAG_ERROR, at->key,
-                        "%s: the decoder is still attached; put strip_decoder before "
-                        "attach_classifier",
-                        at->path);
-                break;
-            }
-            head_at = k;
-            if (is_recon_loss(s->train.loss))
-                at_node(d, DIAG_ERROR, key_node(at, "loss"),
-                        "%s.loss: %s is a reconstruction loss; a classifier uses nll "
-                        "(log-softmax output) or cross_entropy (raw scores)",
-                        at->path, loss_name(s->train.loss));
-            if (s->freeze_encoder && nenc == 0)
-                at_node(d, DIAG_WARNING, key_node(at, "freeze_encoder"),
-                        "%s.freeze_encoder: has no effect: there is no encoder", at->path);
-            goto end_of_phase;
-        }
+        case STAGE_ADD_NOISE: order_autoencoder_stage(&w, k); break;
+        case STAGE_STRIP_DECODER: phase_ends = order_strip_decoder(&w, k); break;
+        case STAGE_ATTACH_CLASSIFIER: phase_ends = order_attach_classifier(&w, k); break;
         case STAGE_EVALUATE:
-            if (head_at < 0 && !(nenc > 0 && strip_at < 0))
+            if (w.head_at < 0 && !(w.nenc > 0 && w.strip_at < 0))
                 at_node(d, DIAG_ERROR, at->key,
                         "%s: nothing to evaluate: no classifier head and no decoder yet",
                         at->path);
             break;
-        default:
-            break;
+        default: break;
         }
-        continue;
-    end_of_phase: /* sparsity and noise end with the autoencoder phase */
-        pending_end(d, src, &sparsity, -1);
-        pending_end(d, src, &noise, -1);
+        if (phase_ends) { /* sparsity and noise end with the autoencoder phase */
+            pending_end(d, src, &w.sparsity, -1);
+            pending_end(d, src, &w.noise, -1);
+        }
     }
-    pending_end(d, src, &sparsity, -1);
-    pending_end(d, src, &noise, -1);
+    pending_end(d, src, &w.sparsity, -1);
+    pending_end(d, src, &w.noise, -1);
 }
 
 /* Labels: `name:` or kind[_K]; unique. */
@@ -639,9 +730,88 @@ static void assign_labels(Config *c, const StageSrc *src, Diag *d) {
     }
 }
 
+/* A pipeline item that is not shaped like a stage (one key, its kind). */
+static void report_bad_item(const YNode *item, const char *ipath, Diag *d) {
+    if (item->kind != YNODE_MAP || item->npairs < 2) {
+        char got[32];
+        snprintf(got, sizeof got, "%s",
+                 item->kind == YNODE_SEQ   ? "a list"
+                 : item->kind == YNODE_MAP ? "an empty mapping"
+                                           : "nothing");
+        at_node(d, DIAG_ERROR, item,
+                "%s: expected a stage such as '- evaluate: {split: test}', got %s", ipath, got);
+        return;
+    }
+    char keys[256] = "";
+    int shown = 0;
+    for (int j = 0; j < item->npairs && shown < 4; j++) {
+        if (item->pairs[j].dup || item->pairs[j].key->kind != YNODE_SCALAR) continue;
+        size_t l = strlen(keys);
+        snprintf(keys + l, sizeof keys - l, "%s'%s'", shown ? ", " : "", item->pairs[j].key->str);
+        shown++;
+    }
+    const YNode *k0 = item->pairs[0].key;
+    bool hint = k0->kind == YNODE_SCALAR && schema_stage_kind(k0->str) >= 0 &&
+                ynode_is_null(item->pairs[0].value);
+    if (hint)
+        at_node(d, DIAG_ERROR, item,
+                "%s: a stage has one key, its kind, but this one has %s; indent the "
+                "stage's keys under '%s:'",
+                ipath, keys, k0->str);
+    else
+        at_node(d, DIAG_ERROR, item,
+                "%s: a stage has one key, its kind (like '- evaluate: {split: "
+                "test}'), but this one has %s",
+                ipath, keys);
+}
+
+static void report_unknown_stage(const YNode *kn, const char *ipath, Diag *d) {
+    const char *near = diag_nearest(kn->str, (const char *const *)stage_kind_names, STAGE_COUNT);
+    if (near) {
+        at_node(d, DIAG_ERROR, kn, "%s: unknown stage '%s'; did you mean '%s'?", ipath, kn->str,
+                near);
+        return;
+    }
+    char list[256] = "";
+    for (int k = 0; k < STAGE_COUNT; k++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", k ? ", " : "", stage_kind_names[k]);
+    }
+    at_node(d, DIAG_ERROR, kn, "%s: unknown stage '%s' (stages: %s)", ipath, kn->str, list);
+}
+
+/* Pipeline item i into the next StageCfg of c (and its StageSrc), validated against its kind's
+ * schema; an item that is not a stage is reported and skipped. */
+static void build_stage(Config *c, StageSrc *src, const YNode *item, int i, Diag *d) {
+    const YNode *kn;
+    YNode *args;
+    char ipath[32];
+    snprintf(ipath, sizeof ipath, "pipeline[%d]", i);
+    if (!item_parts(item, &kn, &args)) {
+        report_bad_item(item, ipath, d);
+        return;
+    }
+    int kind = schema_stage_kind(kn->str);
+    if (kind < 0) {
+        report_unknown_stage(kn, ipath, d);
+        return;
+    }
+    StageCfg *s = &c->stages[c->nstages];
+    StageSrc *ss = &src[c->nstages];
+    c->nstages++;
+    s->kind = (StageKind)kind;
+    if (!kn->origin) s->pos = (SrcPos){kn->line, kn->col};
+    ss->index = i;
+    ss->key = kn;
+    ss->args = args && args->kind == YNODE_MAP ? args : NULL;
+    snprintf(ss->path, sizeof ss->path, "%s.%s", ipath, stage_kind_names[kind]);
+    const YNode *where = args && args->kind == YNODE_MAP ? args : kn;
+    int errs = schema_apply(schema_stage(kind), args, where, ss->path, s, d);
+    if (errs == 0) check_stage_keys(s, ss, d);
+}
+
 static void build_pipeline(Config *c, const YNode *pipeline, Diag *d) {
-    if (ynode_is_null(pipeline) || pipeline->kind != YNODE_SEQ ||
-        pipeline->nitems == 0) {
+    if (ynode_is_null(pipeline) || pipeline->kind != YNODE_SEQ || pipeline->nitems == 0) {
         const char *got = ynode_is_null(pipeline)       ? "nothing"
                           : pipeline->kind == YNODE_MAP ? "a mapping"
                           : pipeline->kind == YNODE_SEQ ? "an empty list"
@@ -655,80 +825,7 @@ static void build_pipeline(Config *c, const YNode *pipeline, Diag *d) {
     int n = pipeline->nitems;
     c->stages = ae_xcalloc((size_t)n, sizeof *c->stages);
     StageSrc *src = ae_xcalloc((size_t)n, sizeof *src);
-    for (int i = 0; i < n; i++) {
-        const YNode *item = pipeline->items[i];
-        const YNode *kn;
-        YNode *args;
-        char ipath[32];
-        snprintf(ipath, sizeof ipath, "pipeline[%d]", i);
-        if (!item_parts(item, &kn, &args)) {
-            if (item->kind == YNODE_MAP && item->npairs >= 2) {
-                char keys[256] = "";
-                int shown = 0;
-                for (int j = 0; j < item->npairs && shown < 4; j++) {
-                    if (item->pairs[j].dup || item->pairs[j].key->kind != YNODE_SCALAR) continue;
-                    size_t l = strlen(keys);
-                    snprintf(keys + l, sizeof keys - l, "%s'%s'", shown ? ", " : "",
-                             item->pairs[j].key->str);
-                    shown++;
-                }
-                const YNode *k0 = item->pairs[0].key;
-                bool hint = k0->kind == YNODE_SCALAR && schema_stage_kind(k0->str) >= 0 &&
-                            ynode_is_null(item->pairs[0].value);
-                if (hint)
-                    at_node(d, DIAG_ERROR, item,
-                            "%s: a stage has one key, its kind, but this one has %s; indent the "
-                            "stage's keys under '%s:'",
-                            ipath, keys, k0->str);
-                else
-                    at_node(d, DIAG_ERROR, item,
-                            "%s: a stage has one key, its kind (like '- evaluate: {split: "
-                            "test}'), but this one has %s",
-                            ipath, keys);
-            } else {
-                char got[32];
-                snprintf(got, sizeof got, "%s",
-                         item->kind == YNODE_SEQ   ? "a list"
-                         : item->kind == YNODE_MAP ? "an empty mapping"
-                                                   : "nothing");
-                at_node(d, DIAG_ERROR, item,
-                        "%s: expected a stage such as '- evaluate: {split: test}', got %s",
-                        ipath, got);
-            }
-            continue;
-        }
-        int kind = schema_stage_kind(kn->str);
-        if (kind < 0) {
-            const char *near = diag_nearest(kn->str, (const char *const *)stage_kind_names,
-                                            STAGE_COUNT);
-            if (near) {
-                at_node(d, DIAG_ERROR, kn, "%s: unknown stage '%s'; did you mean '%s'?", ipath,
-                        kn->str, near);
-            } else {
-                char list[256] = "";
-                for (int k = 0; k < STAGE_COUNT; k++) {
-                    size_t l = strlen(list);
-                    snprintf(list + l, sizeof list - l, "%s%s", k ? ", " : "",
-                             stage_kind_names[k]);
-                }
-                at_node(d, DIAG_ERROR, kn, "%s: unknown stage '%s' (stages: %s)", ipath, kn->str,
-                        list);
-            }
-            continue;
-        }
-        StageCfg *s = &c->stages[c->nstages];
-        StageSrc *ss = &src[c->nstages];
-        c->nstages++;
-        s->kind = (StageKind)kind;
-        if (!kn->origin) s->pos = (SrcPos){kn->line, kn->col};
-        ss->index = i;
-        ss->key = kn;
-        ss->args = args && args->kind == YNODE_MAP ? args : NULL;
-        snprintf(ss->path, sizeof ss->path, "%s.%s", ipath, stage_kind_names[kind]);
-        const YNode *where = args && args->kind == YNODE_MAP ? args : kn;
-        int errs = schema_apply(schema_stage(kind), args, where, ss->path, s, d);
-        if (errs == 0) check_stage_keys(s, ss, d);
-    }
+    for (int i = 0; i < n; i++) build_stage(c, src, pipeline->items[i], i, d);
     if (c->nstages > 0) {
         assign_labels(c, src, d);
         check_order(c, src, d);
@@ -759,6 +856,11 @@ static Config *load(const char *name, const char *text, size_t len, const char *
         schema_apply(schema_top(), root, root, "", c, d);
         const YNode *pipeline = ynode_get(root, "pipeline");
         if (pipeline) build_pipeline(c, pipeline, d);
+        const YPair *sweep = ynode_get_pair(root, "sweep");
+        if (sweep && !ynode_is_null(sweep->value) && strcmp(name, CONFIG_STDIN_NAME) == 0)
+            at_node(d, DIAG_ERROR, sweep->key,
+                    "sweep: a sweep needs the config in a file (every point reads it again), "
+                    "not standard input");
     }
     ydoc_free(doc);
     return c;
@@ -783,30 +885,40 @@ Config *config_load_string(const char *name_for_messages, const char *yaml_text,
     return finish(c, &d, nerrors);
 }
 
-Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors) {
-    Diag d;
-    diag_init(&d, stderr, path);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = fopen(path, "rb");
+/* The text of path ("-": standard input) into a new buffer of *len bytes, or NULL after
+ * reporting why not. */
+static char *read_config(const char *path, size_t *len, Diag *d) {
+    bool from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "cannot open: %s", strerror(errno));
-        return finish(NULL, &d, nerrors);
+        diag_emit(d, DIAG_ERROR, NULL, 0, 0, "cannot open: %s", strerror(errno));
+        return NULL;
     }
-    text = ae_xmalloc(CONFIG_MAX_BYTES + 1);
-    len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+    char *text = ae_xmalloc(CONFIG_MAX_BYTES + 1);
+    *len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
     bool bad = ferror(f);
-    fclose(f);
-    if (bad || len > CONFIG_MAX_BYTES) {
+    int saved = errno;
+    if (!from_stdin) fclose(f);
+    if (bad || *len > CONFIG_MAX_BYTES) {
         if (bad)
-            diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "cannot read: %s", strerror(errno));
+            diag_emit(d, DIAG_ERROR, NULL, 0, 0, "cannot read: %s", strerror(saved));
         else
-            diag_emit(&d, DIAG_ERROR, NULL, 0, 0, "larger than %u bytes: not a config",
+            diag_emit(d, DIAG_ERROR, NULL, 0, 0, "larger than %u bytes: not a config",
                       CONFIG_MAX_BYTES);
         free(text);
-        return finish(NULL, &d, nerrors);
+        return NULL;
     }
-    Config *c = load(path, text, len, sets, nsets, &d);
+    return text;
+}
+
+Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors) {
+    const char *name = strcmp(path, "-") == 0 ? CONFIG_STDIN_NAME : path;
+    Diag d;
+    diag_init(&d, stderr, name);
+    size_t len = 0;
+    char *text = read_config(path, &len, &d);
+    if (!text) return finish(NULL, &d, nerrors);
+    Config *c = load(name, text, len, sets, nsets, &d);
     free(text);
     return finish(c, &d, nerrors);
 }

@@ -124,7 +124,13 @@ typedef struct Config {
  * are reported as `--set ARG: error: ...`.
  */
 
+/* The name of standard input in messages and Config.path. */
+#define CONFIG_STDIN_NAME "<stdin>"
+
 /* Reads and validates the YAML file at path with the --set overrides; diagnostics go to stderr.
+ * path "-" reads standard input to its end (at most 16 MiB, as a file), named
+ * CONFIG_STDIN_NAME in messages (`<stdin>:3:5: error: ...`); a `sweep:` block there is an error,
+ * since a sweep's points read their config again.
  * Returns a new Config (free with config_free) or NULL when there was any error; *nerrors (if
  * not NULL) receives the number of errors. */
 Config *config_load(const char *path, const char *const *sets, int nsets, int *nerrors);

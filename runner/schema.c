@@ -567,93 +567,111 @@ static CvResult parse_ll(const char *s, long long *out) {
     return CV_OK;
 }
 
+/* The convert_* functions convert text s for ks and store it in field (ks's place in the
+ * struct); nothing is stored on failure. */
+
+/* An unsigned 64-bit integer (the seed). */
+static CvResult convert_u64(const KeySpec *ks, const char *s, char *field) {
+    if (!*s || *s == '-' || *s == '+' || *s < '0' || *s > '9') {
+        long long probe;
+        CvResult r = parse_ll(s, &probe);
+        return r == CV_OK ? CV_RANGE : r;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end) return CV_BAD;
+    if (errno == ERANGE) return CV_OVERFLOW;
+    if (!in_bounds(ks, (double)v)) return CV_RANGE;
+    uint64_t u = v;
+    memcpy(field, &u, sizeof u);
+    return CV_OK;
+}
+
+/* An int, or entry list_index of an int list. */
+static CvResult convert_int(const KeySpec *ks, const char *s, char *field, int list_index) {
+    if (ks->ctype == CT_U64) return convert_u64(ks, s, field);
+    long long v;
+    CvResult r = parse_ll(s, &v);
+    if (r != CV_OK) return r;
+    if (v < INT_MIN) return CV_UNDERFLOW;
+    if (v > INT_MAX) return CV_OVERFLOW;
+    if (!in_bounds(ks, (double)v)) return CV_RANGE;
+    int i = (int)v;
+    memcpy(field + (size_t)list_index * sizeof(int), &i, sizeof i);
+    return CV_OK;
+}
+
+/* A finite decimal number into a float or a double. */
+static CvResult convert_float(const KeySpec *ks, const char *s, char *field) {
+    if (is_nonfinite_word(s)) return CV_NONFINITE;
+    if (!*s || strpbrk(s, "xXpP") || *s == ' ') return CV_BAD; /* no hex floats */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end) return CV_BAD;
+    if (!isfinite(v)) return CV_NONFINITE;
+    if (ks->ctype == CT_FLOAT) {
+        float f = (float)v;
+        if (!isfinite(f)) return CV_NONFINITE;
+        if (!in_bounds(ks, f)) return CV_RANGE;
+        memcpy(field, &f, sizeof f);
+    } else {
+        if (!in_bounds(ks, v)) return CV_RANGE;
+        memcpy(field, &v, sizeof v);
+    }
+    return CV_OK;
+}
+
+static CvResult convert_bool(const char *s, char *field) {
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            bool v = strcasecmp(s, yes[i]) == 0;
+            memcpy(field, &v, sizeof v);
+            return CV_OK;
+        }
+    }
+    return CV_BAD;
+}
+
+static CvResult convert_string(const KeySpec *ks, const char *s, char *field) {
+    size_t n = strlen(s);
+    if (n >= ks->size) return CV_TOO_LONG;
+    if ((ks->flags & (KF_NAME | KF_LABEL)) && !name_ok(s, ks->flags & KF_NAME)) return CV_BAD;
+    memset(field, 0, ks->size);
+    memcpy(field, s, n);
+    return CV_OK;
+}
+
+/* One of ks's names, stored as its text, a bool or an int value as the field's type says. */
+static CvResult convert_enum(const KeySpec *ks, const char *s, char *field) {
+    int i = enum_index(ks->names, s);
+    if (i < 0) return CV_BAD;
+    if (ks->ctype == CT_CHARS) {
+        AE_ASSERT(strlen(s) < ks->size);
+        memset(field, 0, ks->size);
+        memcpy(field, s, strlen(s));
+    } else if (ks->ctype == CT_BOOL) {
+        bool v = ks->names[i].value != 0;
+        memcpy(field, &v, sizeof v);
+    } else {
+        memcpy(field, &ks->names[i].value, sizeof(int));
+    }
+    return CV_OK;
+}
+
 /* Converts text s for ks and stores it in base. Nothing is stored on failure. */
 static CvResult convert_text(const KeySpec *ks, const char *s, void *base, int list_index) {
     char *field = (char *)base + ks->offset;
     switch (ks->type) {
     case KT_INT:
-    case KT_INT_LIST: {
-        if (ks->ctype == CT_U64) {
-            if (!*s || *s == '-' || *s == '+' || *s < '0' || *s > '9') {
-                long long probe;
-                CvResult r = parse_ll(s, &probe);
-                return r == CV_OK ? CV_RANGE : r;
-            }
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(s, &end, 10);
-            if (*end) return CV_BAD;
-            if (errno == ERANGE) return CV_OVERFLOW;
-            if (!in_bounds(ks, (double)v)) return CV_RANGE;
-            uint64_t u = v;
-            memcpy(field, &u, sizeof u);
-            return CV_OK;
-        }
-        long long v;
-        CvResult r = parse_ll(s, &v);
-        if (r != CV_OK) return r;
-        if (v < INT_MIN) return CV_UNDERFLOW;
-        if (v > INT_MAX) return CV_OVERFLOW;
-        if (!in_bounds(ks, (double)v)) return CV_RANGE;
-        int i = (int)v;
-        memcpy(field + (size_t)list_index * sizeof(int), &i, sizeof i);
-        return CV_OK;
-    }
-    case KT_FLOAT: {
-        if (is_nonfinite_word(s)) return CV_NONFINITE;
-        if (!*s || strpbrk(s, "xXpP") || *s == ' ') return CV_BAD; /* no hex floats */
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (end == s || *end) return CV_BAD;
-        if (!isfinite(v)) return CV_NONFINITE;
-        if (ks->ctype == CT_FLOAT) {
-            float f = (float)v;
-            if (!isfinite(f)) return CV_NONFINITE;
-            if (!in_bounds(ks, f)) return CV_RANGE;
-            memcpy(field, &f, sizeof f);
-        } else {
-            if (!in_bounds(ks, v)) return CV_RANGE;
-            memcpy(field, &v, sizeof v);
-        }
-        return CV_OK;
-    }
-    case KT_BOOL: {
-        static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-        for (int i = 0; i < 3; i++) {
-            if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
-                bool v = strcasecmp(s, yes[i]) == 0;
-                memcpy(field, &v, sizeof v);
-                return CV_OK;
-            }
-        }
-        return CV_BAD;
-    }
-    case KT_STRING: {
-        size_t n = strlen(s);
-        if (n >= ks->size) return CV_TOO_LONG;
-        if ((ks->flags & (KF_NAME | KF_LABEL)) && !name_ok(s, ks->flags & KF_NAME)) return CV_BAD;
-        memset(field, 0, ks->size);
-        memcpy(field, s, n);
-        return CV_OK;
-    }
-    case KT_ENUM: {
-        int i = enum_index(ks->names, s);
-        if (i < 0) return CV_BAD;
-        if (ks->ctype == CT_CHARS) {
-            AE_ASSERT(strlen(s) < ks->size);
-            memset(field, 0, ks->size);
-            memcpy(field, s, strlen(s));
-        } else if (ks->ctype == CT_BOOL) {
-            bool v = ks->names[i].value != 0;
-            memcpy(field, &v, sizeof v);
-        } else {
-            memcpy(field, &ks->names[i].value, sizeof(int));
-        }
-        return CV_OK;
-    }
-    default:
-        AE_ASSERT(!"convert_text on a non-scalar key");
+    case KT_INT_LIST: return convert_int(ks, s, field, list_index);
+    case KT_FLOAT: return convert_float(ks, s, field);
+    case KT_BOOL: return convert_bool(s, field);
+    case KT_STRING: return convert_string(ks, s, field);
+    case KT_ENUM: return convert_enum(ks, s, field);
+    default: AE_ASSERT(!"convert_text on a non-scalar key");
     }
     return CV_BAD;
 }
@@ -808,42 +826,41 @@ static void mask_names(const KeySpec *sel, unsigned mask, char *buf, size_t size
     }
 }
 
-int schema_apply(const MapSpec *spec, const YNode *map, const YNode *where, const char *path,
-                 void *base, Diag *d) {
-    int before = d->nerrors;
+/* A value where a mapping of keys belongs: reported, and every scalar key gets its default. */
+static void apply_not_a_map(const MapSpec *spec, const YNode *map, const YNode *where,
+                            const char *path, void *base, Diag *d) {
+    char got[128];
+    got_text(map, got, sizeof got);
+    if (spec->nkeys == 0) {
+        node_error(d, map, "%s: takes no keys, got %s", path, got);
+    } else {
+        const KeySpec *example = &spec->keys[0];
+        for (int i = spec->nkeys - 1; i >= 0; i--)
+            if (spec->keys[i].flags & KF_REQUIRED) example = &spec->keys[i];
+        node_error(d, map, "%s: expected a mapping of keys (such as %s: ...), got %s", path,
+                   example->key, got);
+    }
+    for (int i = 0; i < spec->nkeys; i++) {
+        const KeySpec *ks = &spec->keys[i];
+        if (ks->type == KT_PIPELINE || ks->type == KT_OPAQUE) continue;
+        if (ks->type != KT_MAP) apply_default(ks, -1, where, path, base, d);
+    }
+}
+
+/* The selector's value in m (the key that decides which others apply): its index, or -1. */
+static int selector_value(const MapSpec *spec, const YNode *m, const KeySpec **sel_ks) {
+    *sel_ks = spec->selector ? schema_find(spec, spec->selector) : NULL;
+    if (!*sel_ks) return -1;
+    const YNode *sv = ynode_get(m, spec->selector);
+    return sv && sv->kind == YNODE_SCALAR ? enum_index((*sel_ks)->names, sv->str) : -1;
+}
+
+/* The keys m gives: unknown ones reported (marking the key suggested instead), the others
+ * applied when the selector value sel allows them; seen[i]: key i was given. */
+static void apply_given_keys(const MapSpec *spec, const YNode *m, int sel, const KeySpec *sel_ks,
+                             const char *path, void *base, bool *seen, bool *suggested,
+                             Diag *d) {
     char kpath[512];
-    if (map && !ynode_is_null(map) && map->kind != YNODE_MAP) {
-        char got[128];
-        got_text(map, got, sizeof got);
-        if (spec->nkeys == 0)
-            node_error(d, map, "%s: takes no keys, got %s", path, got);
-        else {
-            const KeySpec *example = &spec->keys[0];
-            for (int i = spec->nkeys - 1; i >= 0; i--)
-                if (spec->keys[i].flags & KF_REQUIRED) example = &spec->keys[i];
-            node_error(d, map, "%s: expected a mapping of keys (such as %s: ...), got %s", path,
-                       example->key, got);
-        }
-        for (int i = 0; i < spec->nkeys; i++) {
-            const KeySpec *ks = &spec->keys[i];
-            if (ks->type == KT_PIPELINE || ks->type == KT_OPAQUE) continue;
-            if (ks->type != KT_MAP) apply_default(ks, -1, where, path, base, d);
-        }
-        return d->nerrors - before;
-    }
-    const YNode *m = map && map->kind == YNODE_MAP ? map : NULL;
-
-    /* the selector first: it decides which keys apply */
-    int sel = -1;
-    const KeySpec *sel_ks = spec->selector ? schema_find(spec, spec->selector) : NULL;
-    if (sel_ks) {
-        const YNode *sv = ynode_get(m, spec->selector);
-        if (sv && sv->kind == YNODE_SCALAR) sel = enum_index(sel_ks->names, sv->str);
-    }
-
-    bool seen[64] = {false};
-    bool suggested[64] = {false}; /* named by a "did you mean": not reported missing again */
-    AE_ASSERT(spec->nkeys <= 64);
     for (int i = 0; m && i < m->npairs; i++) {
         const YPair *p = &m->pairs[i];
         if (p->dup || p->key->kind != YNODE_SCALAR) continue;
@@ -871,13 +888,20 @@ int schema_apply(const MapSpec *spec, const YNode *map, const YNode *where, cons
         join_path(kpath, sizeof kpath, path, ks->key);
         apply_value(ks, p->value, kpath, base, d);
     }
+}
 
+/* The keys not given: a required one is an error (unless a "did you mean" named it already),
+ * the others get their defaults. */
+static void apply_missing_keys(const MapSpec *spec, int sel, const KeySpec *sel_ks,
+                               const YNode *where, const char *path, void *base,
+                               const bool *seen, const bool *suggested, Diag *d) {
+    char kpath[512];
     for (int i = 0; i < spec->nkeys; i++) {
         const KeySpec *ks = &spec->keys[i];
         if (seen[i] || ks->type == KT_OPAQUE) continue;
         bool required = (ks->flags & KF_REQUIRED) || (sel >= 0 && (ks->required_for & SEL(sel)));
         if (required) {
-            if (suggested[i]) continue; /* the "did you mean" already names it */
+            if (suggested[i]) continue;
             if (ks->flags & KF_REQUIRED)
                 node_error(d, where, "%s%smissing required key '%s': %s", path,
                            path[0] ? ": " : "", ks->key, ks->help);
@@ -890,6 +914,23 @@ int schema_apply(const MapSpec *spec, const YNode *map, const YNode *where, cons
         join_path(kpath, sizeof kpath, path, ks->key);
         apply_default(ks, sel, where, kpath, base, d);
     }
+}
+
+int schema_apply(const MapSpec *spec, const YNode *map, const YNode *where, const char *path,
+                 void *base, Diag *d) {
+    int before = d->nerrors;
+    if (map && !ynode_is_null(map) && map->kind != YNODE_MAP) {
+        apply_not_a_map(spec, map, where, path, base, d);
+        return d->nerrors - before;
+    }
+    const YNode *m = map && map->kind == YNODE_MAP ? map : NULL;
+    const KeySpec *sel_ks;
+    int sel = selector_value(spec, m, &sel_ks); /* first: it decides which keys apply */
+    bool seen[64] = {false};
+    bool suggested[64] = {false}; /* named by a "did you mean": not reported missing again */
+    AE_ASSERT(spec->nkeys <= 64);
+    apply_given_keys(spec, m, sel, sel_ks, path, base, seen, suggested, d);
+    apply_missing_keys(spec, sel, sel_ks, where, path, base, seen, suggested, d);
     return d->nerrors - before;
 }
 

@@ -451,123 +451,132 @@ static void report_syntax(Builder *b, const yaml_parser_t *p) {
         report(b, DIAG_NOTE, cline, ccol, "%s started here", noun);
 }
 
+/* One event's work: a node, or the end of a collection. Each returns false after a fatal error
+ * (reported). */
+
+static bool on_scalar(Builder *b, const yaml_event_t *ev, int line, int col) {
+    const char *s = (const char *)ev->data.scalar.value;
+    size_t slen = ev->data.scalar.length;
+    YNode *n = node_new(b->doc, YNODE_SCALAR, line, col, b->origin);
+    if (!n) {
+        report_limit(b, line, col);
+        return false;
+    }
+    n->str = arena_strndup(b->doc->arena, s, slen);
+    n->len = slen;
+    n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
+    if (strlen(n->str) != slen) {
+        report(b, DIAG_ERROR, line, col, "a value must not contain a NUL character");
+        b->doc->nerrors++;
+    }
+    anchor_add(b, ev->data.scalar.anchor, n, true);
+    attach(b, n);
+    return true;
+}
+
+static bool on_collection_start(Builder *b, const yaml_event_t *ev, int line, int col) {
+    bool is_map = ev->type == YAML_MAPPING_START_EVENT;
+    if (b->depth == YDOC_MAX_DEPTH) {
+        report_limit(b, line, col);
+        return false;
+    }
+    YNode *n = node_new(b->doc, is_map ? YNODE_MAP : YNODE_SEQ, line, col, b->origin);
+    if (!n) {
+        report_limit(b, line, col);
+        return false;
+    }
+    int a = anchor_add(b, is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor,
+                       n, false);
+    attach(b, n);
+    b->stack[b->depth++] = (Frame){.node = n, .pending_key = NULL, .anchor = a};
+    return true;
+}
+
+static void on_collection_end(Builder *b) {
+    Frame *f = &b->stack[--b->depth];
+    if (f->node->kind == YNODE_MAP) {
+        map_merge(b, f->node);
+        map_check_duplicates(b, f->node);
+    }
+    if (f->anchor >= 0) b->anchors[f->anchor].done = true;
+}
+
+/* *NAME: a copy of the anchored node (the node cap bounds what aliases can expand to). */
+static bool on_alias(Builder *b, const yaml_event_t *ev, int line, int col) {
+    const char *name = (const char *)ev->data.alias.anchor;
+    int k = b->nanchors - 1;
+    while (k >= 0 && strcmp(b->anchors[k].name, name) != 0) k--;
+    if (k < 0) {
+        report(b, DIAG_ERROR, line, col, "unknown alias '*%s': no anchor '&%s' before it", name,
+               name);
+        return false;
+    }
+    if (!b->anchors[k].done) {
+        report(b, DIAG_ERROR, line, col, "alias '*%s' refers to a node that contains it (a cycle)",
+               name);
+        return false;
+    }
+    YNode *n = copy_rec(b->doc, b->anchors[k].node, b->depth, true);
+    if (!n) {
+        report_limit(b, line, col);
+        return false;
+    }
+    n->line = line;
+    n->col = col;
+    attach(b, n);
+    return true;
+}
+
+typedef enum { EVENT_GO_ON, EVENT_END, EVENT_FAIL } EventResult;
+
+static EventResult on_event(Builder *b, const yaml_event_t *ev, int *ndocs) {
+    int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+    switch (ev->type) {
+    case YAML_STREAM_END_EVENT: return EVENT_END;
+    case YAML_DOCUMENT_START_EVENT:
+        if (++*ndocs > 1) {
+            report(b, DIAG_ERROR, line, col,
+                   "a config is one YAML document; a second one starts here");
+            return EVENT_FAIL;
+        }
+        return EVENT_GO_ON;
+    case YAML_SCALAR_EVENT: return on_scalar(b, ev, line, col) ? EVENT_GO_ON : EVENT_FAIL;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        return on_collection_start(b, ev, line, col) ? EVENT_GO_ON : EVENT_FAIL;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: on_collection_end(b); return EVENT_GO_ON;
+    case YAML_ALIAS_EVENT: return on_alias(b, ev, line, col) ? EVENT_GO_ON : EVENT_FAIL;
+    default: return EVENT_GO_ON;
+    }
+}
+
 YDoc *ydoc_parse(const char *text, size_t len, const char *origin, Diag *d) {
     YDoc *doc = ae_xcalloc(1, sizeof *doc);
     doc->arena = arena_create();
     Builder b = {.doc = doc, .d = d, .origin = origin, .text = text, .len = len};
     yaml_parser_t parser;
-    yaml_event_t ev;
-    bool ok = false, have_event = false;
+    EventResult r = EVENT_FAIL;
     int ndocs = 0;
     if (!yaml_parser_initialize(&parser)) {
         report(&b, DIAG_ERROR, 0, 0, "cannot initialise the YAML parser (out of memory)");
         goto fail_noparser;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    for (;;) {
+    do {
+        yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
             report_syntax(&b, &parser);
-            goto fail;
-        }
-        have_event = true;
-        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
-        YNode *n = NULL;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            ok = true;
-            goto done;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++ndocs > 1) {
-                report(&b, DIAG_ERROR, line, col,
-                       "a config is one YAML document; a second one starts here");
-                goto fail;
-            }
-            break;
-        case YAML_SCALAR_EVENT: {
-            const char *s = (const char *)ev.data.scalar.value;
-            size_t slen = ev.data.scalar.length;
-            n = node_new(doc, YNODE_SCALAR, line, col, origin);
-            if (!n) {
-                report_limit(&b, line, col);
-                goto fail;
-            }
-            n->str = arena_strndup(doc->arena, s, slen);
-            n->len = slen;
-            n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev.data.scalar.tag;
-            if (strlen(n->str) != slen) {
-                report(&b, DIAG_ERROR, line, col, "a value must not contain a NUL character");
-                doc->nerrors++;
-            }
-            anchor_add(&b, ev.data.scalar.anchor, n, true);
-            attach(&b, n);
+            r = EVENT_FAIL;
             break;
         }
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT: {
-            bool is_map = ev.type == YAML_MAPPING_START_EVENT;
-            if (b.depth == YDOC_MAX_DEPTH) {
-                report_limit(&b, line, col);
-                goto fail;
-            }
-            n = node_new(doc, is_map ? YNODE_MAP : YNODE_SEQ, line, col, origin);
-            if (!n) {
-                report_limit(&b, line, col);
-                goto fail;
-            }
-            int a = anchor_add(&b, is_map ? ev.data.mapping_start.anchor
-                                          : ev.data.sequence_start.anchor,
-                               n, false);
-            attach(&b, n);
-            b.stack[b.depth++] = (Frame){.node = n, .pending_key = NULL, .anchor = a};
-            break;
-        }
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT: {
-            Frame *f = &b.stack[--b.depth];
-            if (f->node->kind == YNODE_MAP) {
-                map_merge(&b, f->node);
-                map_check_duplicates(&b, f->node);
-            }
-            if (f->anchor >= 0) b.anchors[f->anchor].done = true;
-            break;
-        }
-        case YAML_ALIAS_EVENT: {
-            const char *name = (const char *)ev.data.alias.anchor;
-            int k = b.nanchors - 1;
-            while (k >= 0 && strcmp(b.anchors[k].name, name) != 0) k--;
-            if (k < 0) {
-                report(&b, DIAG_ERROR, line, col, "unknown alias '*%s': no anchor '&%s' before it",
-                       name, name);
-                goto fail;
-            }
-            if (!b.anchors[k].done) {
-                report(&b, DIAG_ERROR, line, col,
-                       "alias '*%s' refers to a node that contains it (a cycle)", name);
-                goto fail;
-            }
-            n = copy_rec(doc, b.anchors[k].node, b.depth, true);
-            if (!n) {
-                report_limit(&b, line, col);
-                goto fail;
-            }
-            n->line = line;
-            n->col = col;
-            attach(&b, n);
-            break;
-        }
-        default:
-            break;
-        }
+        r = on_event(&b, &ev, &ndocs);
         yaml_event_delete(&ev);
-        have_event = false;
-    }
-done:
-fail:
-    if (have_event) yaml_event_delete(&ev);
+    } while (r == EVENT_GO_ON);
     yaml_parser_delete(&parser);
 fail_noparser:
     free(b.anchors);
-    if (!ok) {
+    if (r != EVENT_END) {
         ydoc_free(doc);
         return NULL;
     }
