@@ -188,9 +188,9 @@ static double run_case(const Backend *be, const Case *k, int *ntensors, AeError 
     }
 
     /* data: random bytes; labels over the classes */
-    Dataset ds = {.n = ROWS, .rows = 1, .cols = D, .D = D, .C = 10};
-    uint8_t img[ROWS * 8], lab[ROWS];
     int classes = k->kind == TASK_CLASSIFIER ? k->head[k->nhead - 1] : 1;
+    Dataset ds = {.n = ROWS, .rows = 1, .cols = D, .D = D, .C = classes};
+    uint8_t img[ROWS * 8], lab[ROWS];
     for (int i = 0; i < ROWS * D; i++) img[i] = (uint8_t)(20 + rng_next_below(&rng, 216));
     for (int r = 0; r < ROWS; r++) lab[r] = (uint8_t)(r % classes);
     ds.images = img;

@@ -554,9 +554,9 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
 /* Labels index the head's C outputs (the label losses, the confusion matrix): data whose labels
  * reach past them is refused before anything runs. */
 static bool labels_fit(const DeviceData *d, int C, AeError *err) {
-    if (d->C <= C) return true;
+    if (d->label_bound <= C) return true;
     return ae_fail(err, "the labels go up to %d but the classifier has %d outputs (classes 0..%d)",
-                   d->C - 1, C, C - 1);
+                   d->label_bound - 1, C, C - 1);
 }
 
 TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
@@ -631,11 +631,11 @@ DeviceData *device_data_create(const Backend *be, const Dataset *d, AeError *err
     dd->be = be;
     dd->n = d->n;
     dd->D = d->D;
-    /* C bounds every label-indexed write (losses, confusion): taken from the labels themselves,
-     * so a Dataset whose C understates them cannot make those writes overrun. */
     dd->C = d->C;
+    /* Taken from the labels themselves, so a Dataset whose C understates them cannot make the
+     * label-indexed writes (losses, confusion) overrun. */
     for (int i = 0; i < d->n; i++)
-        if (d->labels[i] >= dd->C) dd->C = d->labels[i] + 1;
+        if (d->labels[i] >= dd->label_bound) dd->label_bound = d->labels[i] + 1;
     dd->images = be->alloc((size_t)d->n * d->D);
     dd->labels = be->alloc((size_t)d->n);
     if (!dd->images || !dd->labels) {

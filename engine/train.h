@@ -52,6 +52,8 @@ typedef enum { TASK_AUTOENCODER = 0, TASK_CLASSIFIER } TaskKind;
 typedef struct DeviceData {
     const Backend *be;
     int n, D, C;
+    int label_bound; /* 1 + the largest label present (0 when n == 0): what label-indexed writes
+                        must have room for, whatever C claims */
     uint8_t *images; /* backend (n,D) */
     uint8_t *labels; /* backend (n) */
 } DeviceData;

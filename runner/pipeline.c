@@ -698,7 +698,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         return 1;
     }
     int lock = rundir_lock(r.dir, &err);
-    if (lock < 0) {
+    if (lock == -1) {
         report_error(err.msg);
         return 1;
     }

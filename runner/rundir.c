@@ -26,6 +26,7 @@ int rundir_lock(const char *dir, AeError *err) {
         return -1;
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) return RUNDIR_UNWRITABLE;
     if (fd < 0) {
         ae_fail(err, "%s: error: cannot open the run directory's lock: %s", path, strerror(errno));
         return -1;

@@ -15,13 +15,17 @@
 
 #define RUNDIR_LOCK_NAME ".aelab.lock"
 
+/* Returned by rundir_lock for a directory nobody can write into (read-only file system, no
+ * permission): there is nothing to guard, and the caller's first write says why it fails. */
+#define RUNDIR_UNWRITABLE (-2)
+
 /* Locks dir (which must exist) for this process without waiting. Returns the lock's file
- * descriptor (>= 0; keep it open for as long as the run writes, rundir_unlock releases it), or
- * -1 with err filled: "DIR: error: in use by another aelab (pid N) ..." when another process
- * holds it, or the reason the lock file could not be opened. */
+ * descriptor (>= 0; keep it open for as long as the run writes, rundir_unlock releases it),
+ * RUNDIR_UNWRITABLE, or -1 with err filled: "DIR: error: in use by another aelab (pid N) ..."
+ * when another process holds it, or the reason the lock file could not be opened. */
 int rundir_lock(const char *dir, AeError *err);
 
-/* Releases a lock taken by rundir_lock; -1 is a no-op. */
+/* Releases a lock taken by rundir_lock; a negative value is a no-op. */
 void rundir_unlock(int fd);
 
 #endif

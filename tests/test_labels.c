@@ -62,8 +62,8 @@ int main(void) {
     Dataset *wide = make_data(10, 3), *narrow = make_data(3, 3);
     DeviceData *dw = device_data_create(be, wide, &err), *dn = device_data_create(be, narrow, &err);
     CHECK(dw && dn);
-    CHECK(dw->C == 10);
-    CHECK(dn->C == 3);
+    CHECK(dw->label_bound == 10);
+    CHECK(dn->label_bound == 3);
 
     const LossKind losses[] = {LOSS_NLL, LOSS_CROSS_ENTROPY};
     const OptKind opts[] = {OPT_SGD, OPT_ADAM, OPT_LBFGS};
