@@ -40,7 +40,7 @@ static const char USAGE[] =
     "commands:\n"
     "  run FILE.yaml      train the pipeline and write results/<name>/\n"
     "  check FILE.yaml    validate and print the plan (shapes, parameters, FLOPs) without training\n"
-    "  plot RUN_DIR       render the run's gnuplot scripts to PNG again\n"
+    "  plot RUN_DIR       draw the run's pictures again from its data\n"
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
@@ -106,7 +106,14 @@ static const char USAGE_CHECK[] =
 static const char USAGE_PLOT[] =
     "usage: aelab plot RUN_DIR\n"
     "\n"
-    "Runs gnuplot on every .gp script of a run directory, rendering its PNGs again.\n";
+    "Draws a run's pictures again: writes each gnuplot script anew from the run's data\n"
+    "(metrics.csv, confusion.csv, per_class.csv, weights/ and recon/ *.f32 with their .meta.csv)\n"
+    "and aelab's own templates (plots/), replacing the .gp files there, and renders it to PNG.\n"
+    "No script found in RUN_DIR is run, so plotting a run directory from elsewhere runs none of\n"
+    "its code. A picture whose data is missing is skipped with a note.\n"
+    "Exit 0: at least one picture drawn, none failed; 1: a picture failed (gnuplot, a failed\n"
+    "write), or gnuplot is not installed (the scripts are still written); 2: RUN_DIR is missing,\n"
+    "not a directory, has neither config.yaml nor metrics.csv, or has nothing to plot.\n";
 
 static const char USAGE_DATASETS[] =
     "usage: aelab datasets\n"
@@ -611,11 +618,14 @@ static int cmd_plot(int argc, char **argv) {
     if (rc != GO_ON) return rc;
     if (n != 1) return usage_error("plot", "expected one run directory%s", "");
     AeError err;
-    if (!plots_render_dir(dir[0], &n, &err)) {
+    PlotsReplot rep;
+    if (!plots_replot(dir[0], &rep, &err)) {
         fprintf(stderr, "%s\n", err.msg);
-        return 1;
+        return rep.not_a_run ? 2 : 1;
     }
-    printf("rendered %d plot%s in %s\n", n, n == 1 ? "" : "s", dir[0]);
+    printf("rendered %d plot%s in %s", rep.rendered, rep.rendered == 1 ? "" : "s", dir[0]);
+    if (rep.skipped) printf(" (%d skipped, as noted)", rep.skipped);
+    printf("\n");
     return 0;
 }
 

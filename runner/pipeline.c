@@ -61,6 +61,7 @@ typedef struct Run {
     int nsummary, summary_cap;
     char cache_dir[CFG_PATH_MAX];  /* "" when the cache is off */
     int ntrained, nreused;         /* training stages trained here / reused */
+    bool plots_failed;             /* a picture could not be drawn: the run exits 1 */
 } Run;
 
 /* ---- small helpers ---- */
@@ -294,8 +295,10 @@ static void tiles_after(Run *r, const Layer *enc, const Layer *dec, const Snapsh
             snprintf(title, sizeof title, "%s: %s weights %s (%dx%d)", label, which[k],
                      j == 2 ? "after - before" : tags[j], ls[k]->O, ls[k]->I);
             AeError e2;
-            if (!layer_tiles(r, ls[k], base, title, mats[j], per_tile, &e2))
-                progress_note(&r->prog, "warning: %s", e2.msg);
+            if (!layer_tiles(r, ls[k], base, title, mats[j], per_tile, &e2)) {
+                report_error(e2.msg);
+                r->plots_failed = true;
+            }
         }
         free(after);
         free(diff);
@@ -318,8 +321,10 @@ static void reconstructions(Run *r, const char *tag) {
              tag, N ? " | noisy input" : "");
     if (!model_reconstruct(r->model, X, n, &r->noise, train_stage_seed(r->cfg->seed, r->stage_index),
                            N, Y, &err) ||
-        !plots_reconstructions(r->dir, base, title, X, N, Y, n, d->rows, d->cols, &err))
-        progress_note(&r->prog, "warning: %s", err.msg);
+        !plots_reconstructions(r->dir, base, title, X, N, Y, n, d->rows, d->cols, &err)) {
+        report_error(err.msg);
+        r->plots_failed = true;
+    }
     free(X);
     free(Y);
     free(N);
@@ -754,8 +759,14 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         report_error(e2.msg);
         if (rc == 0) rc = 1;
     }
-    if (opt->plots && csvtable_nrows(r.metrics) > 0 && !plots_run_curves(r.dir, &e2))
-        progress_note(&r.prog, "warning: plots: %s", e2.msg);
+    if (opt->plots && csvtable_nrows(r.metrics) > 0 && !plots_run_curves(r.dir, &e2)) {
+        report_error(e2.msg);
+        r.plots_failed = true;
+    }
+    if (r.plots_failed && rc == 0) {
+        rc = 1;
+        ae_fail(&err, "%s: error: some pictures could not be drawn (messages above)", r.dir);
+    }
 
     if (rc == 130) {
         fprintf(stderr, "aelab: interrupted in stage %d (%s); results so far are in %s/\n",

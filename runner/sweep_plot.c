@@ -3,23 +3,22 @@
  * the std across seeds. Written as ROOT/sweep_plots/METRIC.dat (one block per curve: x, mean,
  * std, x label), METRIC.gp (the settings, which `load`s the template) and a copy of the
  * checkout's plots/sweep.gp in ROOT/sweep_plots/plots/, as runner/plots.h does for a run's
- * pictures; rendered to METRIC.png by plots_render_dir when gnuplot exists.
+ * pictures (plots_install_template); rendered to METRIC.png by plots_render_script.
  *
  * tag-sweep-plot-vars: the variables METRIC.gp sets here and the header of plots/sweep.gp must
- * agree. Strings in gnuplot scripts are single-quoted (only '' is special there).
+ * agree. Text from outside goes in through runner/gnuplot.h's quoting.
  */
 #include "sweep_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "fsutil.h"
+#include "gnuplot.h"
 #include "plots.h"
 
 #define PLOT_MAX_PANELS 64
-#define PLOT_TEMPLATE "sweep.gp"
 
 /* One panel: a parameter on the x axis. */
 typedef struct Panel {
@@ -41,17 +40,6 @@ typedef struct Plot {
     double *vals;              /* (npoints) scratch: the results at one x */
     bool *curve_seen, *x_seen; /* (npoints) scratch */
 } Plot;
-
-/* Appends s as a gnuplot single-quoted string (control characters become spaces). */
-static void gp_quote(StrBuf *b, const char *s) {
-    strbuf_printf(b, "'");
-    for (; *s; s++) {
-        if (*s == '\'') strbuf_printf(b, "''");
-        else if ((unsigned char)*s < 0x20) strbuf_printf(b, " ");
-        else strbuf_printf(b, "%c", *s);
-    }
-    strbuf_printf(b, "'");
-}
 
 /* ---- the data ---- */
 
@@ -154,7 +142,7 @@ static void plot_panel(Plot *pl, Panel *pn) {
                           label.n ? label.s : "");
             strbuf_printf(&pl->dat, "%s", lines.s);
             strbuf_printf(&pl->titles, "%s", block ? ", " : "");
-            gp_quote(&pl->titles, label.n ? label.s : "");
+            gnuplot_quote(&pl->titles, label.n ? label.s : "");
             pl->ncurves++;
             pn->ncurves++;
         }
@@ -171,37 +159,45 @@ static void plot_script(const Plot *pl, const Panel *panels, int npanels, const 
                         StrBuf *gp) {
     const Sweep *s = pl->s;
     const char *metric = pl->metric;
-    strbuf_printf(gp, "# %s.gp — written by aelab %s: %s against each swept parameter of %s\n",
-                  metric, AE_VERSION, metric, s->name);
-    strbuf_printf(gp, "# Re-render with `gnuplot %s/%s.gp` (from any directory) or `aelab plot "
-                  "%s`.\n", dir, metric, dir);
-    strbuf_printf(gp, "# Data: %s.dat, mean and std across seeds (error bars) of each parameter "
-                  "combination.\n# The settings are below; the drawing is in plots/%s.\n",
-                  metric, PLOT_TEMPLATE);
+    /* Text from outside (the directory, the metric's name) enters comments through
+     * gnuplot_comment and strings through gnuplot_quote: neither can end the line or quote. */
+    strbuf_printf(gp, "# ");
+    gnuplot_comment(gp, metric);
+    strbuf_printf(gp, ".gp — written by aelab %s: ", AE_VERSION);
+    gnuplot_comment(gp, metric);
+    strbuf_printf(gp, " against each swept parameter of %s\n# Re-render with `gnuplot ", s->name);
+    gnuplot_comment(gp, dir);
+    strbuf_printf(gp, "/");
+    gnuplot_comment(gp, metric);
+    strbuf_printf(gp, ".gp` (from any directory) or by collecting the sweep again (`aelab run "
+                  "SWEEP.yaml --collect`).\n# Data: ");
+    gnuplot_comment(gp, metric);
+    strbuf_printf(gp, ".dat, mean and std across seeds (error bars) of each parameter "
+                  "combination.\n# The settings are below; the drawing is in plots/sweep.gp.\n");
     strbuf_printf(gp, "_d = ARG0; _i = strlen(_d)\n"
                       "while (_i > 0 && _d[_i:_i] ne \"/\") { _i = _i - 1 }\n"
                       "if (_i > 0) { cd _d[1:_i] }\n");
     StrBuf text = {0}, xl = {0}, num = {0}, logx = {0}, nx = {0}, first = {0}, nc = {0};
     strbuf_printf(&text, "%s.png", metric);
     strbuf_printf(gp, "if (!exists(\"out_png\")) out_png = ");
-    gp_quote(gp, text.s);
+    gnuplot_quote_file(gp, text.s);
     strbuf_free(&text);
     strbuf_printf(&text, "%s.dat", metric);
     strbuf_printf(gp, "\ndata = ");
-    gp_quote(gp, text.s);
+    gnuplot_quote_file(gp, text.s);
     strbuf_free(&text);
     strbuf_printf(&text, "%s: %s%s", s->name, metric,
                   s->seed_dim >= 0 ? " (mean and std across seeds)" : "");
     strbuf_printf(gp, "\nplot_title = ");
-    gp_quote(gp, text.s);
+    gnuplot_quote(gp, text.s);
     strbuf_free(&text);
     strbuf_printf(gp, "\ny_label = ");
-    gp_quote(gp, metric);
+    gnuplot_quote(gp, metric);
     for (int i = 0; i < npanels; i++) {
         const char *sep = i ? ", " : "";
         const Panel *pn = &panels[i];
         strbuf_printf(&xl, "%s", sep);
-        gp_quote(&xl, sweep_param_key(s, pn->param));
+        gnuplot_quote(&xl, sweep_param_key(s, pn->param));
         strbuf_printf(&num, "%s%d", sep, pn->numeric);
         strbuf_printf(&logx, "%s%d", sep, pn->logx);
         strbuf_printf(&nx, "%s%d", sep, pn->nx);
@@ -217,66 +213,13 @@ static void plot_script(const Plot *pl, const Panel *panels, int npanels, const 
     strbuf_printf(gp, "array panel_ncurves[%d] = [%s]\n", npanels, nc.s);
     strbuf_printf(gp, "array curve_title[%d] = [%s]  # '' = none; curve c is block c - 1\n",
                   pl->ncurves, pl->titles.s);
-    strbuf_printf(gp, "load 'plots/%s'\n", PLOT_TEMPLATE);
+    strbuf_printf(gp, "load 'plots/sweep.gp'\n");
     strbuf_free(&xl);
     strbuf_free(&num);
     strbuf_free(&logx);
     strbuf_free(&nx);
     strbuf_free(&first);
     strbuf_free(&nc);
-}
-
-/* Whether DIR/sweep.gp exists; its path in out. */
-static bool template_in(char *out, size_t n, const char *dir) {
-    int k = snprintf(out, n, "%s/%s", dir, PLOT_TEMPLATE);
-    return k > 0 && (size_t)k < n && fs_exists(out);
-}
-
-/* The checkout's plots/sweep.gp, looked for where runner/plots.h looks for its templates:
- * $AELAB_PLOTS, then plots/ next to or above the executable, then ./plots (plots.c keeps its
- * lookup to itself, so this is the same search written for the one file the sweep needs;
- * plots_set_template_dir does not apply to it). */
-static bool template_find(char *out, size_t n) {
-    const char *env = getenv("AELAB_PLOTS");
-    if (env && *env && template_in(out, n, env)) return true;
-    char exe[SWEEP_PATH_MAX], dir[SWEEP_PATH_MAX + 32];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[len > 0 ? len : 0] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-        *slash = '\0';
-        static const char *const ups[] = {"/../plots", "/../../plots", "/../../../plots", "/plots"};
-        for (size_t i = 0; i < sizeof ups / sizeof *ups; i++) {
-            snprintf(dir, sizeof dir, "%s%s", exe, ups[i]);
-            if (template_in(out, n, dir)) return true;
-        }
-    }
-    return template_in(out, n, "plots");
-}
-
-/* Makes DIR/plots/sweep.gp a copy of the checkout's template (when there is none, a copy
- * already in DIR/plots/ is used). */
-static bool template_install(const char *dir, AeError *err) {
-    char dst_dir[SWEEP_PATH_MAX + 32], dst[SWEEP_PATH_MAX + 64], src[SWEEP_PATH_MAX + 64];
-    snprintf(dst_dir, sizeof dst_dir, "%s/plots", dir);
-    snprintf(dst, sizeof dst, "%s/%s", dst_dir, PLOT_TEMPLATE);
-    if (!template_find(src, sizeof src)) {
-        if (fs_exists(dst)) return true;
-        return ae_fail(err, "%s: error: cannot find the gnuplot template %s (looked in "
-                       "$AELAB_PLOTS and plots/ next to or above the executable and in the current "
-                       "directory); set AELAB_PLOTS to the checkout's plots/", dst, PLOT_TEMPLATE);
-    }
-    size_t n = 0, m = 0;
-    char *text = fs_read_file(src, &n, err);
-    if (!text) return false;
-    bool ok = fs_mkdir_p(dst_dir, err);
-    if (ok) { /* an identical copy is left alone (quiet mtimes) */
-        char *old = fs_exists(dst) ? fs_read_file(dst, &m, NULL) : NULL;
-        if (!old || m != n || memcmp(old, text, n) != 0) ok = fs_write_atomic(dst, text, n, err);
-        free(old);
-    }
-    free(text);
-    return ok;
 }
 
 /* ---- the picture ---- */
@@ -292,8 +235,9 @@ static bool plot_files(const Plot *pl, const Panel *panels, int npanels, const c
     ok = ok && fs_write_atomic(path, pl->dat.s, pl->dat.n, err);
     snprintf(path, sizeof path, "%s/%s.gp", dir, pl->metric);
     ok = ok && fs_write_atomic(path, gp.s, gp.n, err);
-    ok = ok && template_install(dir, err);
-    if (ok && plots_have_gnuplot()) ok = plots_render_dir(dir, NULL, err);
+    ok = ok && plots_install_template(dir, "sweep", err);
+    snprintf(path, sizeof path, "%s.gp", pl->metric);
+    ok = ok && plots_render_script(dir, path, err);
     strbuf_free(&gp);
     return ok;
 }

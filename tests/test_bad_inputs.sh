@@ -397,7 +397,7 @@ bad cli_gradcheck_bad_device 2 "aelab gradcheck: error: --device: expected cpu o
 bad cli_datasets_extra 2 "aelab datasets: error: unexpected argument 'extra'" -- aelab datasets extra
 bad cli_plot_no_dir 2 "aelab plot: error: expected one run directory" -- aelab plot
 # a run directory that does not exist: the message says so (today: "not a directory")
-bad cli_plot_missing_dir 1 "~$O/no-such-run: error: .*No such file or directory" -- aelab plot "$O/no-such-run"
+bad cli_plot_missing_dir 2 "~$O/no-such-run: error: .*No such file or directory" -- aelab plot "$O/no-such-run"
 bad cli_out_empty 2 "~aelab run: error: --out.*" -- aelab run "$C/ok.yaml" --out ''
 
 # bad --set paths and values (tests/bad_configs/set_*.yaml has the unknown key, stage and index)

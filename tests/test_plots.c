@@ -8,9 +8,15 @@
  *    succeed;
  *  - with gnuplot, every script renders a PNG (signature, size > 1 KB) with no gnuplot warning;
  *  - every generated script also runs as `gnuplot RUN/.../x.gp` from another directory;
- *  - plots_render_dir re-renders them all (templates skipped) and reports a broken script;
- *  - the mosaic's geometry and values (gaps NaN, symmetric range, per-tile scaling);
- *  - errors: bad picture names, a metrics.csv without its columns.
+ *  - plots_replot writes every script again, byte for byte as the drawing functions did, from
+ *    the CSVs and the .meta.csv files, renders them all, and never runs a script it finds there
+ *    (a planted one that would create a marker file); without gnuplot it writes the scripts and
+ *    fails; plots_render_script renders a script aelab wrote and reports a broken one;
+ *  - the mosaic's geometry and values (gaps NaN, symmetric range, per-tile scaling), the
+ *    .meta.csv files;
+ *  - errors: bad picture names, a metrics.csv without its columns or with a non-finite epoch, a
+ *    .meta.csv out of range, not a run directory.
+ * tests/test_plot_safety.sh drives the same through `aelab plot` and `aelab run`.
  * Exits 77 (skip) after the no-gnuplot checks when gnuplot is not installed.
  * AELAB_KEEP_PLOTS=1 keeps the directory (to look at the PNGs).
  */
@@ -220,8 +226,22 @@ static void test_without_gnuplot(void) {
     CHECK(file_size(at("weights/dec_after.f32")) == 589L * 589 * 4);
     CHECK(file_size(at("recon/dae_final.f32")) == (8L * 29 + 1) * (3 * 29 + 1) * 4);
     CHECK(file_size(at("recon/ae_final.f32")) == (10L * 29 + 1) * (2 * 29 + 1) * 4);
-    int n = -1;
-    CHECK(plots_render_dir(run, &n, &err) && n == 0);
+    char *meta = fs_read_file(at("weights/enc_after.meta.csv"), NULL, &err);
+    CHECK_STR(meta, "title,ntiles,tile_h,tile_w,grid_cols,per_tile\n"
+                    "encoder weights after pretrain_layer,400,28,28,20,0\n");
+    free(meta);
+    meta = fs_read_file(at("recon/dae_final.meta.csv"), NULL, &err);
+    CHECK_STR(meta, "title,nexamples,height,width,noisy\n"
+                    "\"denoising: input, noisy input, output\",8,28,28,1\n");
+    free(meta);
+    /* `aelab plot` without gnuplot: every script written again, then a failure saying why. */
+    unlink(at("loss.gp"));
+    unlink(at("weights/enc_after.gp"));
+    PlotsReplot rep;
+    CHECK(!plots_replot(run, &rep, &err));
+    CHECK(!rep.not_a_run && rep.rendered == NPICTURES && rep.failed == 0 && rep.skipped == 0);
+    CHECK(strstr(err.msg, "gnuplot not found ($AELAB_GNUPLOT): wrote 10 plot scripts") != NULL);
+    CHECK(file_size(at("loss.gp")) > 0 && file_size(at("weights/enc_after.gp")) > 0);
     unsetenv("AELAB_GNUPLOT");
 }
 
@@ -293,10 +313,16 @@ static char *with_stderr_captured(bool (*fn)(AeError *), bool *ok, AeError *err)
 }
 
 static bool render_all(AeError *err) {
-    int n = 0;
-    bool ok = plots_render_dir(run, &n, err);
-    return ok && n == NPICTURES;
+    PlotsReplot rep;
+    bool ok = plots_replot(run, &rep, err);
+    return ok && rep.rendered == NPICTURES && rep.skipped == 0;
 }
+
+static const char *const scripts_kept[] = {"loss.gp", "accuracy.gp", "confusion.gp",
+                                           "per_class.gp", "weights/enc_after.gp",
+                                           "weights/enc_unit.gp", "weights/small it's.gp",
+                                           "recon/dae_final.gp"};
+#define NKEPT (int)(sizeof scripts_kept / sizeof *scripts_kept)
 
 static void test_with_gnuplot(void) {
     AeError err = {{0}};
@@ -329,27 +355,50 @@ static void test_with_gnuplot(void) {
         CHECK(is_png(at(pictures[i])));
     }
 
-    /* `aelab plot`: re-renders them all, quietly, templates skipped. */
+    /* `aelab plot`: writes every script again, the same bytes, renders them all, quietly;
+     * runs none of the scripts it finds: planted ones would leave a marker file. */
+    char *before[NKEPT];
+    for (int i = 0; i < NKEPT; i++)
+        before[i] = fs_read_file(at(scripts_kept[i]), NULL, &err);
     for (int i = 0; i < NPICTURES; i++)
         unlink(at(pictures[i]));
+    char planted[900];
+    snprintf(planted, sizeof planted, "system('touch %s')\n", at("MARKER"));
+    write_text(at("loss.gp"), planted);
+    write_text(at("weights/enc_unit.gp"), planted);
+    write_text(at("extra.gp"), planted);
+    write_text(at("plots/tiles.gp"), planted);
     log = with_stderr_captured(render_all, &ok, &err);
     CHECK(ok);
     CHECK(log && log[0] == '\0');
     free(log);
     for (int i = 0; i < NPICTURES; i++)
         CHECK(is_png(at(pictures[i])));
-    CHECK(!fs_exists(at("plots/tiles.png")));
+    CHECK(!fs_exists(at("plots/tiles.png")) && !fs_exists(at("extra.png")));
+    CHECK(!fs_exists(at("MARKER")));
+    for (int i = 0; i < NKEPT; i++) {
+        char *again = fs_read_file(at(scripts_kept[i]), NULL, &err);
+        CHECK(before[i] && again && strcmp(before[i], again) == 0);
+        free(before[i]);
+        free(again);
+    }
+    int rc = system("cd / && gnuplot \"$AELAB_TEST_RUN/extra.gp\" 2>/dev/null");
+    CHECK(rc == 0 && fs_exists(at("MARKER"))); /* control: the planted script does touch it */
+    unlink(at("MARKER"));
+    unlink(at("extra.gp"));
 
-    /* A broken script is reported with gnuplot's message; the rest still render. */
-    write_text(at("broken.gp"), "set terminal pngcairo\nset output out_png\nplot nosuchvar\n");
-    int n = 0;
+    /* plots_render_script, for a script aelab just wrote: a broken one is reported with
+     * gnuplot's message and leaves no PNG; a good one renders. */
+    char flat[600];
+    snprintf(flat, sizeof flat, "%s/flat", run);
+    CHECK(fs_mkdir_p(flat, &err));
+    write_text(at("flat/good.gp"), "set terminal png\nset output out_png\nplot x\n");
+    write_text(at("flat/broken.gp"), "set terminal png\nset output out_png\nplot nosuchvar\n");
+    CHECK(plots_render_script(flat, "good.gp", &err));
+    CHECK(is_png(at("flat/good.png")));
     fprintf(stderr, "(one gnuplot error about broken.gp expected next)\n");
-    ok = plots_render_dir(run, &n, &err);
-    CHECK(!ok);
-    CHECK(n == NPICTURES);
-    CHECK(strstr(err.msg, "1 gnuplot script failed") != NULL);
-    CHECK(!fs_exists(at("broken.png")));
-    unlink(at("broken.gp"));
+    CHECK(!plots_render_script(flat, "broken.gp", &err));
+    CHECK(strstr(err.msg, "broken.gp") != NULL);
 }
 
 static void test_errors(void) {
@@ -379,17 +428,45 @@ static void test_errors(void) {
     write_text(p, "true,pred_0,pred_1\n0,5,1\n");
     CHECK(!plots_run_curves(bad, &err));
     CHECK(strstr(err.msg, "expected a square matrix") != NULL);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/metrics.csv", bad);
+    write_text(p, "stage_index,stage,epoch,loss\n1,a,1,0.5\n1,a,inf,0.4\n");
+    CHECK(!plots_run_curves(bad, &err));
+    snprintf(want, sizeof want, "%s:3: error: column 'epoch': expected a finite number, got 'inf'",
+             p);
+    CHECK_STR(err.msg, want);
+    unlink(p);
+
+    /* Not a run directory. */
+    PlotsReplot rep;
     CHECK(!plots_run_curves(at("no_such_dir"), &err));
-    CHECK(!plots_render_dir(at("no_such_dir"), NULL, &err));
+    CHECK(!plots_replot(at("no_such_dir"), &rep, &err) && rep.not_a_run);
     CHECK(strstr(err.msg, "no_such_dir: error: No such file or directory") != NULL);
-    snprintf(p, sizeof p, "%s/confusion.csv", bad);
-    CHECK(!plots_render_dir(p, NULL, &err));
-    CHECK(strstr(err.msg, "confusion.csv: error: not a directory") != NULL);
+    CHECK(!plots_replot(at("metrics.csv"), &rep, &err) && rep.not_a_run);
+    CHECK(strstr(err.msg, "metrics.csv: error: not a directory") != NULL);
+    CHECK(!plots_replot(bad, &rep, &err) && rep.not_a_run); /* empty now */
+    CHECK(strstr(err.msg, "bad_run: error: not a run directory") != NULL);
+
+    /* A .meta.csv out of range fails its picture, naming the file; the others are drawn. */
+    setenv("AELAB_GNUPLOT", "", 1);
+    char meta[600];
+    snprintf(meta, sizeof meta, "%s", at("weights/dec_after.meta.csv"));
+    char *keep = fs_read_file(meta, NULL, &err);
+    write_text(meta, "title,ntiles,tile_h,tile_w,grid_cols,per_tile\nx,0,20,20,28,0\n");
+    fprintf(stderr, "(one error about dec_after.meta.csv expected next)\n");
+    CHECK(!plots_replot(run, &rep, &err) && !rep.not_a_run);
+    CHECK(rep.failed == 1 && rep.rendered == NPICTURES - 1);
+    CHECK(strstr(err.msg, "1 of 10 pictures failed") != NULL);
+    if (keep)
+        write_text(meta, keep);
+    free(keep);
+    unsetenv("AELAB_GNUPLOT");
 }
 
 int main(void) {
     tu_tmpdir("plots");
     run = tu_dir();
+    setenv("AELAB_TEST_RUN", run, 1);
     write_metrics();
     write_eval_csvs();
     test_without_gnuplot();
