@@ -30,6 +30,8 @@
 #include <yaml.h>
 
 #include "diag.h"
+#include "machine.h"
+#include "plan.h"
 #include "schema.h"
 #include "yamldoc.h"
 
@@ -759,6 +761,7 @@ static Config *load(const char *name, const char *text, size_t len, const char *
         schema_apply(schema_top(), root, root, "", c, d);
         const YNode *pipeline = ynode_get(root, "pipeline");
         if (pipeline) build_pipeline(c, pipeline, d);
+        if (d->nerrors == 0) plan_validate(c, root, machine_limits(), d); /* memory, threads */
     }
     ydoc_free(doc);
     return c;
