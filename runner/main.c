@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
+#include "machine.h"
 #include "pipeline.h"
 #include "plan.h"
 #include "plots.h"
@@ -248,6 +249,10 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         }
     }
     if (!file) return usage_error(cmd, "missing the config file (%s)", "FILE.yaml");
+    char why[160]; /* --emit writes --threads for another machine: not held to this one's CPUs */
+    if (action != DO_EMIT_COMMANDS && action != DO_EMIT_SLURM &&
+        !machine_threads_ok(machine_limits(), opt.threads, why, sizeof why))
+        return usage_error(cmd, "--threads: %s", why);
     /* `aelab run --resume RUN_DIR`: the run directory's resolved config, written back there */
     static char resolved[4096];
     if (run && opt.resume && fs_is_dir(file)) {
