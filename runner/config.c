@@ -30,6 +30,8 @@
 #include <yaml.h>
 
 #include "diag.h"
+#include "machine.h"
+#include "plan.h"
 #include "schema.h"
 #include "yamldoc.h"
 
@@ -861,6 +863,7 @@ static Config *load(const char *name, const char *text, size_t len, const char *
             at_node(d, DIAG_ERROR, sweep->key,
                     "sweep: a sweep needs the config in a file (every point reads it again), "
                     "not standard input");
+        if (d->nerrors == 0) plan_validate(c, root, machine_limits(), d); /* memory, threads */
     }
     ydoc_free(doc);
     return c;

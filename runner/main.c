@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
+#include "machine.h"
 #include "pipeline.h"
 #include "plan.h"
 #include "plots.h"
@@ -588,6 +589,10 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
     RunArgs a = {.run = run, .cmd = run ? "run" : "check", .opt = {.threads = -1, .plots = true},
                  .action = DO_RUN, .point = -1, .jobs = -1};
     int rc = parse_run_args(argc, argv, &a);
+    char why[160]; /* --emit writes --threads for another machine: not held to this one's CPUs */
+    if (rc == GO_ON && a.action != DO_EMIT_COMMANDS && a.action != DO_EMIT_SLURM &&
+        !machine_threads_ok(machine_limits(), a.opt.threads, why, sizeof why))
+        return usage_error(a.cmd, "--threads: %s", why);
     if (rc == GO_ON) rc = resume_from_dir(&a);
     if (rc != GO_ON) return rc;
     if (strcmp(a.file, "-") == 0) { /* standard input: never a sweep */

@@ -4,8 +4,8 @@
 # harness with gcc and tests/fuzz/replay_main.c to replay the saved reproducers in make test).
 FUZZ_HARNESSES=(fuzz_config fuzz_set fuzz_idx fuzz_checkpoint fuzz_csv)
 declare -A FUZZ_SRC=(
-    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c engine/common.c"
-    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c engine/common.c"
+    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/plan.c runner/machine.c engine/idx.c engine/common.c"
+    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/plan.c runner/machine.c engine/idx.c engine/common.c"
     [fuzz_idx]="engine/idx.c engine/common.c"
     [fuzz_checkpoint]="engine/checkpoint.c engine/model.c engine/cpu_backend.c engine/common.c engine/backend_reg.c"
     [fuzz_csv]="runner/csvout.c runner/fsutil.c engine/common.c"
@@ -13,7 +13,7 @@ declare -A FUZZ_SRC=(
 # pkg-config packages and extra libraries (the CPU backend calls omp_* functions; its pragmas
 # are left off, so the harness runs on one thread)
 declare -A FUZZ_PKGS=(
-    [fuzz_config]="yaml-0.1" [fuzz_set]="yaml-0.1" [fuzz_idx]="zlib"
+    [fuzz_config]="yaml-0.1 zlib" [fuzz_set]="yaml-0.1 zlib" [fuzz_idx]="zlib"
     [fuzz_checkpoint]="openblas zlib" [fuzz_csv]=""
 )
-declare -A FUZZ_LIBS=([fuzz_config]="" [fuzz_set]="" [fuzz_idx]="-lcsv" [fuzz_checkpoint]="-lgomp" [fuzz_csv]="-lcsv")
+declare -A FUZZ_LIBS=([fuzz_config]="-lcsv" [fuzz_set]="-lcsv" [fuzz_idx]="-lcsv" [fuzz_checkpoint]="-lgomp" [fuzz_csv]="-lcsv")
