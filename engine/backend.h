@@ -59,7 +59,6 @@ typedef struct Backend {
     void (*download)(void *dst_host, const void *src, size_t nbytes); /* synchronises */
     void (*copy)(void *dst, const void *src, size_t nbytes);
     void (*fill)(float *x, float v, size_t n);
-    void (*synchronize)(void);
 
     /* ---- dense algebra (row-major; the suffix says which operand is transposed) ---- */
     /* C (M,N) = alpha * A (M,K) . B (K,N) + beta * C */

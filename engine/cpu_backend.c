@@ -71,7 +71,6 @@ static void cpu_fill(float *x, float v, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) x[i] = v;
 }
-static void cpu_synchronize(void) {}
 
 /* ---- GEMM ---- */
 
@@ -686,7 +685,6 @@ static const Backend CPU_BACKEND = {
     .download = cpu_memcpy,
     .copy = cpu_memcpy,
     .fill = cpu_fill,
-    .synchronize = cpu_synchronize,
     .gemm_nn = cpu_gemm_nn,
     .gemm_nt = cpu_gemm_nt,
     .gemm_tn = cpu_gemm_tn,
