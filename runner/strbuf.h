@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+/* Start from StrBuf b = {0}; the owner releases the text with free(b.s). */
 typedef struct StrBuf {
     char *s;          /* NUL-terminated once anything was appended; NULL before; owned */
     size_t n, cap;
@@ -11,8 +12,5 @@ typedef struct StrBuf {
 
 /* Appends printf-style text; aborts with file:line when memory runs out. */
 void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Frees the text (NULL-safe) and empties b. */
-void strbuf_free(StrBuf *b);
 
 #endif
