@@ -10,7 +10,7 @@ typedef struct StrBuf {
     size_t n, cap;
 } StrBuf;
 
-/* Appends printf-style text; aborts with file:line when memory runs out. */
+/* Appends printf-style text; prints file:line and exits (status 1) when memory runs out. */
 void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
