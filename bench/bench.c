@@ -17,7 +17,7 @@
  *       process (alternating, since the machine is shared and noisy), then start-up and `aelab
  *       run` timings; writes results.md and results.csv.
  *
- * Workloads (LECTURES.md): ae1 (L17 AE1: 784-400-784 tanh/sigmoid, MSE, SGD 0.98), stacked
+ * Workloads (docs/lectures.md): ae1 (L17 AE1: 784-400-784 tanh/sigmoid, MSE, SGD 0.98), stacked
  * (L17 784-400-256-400-784 end to end), classifier (L17 784-400-256-10 log-softmax NLL, SGD 0.1,
  * fine-tuning, plus the test evaluation of 10k), denoise (L20: Adam 1e-3, gaussian noise
  * 0.1/0.2 clamped to [0,1], L1 0.1 with the lecture's semantics), lbfgs (UFLDL 784-196-784

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/peer_torch.py - the PyTorch peer of bench/bench.c's `work` role.
 
-Runs one workload the way the lecture notebooks do (LECTURES.md), written to be fast rather
+Runs one workload the way the lecture notebooks do (docs/lectures.md), written to be fast rather
 than literal: float32, nn.Linear's default init, plain SGD / Adam, batch 1000, shuffled every
 epoch, MNIST read from the same IDX files as aelab (parsed with numpy, no torchvision, no
 DataLoader: the uint8 images sit in one tensor and each batch is indexed and scaled by 1/255,

@@ -1,5 +1,5 @@
 # aelab template: reconstructions, one row per kind (input, noisy input, output) and one column
-# per example (plots/recon.gp), LECTURES.md L19/L20.
+# per example (plots/recon.gp), lectures 19 and 20 (docs/lectures.md).
 # Loaded by a run's recon/<name>.gp, which sets (and then `load`s this file):
 #   out_png, data (raw float32 little-endian, img_h rows of img_w values, row 0 at the top; NaN =
 #   the gaps), img_w, img_h, scale (screen pixels per image pixel), plot_title,

@@ -1,4 +1,4 @@
-# aelab template: a mosaic of weight tiles in gray (plots/tiles.gp), LECTURES.md L19.
+# aelab template: a mosaic of weight tiles in gray (plots/tiles.gp), lecture 19 (docs/lectures.md).
 # Loaded by a run's weights/<name>.gp, which sets (and then `load`s this file):
 #   out_png, data (raw float32 little-endian, img_h rows of img_w values, row 0 at the top; NaN =
 #   the gaps between tiles), img_w, img_h, scale (screen pixels per mosaic pixel), cbmax,

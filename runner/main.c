@@ -1,5 +1,5 @@
 /* runner/main.c — the aelab command line: run, check, plot, compare, datasets, gradcheck.
- * Exit codes (DESIGN.md): 0 success, 1 run failed, 2 usage or config error, 3 regression found
+ * Exit codes (README.md): 0 success, 1 run failed, 2 usage or config error, 3 regression found
  * by compare, 130 interrupted. stdout carries requested output only; diagnostics go to stderr. */
 #include <errno.h>
 #include <signal.h>

@@ -47,11 +47,11 @@ bool plots_have_gnuplot(void);
 /* A mosaic of ntiles tiles of (tile_h, tile_w) pixels, grid_cols per row (<= 0:
  * ceil(sqrt(ntiles))), 1-pixel gaps, written as RUN_DIR/weights/BASE.{f32,gp} and rendered to
  * BASE.png. W is (ntiles, tile_h*tile_w) row-major, one tile per row, each tile row-major. With
- * nn.Linear's (O,I) layout both pictures of LECTURES.md L19 are W itself: encoder (400,784) ->
+ * nn.Linear's (O,I) layout both pictures of lecture 19 are W itself: encoder (400,784) ->
  * 400 tiles of 28x28 in a 20x20 grid; decoder (784,400) -> 784 tiles (one per pixel) of 20x20
  * in a 28x28 grid.
  * Gray = 0, black negative, white positive, symmetric: the range is the picture's own max |w|
- * (LECTURES.md L19), or with per_tile each tile divided by its own max |w| and the range 1
+ * (docs/lectures.md, L19), or with per_tile each tile divided by its own max |w| and the range 1
  * (UFLDL). Non-finite weights are drawn as gaps and ignored for the range.
  * BASE becomes a file name: no '/', no control characters, not empty, not starting with '.'.
  * title: shown above the picture (NULL: BASE).

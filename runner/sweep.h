@@ -1,6 +1,6 @@
 /* runner/sweep.h — parameter sweeps: many runs of one config that differ in a few values.
  *
- * What makes a sweep (DESIGN.md "Command line", issue 5):
+ * What makes a sweep (README.md, "Sweeps"; issue 5):
  *  - a --set whose value holds several values separated by commas at its top level
  *    (`--set add_sparsity.weight=0.01,0.1`; commas inside [], {}, () or quotes do not split:
  *    `hidden=[256,128]` is one value), or a helper call (below);
