@@ -18,7 +18,7 @@
  * the C library prints, and strtod reads them back.
  *
  * Errors are "PATH: error: WHAT", "PATH:LINE: error: WHAT" or "PATH:LINE:COL: error: WHAT"
- * (1-based) in the AeError. Running out of memory prints file:line and exits (ae_xmalloc).
+ * (1-based) in the AeError. Running out of host memory prints file:line and exits.
  */
 #ifndef AE_CSVOUT_H
 #define AE_CSVOUT_H
