@@ -30,3 +30,9 @@ void strbuf_printf(StrBuf *b, const char *fmt, ...) {
         b->cap = cap;
     }
 }
+
+void strbuf_free(StrBuf *b) {
+    free(b->s);
+    b->s = NULL;
+    b->n = b->cap = 0;
+}

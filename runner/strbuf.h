@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Start from StrBuf b = {0}; the owner releases the text with free(b.s). */
+/* Start from StrBuf b = {0}; release the text with strbuf_free (or free(b.s)). */
 typedef struct StrBuf {
     char *s;          /* NUL-terminated once anything was appended; NULL before; owned */
     size_t n, cap;
@@ -12,5 +12,8 @@ typedef struct StrBuf {
 
 /* Appends printf-style text; prints file:line and exits (status 1) when memory runs out. */
 void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees the text (NULL-safe) and empties b. */
+void strbuf_free(StrBuf *b);
 
 #endif
