@@ -6,8 +6,8 @@
  *  - float32, row-major, one row per example. Shapes: B = rows (examples in the batch),
  *    I = inputs of a layer, O = outputs of a layer, D = features of a data row, C = classes.
  *  - Every pointer an op takes is backend memory: a device pointer on the GPU backend. Host code
- *    never dereferences it; data crosses only through upload/download. (Departure from STYLE.md's
- *    opaque handle: raw pointers keep the model code short; the rule is kept by discipline and
+ *    never dereferences it; data crosses only through upload/download. (Not an opaque handle,
+ *    on purpose: raw pointers keep the model code short; the rule is kept by discipline and
  *    by the GPU tests, which would fault on a host dereference.)
  *  - Ops are asynchronous on the GPU; download and dot synchronise.
  *  - Gradient ops accumulate (+=) into dW/db/dH; the caller zeroes them once per step.
@@ -59,7 +59,6 @@ typedef struct Backend {
     void (*download)(void *dst_host, const void *src, size_t nbytes); /* synchronises */
     void (*copy)(void *dst, const void *src, size_t nbytes);
     void (*fill)(float *x, float v, size_t n);
-    void (*synchronize)(void);
 
     /* ---- dense algebra (row-major; the suffix says which operand is transposed) ---- */
     /* C (M,N) = alpha * A (M,K) . B (K,N) + beta * C */

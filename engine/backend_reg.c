@@ -19,7 +19,7 @@
 
 #include "backend.h"
 
-/* The one switch (STYLE.md: the registry alone knows). */
+/* The one switch: only this file knows whether CUDA was compiled in. */
 #ifdef AE_WITH_CUDA
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* engine/common.h — shared conventions of the engine: assertions, error objects, limits.
  *
- * Three kinds of errors (STYLE.md):
+ * Three kinds of errors (docs/architecture.md, "Errors"):
  *  - user data / system calls: engine functions return false and fill an AeError; the runner
  *    decides how to print it and which exit code to use;
  *  - programmer errors: AE_ASSERT, which stays on in release builds and is never used on user

@@ -5,8 +5,8 @@
  * count. Reductions (losses, penalties, dot, column sums) are split into a fixed number of chunks
  * (AE_NCHUNKS, independent of the thread count), each summed in double in order, then the chunk
  * sums are added in order: the result depends on neither the thread count nor the scheduling.
- * OpenBLAS's sgemm may depend on the thread count; DESIGN.md promises bit-identity only for the
- * same backend and thread count.
+ * OpenBLAS's sgemm may depend on the thread count; bit-identity is promised only for the same
+ * backend and thread count (docs/architecture.md, "Determinism").
  *
  * tag-backend-ops: the semantics of every op are in engine/backend.h; the plain-loop references
  * are in engine/ref_ops.c and the CUDA twins in gpu/.
@@ -71,7 +71,6 @@ static void cpu_fill(float *x, float v, size_t n) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) x[i] = v;
 }
-static void cpu_synchronize(void) {}
 
 /* ---- GEMM ---- */
 
@@ -686,7 +685,6 @@ static const Backend CPU_BACKEND = {
     .download = cpu_memcpy,
     .copy = cpu_memcpy,
     .fill = cpu_fill,
-    .synchronize = cpu_synchronize,
     .gemm_nn = cpu_gemm_nn,
     .gemm_nt = cpu_gemm_nt,
     .gemm_tn = cpu_gemm_tn,

@@ -148,6 +148,65 @@ static double ref_objective(const Case *k, RefLayer *L, int n, int first, int co
 
 /* ---- one case ---- */
 
+/* Initialises the chain's layers (Xavier), then gives every bias a random value in [-0.5, 0.5)
+ * too, so that the bias gradients are exercised. */
+static void chain_init(const Backend *be, Layer **all, int n, RngStream *rng) {
+    for (int i = 0; i < n; i++) layer_init(be, all[i], INIT_XAVIER, rng);
+    for (int i = 0; i < n; i++) {
+        float *p = malloc(all[i]->nparams * sizeof *p);
+        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
+        for (int o = 0; o < all[i]->O; o++)
+            p[(size_t)all[i]->O * all[i]->I + o] = 0.5f * (2 * rng_next_uniform(rng) - 1);
+        be->upload(all[i]->params, p, all[i]->nparams * sizeof *p);
+        free(p);
+    }
+}
+
+/* R[i] = the chain's layer i in double (shapes, activation, parameters downloaded). */
+static void ref_layers_from(const Backend *be, Layer **all, int n, RefLayer *R) {
+    for (int i = 0; i < n; i++) {
+        R[i] = (RefLayer){all[i]->I, all[i]->O, all[i]->act,
+                          malloc(sizeof(double) * all[i]->nparams)};
+        float *p = malloc(all[i]->nparams * sizeof *p);
+        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
+        for (size_t j = 0; j < all[i]->nparams; j++) R[i].p[j] = p[j];
+        free(p);
+    }
+}
+
+/* What ref_objective needs to evaluate the case at its reference parameters. */
+typedef struct RefPoint {
+    const Case *k;
+    RefLayer *R;
+    int n, first, code, target;
+    const double *X;
+    const int *labels;
+} RefPoint;
+
+/* The relative error of the analytic gradient g over parameters [lo, hi) of reference layer i:
+ * max |numeric - analytic| / max(max |numeric|, 1e-8), numeric by central differences (h 1e-6).
+ * A non-finite difference makes it infinite. */
+static double tensor_error(const RefPoint *at, int i, size_t lo, size_t hi, const float *g) {
+    double *p = at->R[i].p;
+    double maxdiff = 0, maxnum = 0;
+    for (size_t j = lo; j < hi; j++) {
+        double save = p[j], h = 1e-6;
+        p[j] = save + h;
+        double fp = ref_objective(at->k, at->R, at->n, at->first, at->code, at->target, at->X,
+                                  at->labels);
+        p[j] = save - h;
+        double fm = ref_objective(at->k, at->R, at->n, at->first, at->code, at->target, at->X,
+                                  at->labels);
+        p[j] = save;
+        double num = (fp - fm) / (2 * h);
+        double diff = fabs(num - g[j]);
+        if (!isfinite(diff)) diff = INFINITY; /* fmax would drop a NaN */
+        maxdiff = fmax(maxdiff, diff);
+        maxnum = fmax(maxnum, fabs(num));
+    }
+    return maxdiff / fmax(maxnum, 1e-8);
+}
+
 static double run_case(const Backend *be, const Case *k, int *ntensors, AeError *err) {
     int D = k->dims[0];
     RngStream rng = rng_stream(42, RNG_STREAM_INIT);
@@ -176,16 +235,7 @@ static double run_case(const Backend *be, const Case *k, int *ntensors, AeError 
         for (int i = 0; i < k->depth; i++) all[n++] = m->dec[i];
     else
         for (int i = 0; i < m->nhead; i++) all[n++] = m->head[i];
-    for (int i = 0; i < n; i++) layer_init(be, all[i], INIT_XAVIER, &rng);
-    /* biases random too, so that their gradients are exercised */
-    for (int i = 0; i < n; i++) {
-        float *p = malloc(all[i]->nparams * sizeof *p);
-        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
-        for (int o = 0; o < all[i]->O; o++)
-            p[(size_t)all[i]->O * all[i]->I + o] = 0.5f * (2 * rng_next_uniform(&rng) - 1);
-        be->upload(all[i]->params, p, all[i]->nparams * sizeof *p);
-        free(p);
-    }
+    chain_init(be, all, n, &rng);
 
     /* data: random bytes; labels over the classes */
     int classes = k->kind == TASK_CLASSIFIER ? k->head[k->nhead - 1] : 1;
@@ -212,13 +262,7 @@ static double run_case(const Backend *be, const Case *k, int *ntensors, AeError 
     int first = k->kind == TASK_AUTOENCODER ? m->nenc - k->depth : (k->freeze ? m->nenc : 0);
     int code = m->nenc, target = k->kind == TASK_AUTOENCODER ? first : -1;
     RefLayer R[16];
-    for (int i = 0; i < n; i++) {
-        R[i] = (RefLayer){all[i]->I, all[i]->O, all[i]->act, malloc(sizeof(double) * all[i]->nparams)};
-        float *p = malloc(all[i]->nparams * sizeof *p);
-        be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
-        for (size_t j = 0; j < all[i]->nparams; j++) R[i].p[j] = p[j];
-        free(p);
-    }
+    ref_layers_from(be, all, n, R);
     double X[ROWS * 8];
     int labels[ROWS];
     for (int i = 0; i < ROWS * D; i++) X[i] = (double)(img[i] * (1.0f / 255.0f));
@@ -232,21 +276,8 @@ static double run_case(const Backend *be, const Case *k, int *ntensors, AeError 
         /* two tensors: W [0, nw) and b [nw, nparams) */
         for (int part = 0; part < 2; part++) {
             size_t lo = part ? nw : 0, hi = part ? all[i]->nparams : nw;
-            double maxdiff = 0, maxnum = 0;
-            for (size_t j = lo; j < hi; j++) {
-                double save = R[i].p[j], h = 1e-6;
-                R[i].p[j] = save + h;
-                double fp = ref_objective(k, R, n, first, code, target, X, labels);
-                R[i].p[j] = save - h;
-                double fm = ref_objective(k, R, n, first, code, target, X, labels);
-                R[i].p[j] = save;
-                double num = (fp - fm) / (2 * h);
-                double diff = fabs(num - g[j]);
-                if (!isfinite(diff)) diff = INFINITY; /* fmax would drop a NaN */
-                maxdiff = fmax(maxdiff, diff);
-                maxnum = fmax(maxnum, fabs(num));
-            }
-            worst = fmax(worst, maxdiff / fmax(maxnum, 1e-8));
+            RefPoint at = {k, R, n, first, code, target, X, labels};
+            worst = fmax(worst, tensor_error(&at, i, lo, hi, g));
             (*ntensors)++;
         }
         free(g);

@@ -34,7 +34,6 @@ static void ref_memcpy(void *dst, const void *src, size_t nbytes) {
 static void ref_fill(float *x, float v, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = v;
 }
-static void ref_synchronize(void) {}
 
 /* ---- GEMM ----
  * C[i][j] = alpha * sum_k A(i,k) B(k,j) + beta * C[i][j], one double accumulator per element.
@@ -382,7 +381,6 @@ static const Backend REF_BACKEND = {
     .download = ref_memcpy,
     .copy = ref_memcpy,
     .fill = ref_fill,
-    .synchronize = ref_synchronize,
     .gemm_nn = ref_gemm_nn,
     .gemm_nt = ref_gemm_nt,
     .gemm_tn = ref_gemm_tn,

@@ -2,8 +2,8 @@
  *
  * Written for clarity, not speed: plain loops over host memory, no BLAS, no OpenMP, no SIMD,
  * and every sum accumulated in double. Tests run it beside backend_cpu() (and, through the CPU,
- * the CUDA backend) and compare op by op with tol = abs + rel*|ref|. STYLE.md: "Keep a plain-loop
- * reference for every numeric op". tag-backend-ops.
+ * the CUDA backend) and compare op by op with tol = abs + rel*|ref|: every numeric op has a
+ * plain-loop reference (docs/style.md, "Tests"). tag-backend-ops.
  */
 #ifndef AE_REF_OPS_H
 #define AE_REF_OPS_H

@@ -2,8 +2,8 @@
  * gpu/ (declared in gpu/ops.h) and opens the device.
  *
  * Everything runs on the legacy default stream of device 0: the ops are asynchronous with
- * respect to the host and ordered with respect to each other; download, synchronize and dot
- * wait for the device.
+ * respect to the host and ordered with respect to each other; download and dot wait for the
+ * device.
  * tag-backend-ops: the CUDA twin of CPU_BACKEND in engine/cpu_backend.c.
  */
 #include <stdarg.h>
@@ -21,7 +21,6 @@ static Backend gpu_table(void) {
     b.download = gpu_download;
     b.copy = gpu_copy;
     b.fill = gpu_fill;
-    b.synchronize = gpu_synchronize;
     b.gemm_nn = gpu_gemm_nn;
     b.gemm_nt = gpu_gemm_nt;
     b.gemm_tn = gpu_gemm_tn;

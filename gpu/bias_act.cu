@@ -1,10 +1,12 @@
 /* gpu/bias_act.cu — Y (B,O) = act(Y + b), in place: the bias broadcast over rows, then the
  * activation.
  *
- * Element-wise activations: one thread per element (grid-stride). Log-softmax: one block per
- * row, stable: z = y + b, m = max_j z_j, lse = m + log(sum_j exp(z_j - m)) with the sum in
- * double, y_j = z_j - lse (float), exactly the CPU twin's arithmetic (only the order of the
- * double sum differs).
+ * Element-wise activations: one thread per element (grid-stride), through CUDA's tanhf and
+ * expf. The CPU twin uses engine/vecmath.h's ae_tanhf and ae_sigmoidf instead, so the two agree
+ * to a few ulp, not to the bit (tests/test_gpu.c's element-wise tolerance). Log-softmax: one
+ * block per row, stable: z = y + b, m = max_j z_j, lse = m + log(sum_j exp(z_j - m)) with the
+ * sum in double, y_j = z_j - lse (float): the CPU twin's expressions, with the double sum in
+ * another order and the device's double exp and log, so equal to float rounding.
  * tag-backend-ops: twin of cpu_bias_act_forward in engine/cpu_backend.c.
  */
 #include <math.h>

@@ -1,8 +1,9 @@
 /* gpu/colsum.cu — db (O) += column sums of dZ (B,O) (the bias gradient; accumulates).
  *
- * Each column is summed in double by GPU_COL_LANES row-lanes in a fixed order
- * (gpu_column_sum, common.cuh), then rounded once to float and added to db: deterministic, and
- * within one float rounding of the CPU twin's row-order double sum.
+ * Each column is summed in double by GPU_COL_LANES (8) row-lanes in a fixed order
+ * (gpu_column_sum, common.cuh), then rounded once to float and added to db: deterministic. The
+ * CPU twin also sums in double and rounds once, in another fixed order (up to 16 row ranges,
+ * each in row order, then the ranges in order), so the two agree to within one float rounding.
  * tag-backend-ops: twin of cpu_colsum_acc in engine/cpu_backend.c.
  */
 #include "common.cuh"

@@ -123,7 +123,8 @@ __device__ __forceinline__ double gpu_sum_partials(const double *p, int np) {
 /* Column sums of X (B,O) for kernels launched with blocks of dim3(GPU_COL_TILE, GPU_COL_LANES):
  * the block's threadIdx.x picks column blockIdx.x*GPU_COL_TILE + threadIdx.x (coalesced across
  * x), lane threadIdx.y adds rows y, y+LANES, ... in double, and the lanes are added in lane
- * order. A fixed order for given B; within one float rounding of the CPU's row-order double sum.
+ * order. A fixed order for given B; within one float rounding of the CPU's double sum (which
+ * adds up to 16 row ranges, each in row order: colsum_chunked in engine/cpu_backend.c).
  * Returns the column's sum in the threads with threadIdx.y == 0 (0 elsewhere and for columns
  * past O). Every thread of the block must call it (it synchronises). */
 #define GPU_COL_TILE 32

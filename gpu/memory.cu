@@ -1,4 +1,4 @@
-/* gpu/memory.cu — device memory: alloc/free, the host<->device crossings, copy, fill, sync.
+/* gpu/memory.cu — device memory: alloc/free, the host<->device crossings, copy, fill.
  *
  * Transfers use the legacy default stream, so an upload is ordered before every later kernel and
  * a download after every earlier one; cudaMemcpy from pageable host memory returns once the
@@ -54,5 +54,3 @@ static void fill_launch(float *x, float v, size_t n) {
 void gpu_fill(float *x, float v, size_t n) {
     if (n) fill_launch(x, v, n);
 }
-
-void gpu_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }

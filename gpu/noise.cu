@@ -5,8 +5,10 @@
  *   masking:     0 when rng_uniform(key, counter+i) < fraction, else x;
  *   salt_pepper: with u = rng_uniform(key, counter+i): if u < fraction, lo when u < fraction/2
  *                else hi; otherwise x.
- * Masking and salt-and-pepper agree with the CPU to the bit; gaussian to float rounding (the
- * device's double log/cos and its fused multiply-add).
+ * Masking and salt-and-pepper agree with the CPU to the bit. Gaussian draws the same normals
+ * (rng.h's Box-Muller in float through engine/vecmath.h, whose explicit fmaf calls round alike
+ * on both), but nvcc contracts x + mean + std*z into one fused multiply-add, which the CPU
+ * (built -std=c11: no contraction) rounds twice; so the outputs agree to float rounding.
  * tag-backend-ops: twin of cpu_noise in engine/cpu_backend.c.
  */
 #include "common.cuh"

@@ -4,7 +4,7 @@
  * The semantics of each op are those of the same-named member of Backend in engine/backend.h
  * (tag-backend-ops); the contracts below add only what is particular to CUDA. Every pointer
  * is device memory unless named *_host. All ops are asynchronous on the default stream, except
- * download, synchronize and dot, which wait for the device. A CUDA or cuBLAS failure inside an
+ * download and dot, which wait for the device. A CUDA or cuBLAS failure inside an
  * op prints the call and file:line and aborts (see common.cuh).
  */
 #ifndef AE_GPU_OPS_H
@@ -23,7 +23,6 @@ void gpu_upload(void *dst, const void *src_host, size_t nbytes);
 void gpu_download(void *dst_host, const void *src, size_t nbytes); /* synchronises */
 void gpu_copy(void *dst, const void *src, size_t nbytes);
 void gpu_fill(float *x, float v, size_t n);
-void gpu_synchronize(void);
 
 /* ---- gpu/gemm.cu ---- */
 /* Creates the cuBLAS handle (once; later calls return true). False with a reason in why (size

@@ -6,7 +6,7 @@
  * each stage needs) → print all diagnostics in source order (runner/diag.c).
  *
  * Stage-order rules (the model is an encoder stack, a mirrored decoder while the autoencoder
- * phase lasts, then a classifier head; see DESIGN.md "Pipeline stages"):
+ * phase lasts, then a classifier head; see docs/architecture.md, "The pipeline"):
  *  - load_dataset comes first, exactly once;
  *  - pretrain_layer, append_layer, add_sparsity and add_noise belong to the autoencoder phase:
  *    not after strip_decoder, not after attach_classifier; append_layer needs a layer below it;

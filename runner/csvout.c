@@ -1,4 +1,4 @@
-/* runner/csvout.c — CSV writers (streaming and in-memory) and a reader, on libcsv.
+/* runner/csvout.c — the in-memory CSV table, its atomic writer and its reader, on libcsv.
  *
  * Writing: csv_put_field decides whether a field needs quotes and lets libcsv's csv_fwrite do the
  * quoting; every file goes through an AtomicFile (runner/fsutil.h), so the final path only ever
@@ -63,71 +63,7 @@ static void csv_put_field(FILE *fp, const char *s, bool first, bool only) {
         fputs(s, fp);
 }
 
-/* ---- streaming writer ---- */
-
-struct CsvOut {
-    AtomicFile *af;
-    int ncols;
-    int col; /* cells written in the current row */
-};
-
-CsvOut *csvout_open(const char *path, const char *const *header, int ncols, AeError *err) {
-    AE_ASSERT(path && header && ncols >= 1);
-    AtomicFile *af = af_open(path, err);
-    if (!af)
-        return NULL;
-    CsvOut *c = ae_xcalloc(1, sizeof *c);
-    c->af = af;
-    c->ncols = ncols;
-    for (int j = 0; j < ncols; j++)
-        csvout_cell_str(c, header[j]);
-    csvout_end_row(c);
-    return c;
-}
-
-void csvout_cell_str(CsvOut *c, const char *s) {
-    AE_ASSERT(c && c->col < c->ncols);
-    csv_put_field(af_file(c->af), s, c->col == 0, c->ncols == 1);
-    c->col++;
-}
-
-void csvout_cell_num(CsvOut *c, double v, const char *fmt) {
-    char buf[512];
-    csv_format_num(buf, sizeof buf, v, fmt);
-    csvout_cell_str(c, buf);
-}
-
-void csvout_cell_int(CsvOut *c, long long v) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", v);
-    csvout_cell_str(c, buf);
-}
-
-void csvout_cell_empty(CsvOut *c) { csvout_cell_str(c, NULL); }
-
-void csvout_end_row(CsvOut *c) {
-    AE_ASSERT(c && c->col == c->ncols);
-    fputc('\n', af_file(c->af));
-    c->col = 0;
-}
-
-bool csvout_commit(CsvOut *c, AeError *err) {
-    if (!c)
-        return false;
-    AE_ASSERT(c->col == 0);
-    bool ok = af_commit(c->af, err);
-    free(c);
-    return ok;
-}
-
-void csvout_abort(CsvOut *c) {
-    if (!c)
-        return;
-    af_abort(c->af);
-    free(c);
-}
-
-/* ---- in-memory table ---- */
+/* ---- the table ---- */
 
 struct CsvTable {
     int ncols;

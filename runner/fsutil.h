@@ -2,8 +2,8 @@
  *
  * Every output of a run is written to PATH.tmp.<pid>.<counter> in the same directory, flushed,
  * fsync()ed and then rename()d over PATH, so a reader (or a killed run) sees either the old file
- * or the complete new one, never a torn one (STYLE.md, "Outputs are written to a temp file and
- * then rename()d"). On any failure the temp file is removed and the error names the path and the
+ * or the complete new one, never a torn one (docs/architecture.md, "Outputs and atomic
+ * writes"). On any failure the temp file is removed and the error names the path and the
  * reason (strerror(errno): "No space left on device", ...), as "PATH: error: WHAT: REASON".
  */
 #ifndef AE_FSUTIL_H

@@ -1,6 +1,7 @@
 /* runner/main.c — the aelab command line: run, check, plot, compare, datasets, gradcheck, keys.
- * Exit codes (DESIGN.md): 0 success, 1 run failed, 2 usage or config error, 3 regression found
- * by compare, 130 interrupted. stdout carries requested output only; diagnostics go to stderr.
+ * Exit codes (README.md, "Command line"): 0 success, 1 run failed, 2 usage or config error,
+ * 3 regression found by compare, 130 interrupted. stdout carries requested output only;
+ * diagnostics go to stderr.
  * Every command reads its options with getopt_long (runner/cliopt.h): `--out DIR`, `--out=DIR`,
  * `-o DIR`, `-oDIR` and bundles such as `-qj2` are all the same to it. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* runner/pipeline.c — runs a config's stages in order (DESIGN.md "Pipeline stages") and writes
+/* runner/pipeline.c — runs a config's stages in order (docs/architecture.md) and writes
  * the run directory: config.yaml (resolved, with provenance), metrics.csv (rewritten atomically
  * after every epoch, so a killed run keeps every finished row), summary.csv, per_class.csv,
  * confusion.csv, checkpoints/, weights/, recon/ and the plots.

@@ -1,5 +1,5 @@
 /* runner/pipeline.h — executes a validated config's stages in order and writes the run
- * directory (DESIGN.md "Outputs of one run"). */
+ * directory (README.md, "Outputs of a run"). */
 #ifndef AE_PIPELINE_H
 #define AE_PIPELINE_H
 

@@ -15,7 +15,8 @@
 #define STAGE_KEY_HEX 33 /* 32 hex digits + NUL */
 
 /* Computes the key of stage k of c on the named backend into hex (and its first 64 bits into
- * *h64 when not NULL). Returns false with err filled when a temporary file cannot be written. */
+ * *h64 when not NULL). Returns false with err filled when the canonical text cannot be made
+ * (config_resolved_text: a memory stream that cannot be opened or written). */
 bool stage_key(const Config *c, int k, const char *backend, char hex[STAGE_KEY_HEX],
                uint64_t *h64, AeError *err);
 

@@ -4,12 +4,13 @@
 
 #include <stddef.h>
 
+/* Start from StrBuf b = {0}; release the text with strbuf_free (or free(b.s)). */
 typedef struct StrBuf {
     char *s;          /* NUL-terminated once anything was appended; NULL before; owned */
     size_t n, cap;
 } StrBuf;
 
-/* Appends printf-style text; aborts with file:line when memory runs out. */
+/* Appends printf-style text; prints file:line and exits (status 1) when memory runs out. */
 void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Frees the text (NULL-safe) and empties b. */

@@ -217,7 +217,6 @@ static void test_memory(void) {
             cmp_exact("alloc (zero-filled)", back, zero, n * sizeof(float));
             bes[b]->upload(d, h, n * sizeof(float));
             bes[b]->copy(e, d, n * sizeof(float));
-            bes[b]->synchronize();
             bes[b]->download(back, e, n * sizeof(float));
             cmp_exact("upload/copy/download", back, h, n * sizeof(float));
             bes[b]->fill(d, -0.375f, n);

@@ -1,8 +1,9 @@
 /* tests/test_csvout.c — CSV writing and reading (runner/csvout) and atomic files (runner/fsutil).
  *
- * Checks exact bytes written (quoting of commas, quotes, newlines, edge spaces; number formats;
- * NaN/inf spelling), atomicity (nothing at the final path before commit, no temp file left after
- * abort or a failed write), round trips through csvtable_read, and the reader's error messages
+ * Checks exact bytes written (quoting of commas, quotes, newlines, edge spaces and tabs, a leading
+ * byte-order mark, the empty cell of a one-column table; number formats; NaN/inf spelling),
+ * atomicity (a write replaces the whole file, no temp file is left after a failed write), round
+ * trips through csvtable_read, and the reader's error messages
  * (file:line for ragged rows, file:line:col for a stray quote). A failed write is provoked with
  * RLIMIT_FSIZE (EFBIG), which needs no special file system.
  */
@@ -49,37 +50,46 @@ static void write_file(const char *path, const char *text) {
     CHECK(fs_write_atomic(path, text, strlen(text), &err));
 }
 
-static void test_csvout_bytes(void) {
+/* Sets the cells of a new row of t: per column a kind ('s' string, 'n' number, 'i' integer,
+ * '-' left empty) with its value. */
+typedef struct Cell {
+    char kind;
+    const char *s;
+    double v;
+    const char *fmt;
+} Cell;
+
+static void add_cells(CsvTable *t, const Cell *c, int ncols) {
+    int r = csvtable_add_row(t, NULL);
+    for (int j = 0; j < ncols; j++) {
+        if (c[j].kind == 's') csvtable_set_str(t, r, j, c[j].s);
+        else if (c[j].kind == 'n') csvtable_set_num(t, r, j, c[j].v, c[j].fmt);
+        else if (c[j].kind == 'i') csvtable_set_int(t, r, j, (long long)c[j].v);
+    }
+}
+
+static void test_csv_bytes(void) {
     AeError err;
     const char *hdr[] = {"name", "value", "note"};
     const char *p = path_in("out.csv");
-    CsvOut *c = csvout_open(p, hdr, 3, &err);
-    CHECK(c != NULL);
-    if (!c)
-        return;
-    csvout_cell_str(c, "plain");
-    csvout_cell_num(c, 0.1f, "%.9g"); /* the float 0.1 */
-    csvout_cell_str(c, "a,b");
-    csvout_end_row(c);
-    csvout_cell_str(c, "say \"hi\"");
-    csvout_cell_num(c, 3.14159, "%.3f");
-    csvout_cell_str(c, "two\nlines");
-    csvout_end_row(c);
-    csvout_cell_str(c, " lead");
-    csvout_cell_num(c, NAN, NULL);
-    csvout_cell_empty(c);
-    csvout_end_row(c);
-    csvout_cell_str(c, "");
-    csvout_cell_num(c, -INFINITY, "%.9g");
-    csvout_cell_int(c, -42);
-    csvout_end_row(c);
-    csvout_cell_str(c, NULL);
-    csvout_cell_num(c, INFINITY, "%.9g");
-    csvout_cell_num(c, 1e-7, NULL);
-    csvout_end_row(c);
-    CHECK(!fs_exists(p)); /* nothing at the final path before commit */
-    CHECK(count_temps(tu_dir()) == 1);
-    CHECK(csvout_commit(c, &err));
+    CsvTable *w = csvtable_create(hdr, 3);
+#define S(x) {.kind = 's', .s = (x)}
+#define N(x, f) {.kind = 'n', .v = (x), .fmt = (f)}
+#define I(x) {.kind = 'i', .v = (x)}
+    const Cell rows[][3] = {
+        {S("plain"), N(0.1f, "%.9g") /* the float 0.1 */, S("a,b")},
+        {S("say \"hi\""), N(3.14159, "%.3f"), S("two\nlines")},
+        {S(" lead"), N(NAN, NULL), {.kind = '-'}},
+        {S(""), N(-INFINITY, "%.9g"), I(-42)},
+        {S(NULL), N(INFINITY, "%.9g"), N(1e-7, NULL)},
+        {S("\xEF\xBB\xBF" "bom"), S("tab\t"), I(7)},
+    };
+#undef S
+#undef N
+#undef I
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) add_cells(w, rows[i], 3);
+    CHECK(csvtable_write_atomic(w, p, &err));
+    csvtable_free(w);
     CHECK(count_temps(tu_dir()) == 0);
     char *got = slurp(p);
     CHECK_STR(got, "name,value,note\n"
@@ -87,19 +97,22 @@ static void test_csvout_bytes(void) {
                    "\"say \"\"hi\"\"\",3.142,\"two\nlines\"\n"
                    "\" lead\",nan,\n"
                    ",-inf,-42\n"
-                   ",inf,1e-07\n");
+                   ",inf,1e-07\n"
+                   "\"\xEF\xBB\xBF" "bom\",\"tab\t\",7\n");
     free(got);
 
     /* Read it back: every cell as written. */
     CsvTable *t = csvtable_read(p, &err);
     CHECK(t != NULL);
     if (t) {
-        CHECK(csvtable_ncols(t) == 3 && csvtable_nrows(t) == 5);
+        CHECK(csvtable_ncols(t) == 3 && csvtable_nrows(t) == 6);
         CHECK_STR(csvtable_get(t, 0, 2), "a,b");
         CHECK_STR(csvtable_get(t, 1, 0), "say \"hi\"");
         CHECK_STR(csvtable_get(t, 1, 2), "two\nlines");
         CHECK_STR(csvtable_get(t, 2, 0), " lead");
         CHECK_STR(csvtable_get(t, 2, 2), "");
+        CHECK_STR(csvtable_get(t, 5, 0), "\xEF\xBB\xBF" "bom");
+        CHECK_STR(csvtable_get(t, 5, 1), "tab\t");
         CHECK(csvtable_line(t, 0) == 2);
         CHECK(csvtable_line(t, 1) == 3);
         CHECK(csvtable_line(t, 2) == 5); /* the record before spans lines 3-4 */
@@ -114,39 +127,33 @@ static void test_csvout_bytes(void) {
     csvtable_free(t);
 }
 
-static void test_csvout_abort_and_replace(void) {
+static void test_write_replace(void) {
     AeError err;
     const char *hdr[] = {"a"};
-    const char *p = path_in("abort.csv");
-    CsvOut *c = csvout_open(p, hdr, 1, &err);
-    csvout_cell_int(c, 1);
-    csvout_end_row(c);
-    csvout_abort(c);
-    CHECK(!fs_exists(p));
-    CHECK(count_temps(tu_dir()) == 0);
-    csvout_abort(NULL);
+    const char *p = path_in("replace.csv");
 
-    /* A commit replaces an existing file as a whole. */
-    write_file(p, "old contents\n");
-    c = csvout_open(p, hdr, 1, &err);
-    csvout_cell_int(c, 7);
-    csvout_end_row(c);
-    char *mid = slurp(p);
-    CHECK_STR(mid, "old contents\n");
-    free(mid);
-    CHECK(csvout_commit(c, &err));
+    /* A write replaces an existing file as a whole. A one-column table writes an empty cell
+     * as "" (an empty line would read back as blank), and reads it back as one empty row. */
+    write_file(p, "old contents\nand more\n");
+    CsvTable *w = csvtable_create(hdr, 1);
+    csvtable_set_int(w, csvtable_add_row(w, NULL), 0, 7);
+    csvtable_add_row(w, NULL);
+    CHECK(csvtable_write_atomic(w, p, &err));
     char *got = slurp(p);
-    CHECK_STR(got, "a\n7\n");
+    CHECK_STR(got, "a\n7\n\"\"\n");
     free(got);
+    CsvTable *t = csvtable_read(p, &err);
+    CHECK(t && csvtable_nrows(t) == 2 && strcmp(csvtable_get(t, 1, 0), "") == 0);
+    csvtable_free(t);
+    CHECK(count_temps(tu_dir()) == 0);
 
-    /* Opening in a missing directory fails with the path and the reason. */
+    /* Writing into a missing directory fails with the path and the reason, leaving nothing. */
     const char *bad = path_in("no/such/dir/x.csv");
-    c = csvout_open(bad, hdr, 1, &err);
-    CHECK(c == NULL);
+    CHECK(!csvtable_write_atomic(w, bad, &err));
     CHECK(strstr(err.msg, bad) != NULL);
     CHECK(strstr(err.msg, "No such file or directory") != NULL);
-    CHECK(!csvout_commit(c, &err)); /* NULL: fails, message kept */
-    CHECK(strstr(err.msg, "No such file or directory") != NULL);
+    CHECK(!fs_exists(bad));
+    csvtable_free(w);
 }
 
 static void test_table_rewrite(void) {
@@ -292,8 +299,8 @@ static void test_fsutil(void) {
 
 int main(void) {
     tu_tmpdir("csvout");
-    test_csvout_bytes();
-    test_csvout_abort_and_replace();
+    test_csv_bytes();
+    test_write_replace();
     test_table_rewrite();
     test_read_errors();
     test_fsutil();

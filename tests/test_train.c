@@ -1,6 +1,6 @@
 /* tests/test_train.c — real training on MNIST: one epoch of lecture 17's AE1 (784-400-784,
  * tanh/sigmoid, MSE, SGD lr 0.98, batch 1000) lowers the MSE from its untrained value to within
- * the PyTorch re-run's range (0.1892 after epoch 1, LECTURES.md); the same seed and thread count
+ * the PyTorch re-run's range (epoch 1: 0.1892, docs/lectures.md); the same seed and thread count
  * give bit-identical weights; a different seed does not. Uses the first 12,000 training images
  * to keep the test short (12 batches). */
 #include <stdlib.h>
