@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "compare.h"
 #include "config.h"
+#include "cudaload.h"
 #include "dataset.h"
 #include "diag.h"
 #include "fsutil.h"
@@ -369,7 +370,7 @@ static int cmd_gradcheck(int argc, char **argv) {
     char why[512] = "";
     if (strcmp(device, "cpu") == 0) be = backend_cpu();
     else if (strcmp(device, "gpu") == 0) {
-        be = backend_cuda(why, sizeof why);
+        be = cudaload_backend(why, sizeof why);
         if (!be) {
             fprintf(stderr, "aelab gradcheck: error: device gpu requested, but %s\n", why);
             return 2;

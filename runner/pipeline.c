@@ -16,6 +16,7 @@
 
 #include "checkpoint.h"
 #include "csvout.h"
+#include "cudaload.h"
 #include "datasets.h"
 #include "fsutil.h"
 #include "plots.h"
@@ -671,7 +672,7 @@ static bool write_resolved(Run *r, AeError *err) {
 
 static const Backend *pick_backend(const char *device, char *why, size_t n) {
     if (strcmp(device, "cpu") == 0) return backend_cpu();
-    const Backend *g = backend_cuda(why, n);
+    const Backend *g = cudaload_backend(why, n);
     if (g) return g;
     if (strcmp(device, "gpu") == 0) return NULL;
     return backend_cpu();
