@@ -53,7 +53,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "dataset.h"
+#include "data.h"
 #include "datasets.h"
 #include "model.h"
 #include "train.h"
@@ -655,7 +655,7 @@ static int cmd_work(int argc, char **argv) {
     DeviceData *dtest = dtrain ? device_data_create(be, test, &err) : NULL;
     if (!dtrain || !dtest) die("%s", err.msg);
 
-    Model *m = model_create(be, 784);
+    Model *m = model_create(be, 784, &err);
     RngStream rng = rng_stream(train_stage_seed(1, 1), RNG_STREAM_INIT);
     TrainTask t = {.kind = TASK_AUTOENCODER, .depth = 1, .loss = LOSS_MSE, .batch_size = 1000,
                    .shuffle = true, .seed = 1, .stage_index = 1};

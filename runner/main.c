@@ -14,7 +14,7 @@
 #include "compare.h"
 #include "config.h"
 #include "cudaload.h"
-#include "dataset.h"
+#include "data.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "datasets.h"

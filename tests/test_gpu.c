@@ -33,6 +33,7 @@
 #include "model.h"
 #include "rng.h"
 #include "runner/cudaload.h"
+#include "runner/data.h"
 #include "runner/datasets.h"
 #include "testutil.h"
 #include "train.h"
@@ -612,7 +613,7 @@ static Dataset *ae_data(void) {
 static bool ae1_train(const Backend *be, const Dataset *d, int subset, Curve *curve,
                       double *seconds) {
     AeError err = {{0}};
-    Model *m = model_create(be, 784);
+    Model *m = model_create(be, 784, &err);
     RngStream init = rng_stream(1, RNG_STREAM_INIT);
     Layer *enc = layer_create(be, 784, 400, ACT_TANH, &err);
     Layer *dec = enc ? layer_create(be, 400, 784, ACT_SIGMOID, &err) : NULL;
