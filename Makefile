@@ -29,6 +29,7 @@ ifeq ($(origin CC),default)
 endif
 comma := ,
 BUILD := build
+CUDA_LIB := bin/libaelab-cuda.so
 ifeq ($(SAN),asan)
   BUILD := build-asan
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -97,22 +98,23 @@ ifneq ($(NVCC),)
       -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) \
       -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror)
   GPU_SRC := $(wildcard gpu/*.cu)
-  # The CUDA backend is a shared object that engine/backend_reg.c dlopen()s the first time a GPU
+  # The CUDA backend is a shared object that runner/cudaload.c dlopen()s the first time a GPU
   # is asked for, so bin/aelab and the tests never link cuBLAS/cudart (mapping them cost every
   # exec ~200 MB of peak RSS and ~0.1 s, CPU runs included). The library is self-contained:
   # gpu/ uses nothing of libaelab.a (engine/rng.h is all inline), and -z defs fails the link if
-  # that ever changes. Its absolute path is baked into the registry as the last place to look
-  # (the tests under $(BUILD)/tests/ find it there); tag-cuda-lib: the name is the registry's
-  # AE_CUDA_LIB_NAME.
-  CUDA_SO := bin/libaelab-cuda.so
+  # that ever changes.
+  CUDA_SO := $(CUDA_LIB)
   CUDA_SO_LIBS := -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++ -lm
   NVCCFLAGS += -Xcompiler -fPIC
-  $(BUILD)/engine/backend_reg.o: CFLAGS += -DAE_CUDA_LIB_PATH='"$(abspath $(CUDA_SO))"'
 else
   $(info aelab: CUDA backend OFF ($(or $(CUDA_OFF_WHY),nvcc not found or CUDA=0)))
   GPU_SRC :=
   CUDA_SO :=
 endif
+# Where the CUDA backend's library is built (when it is). Its absolute path is baked into the
+# loader as the last place to look (the tests under $(BUILD)/tests/ find it there); without CUDA
+# the loader never gets that far. tag-cuda-lib: the name is runner/cudaload.c's AE_CUDA_LIB_NAME.
+$(BUILD)/runner/cudaload.o: CFLAGS += -DAE_CUDA_LIB_PATH='"$(abspath $(CUDA_LIB))"'
 ENGINE_SRC := $(wildcard engine/*.c)
 RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC))
@@ -144,7 +146,7 @@ help:
 
 $(BUILD)/lib/libaelab.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(BUILD)/runner/main.o $(BUILD)/lib/libaelab.a
 	@mkdir -p $(dir $@)

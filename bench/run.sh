@@ -37,16 +37,13 @@ if [[ -z $CFLAGS_ ]]; then
     exit 1
 fi
 
-# The library; when it does not build (a colleague's file mid-edit), the objects the bench
-# needs: the engine, the data-set lookup, and the CUDA objects the registry refers to.
+# The library the bench links (the engine, the runner's data loading and its helpers).
 lib=$BUILD_/lib/libaelab.a
-if make --no-print-directory -s "$lib" >/dev/null 2>&1; then
-    objs=("$lib")
-else
-    echo "bench: warning: $lib does not build now; linking the engine objects directly" >&2
-    objs=("$BUILD_"/engine/*.o "$BUILD_"/runner/datasets.o)
-    if [[ $CFLAGS_ == *-DAE_WITH_CUDA* ]]; then objs+=("$BUILD_"/gpu/*.o); fi
+if ! make --no-print-directory -s "$lib" >/dev/null; then
+    echo "bench: error: $lib does not build (run make to see why)" >&2
+    exit 1
 fi
+objs=("$lib")
 mkdir -p "$BUILD_/bench"
 bench_objs=()
 for src in bench/*.c; do

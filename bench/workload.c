@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "dataset.h"
+#include "data.h"
 #include "datasets.h"
 #include "model.h"
 #include "train.h"
@@ -155,7 +155,9 @@ static void build_lbfgs(Setup *s) {
  * epochs after a warm-up: the model's layers in their initial state, the task, the shapes. */
 static void workload_build(Setup *s, WorkloadId w, const Backend *be, double train_rows,
                            double test_rows, int epochs) {
-    *s = (Setup){.rows = train_rows, .be = be, .m = model_create(be, 784)};
+    AeError err;
+    *s = (Setup){.rows = train_rows, .be = be, .m = model_create(be, 784, &err)};
+    if (!s->m) die("%s", err.msg);
     s->rng = rng_stream(train_stage_seed(1, 1), RNG_STREAM_INIT);
     s->t = (TrainTask){.kind = TASK_AUTOENCODER, .depth = 1, .loss = LOSS_MSE,
                        .batch_size = 1000, .shuffle = true, .seed = 1, .stage_index = 1};

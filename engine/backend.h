@@ -1,6 +1,6 @@
 /* engine/backend.h — the table of operations the model code runs on (CPU: engine/cpu_backend.c,
- * CUDA: gpu/). The backend is chosen once at start-up (backend_cpu, backend_cuda); the model code above it is
- * written once.
+ * CUDA: gpu/, loaded by runner/cudaload.c). The backend is chosen once at start-up; the model
+ * code above it is written once.
  *
  * Conventions
  *  - float32, row-major, one row per example. Shapes: B = rows (examples in the batch),
@@ -142,10 +142,10 @@ typedef struct Backend {
 /* The CPU backend (OpenBLAS). Never NULL. */
 const Backend *backend_cpu(void);
 
-/* The CUDA backend, loaded on first call from bin/libaelab-cuda.so (engine/backend_reg.c says
- * where it looks). NULL, with why filled (if not NULL, size n), when aelab was built without
- * CUDA, the library or the NVIDIA driver cannot be loaded, or no device is visible. */
-const Backend *backend_cuda(char *why, size_t n);
+/* The type of the CUDA backend's entry point, gpu_backend_create (gpu/gpu.h), which
+ * runner/cudaload.c finds by name in bin/libaelab-cuda.so: the table (static; never freed), or
+ * NULL with a reason in why (if not NULL, size n) when no usable device is there. */
+typedef const Backend *GpuBackendCreate(char *why, size_t n);
 
 /* Whether this binary was built with the CUDA backend. */
 bool backend_cuda_compiled(void);

@@ -1,10 +1,16 @@
-/* engine/checkpoint.h — saving and loading a whole Model (every stack's shapes, activations and
- * parameters) with the run state needed to resume or inspect it.
+/* engine/checkpoint.h — a whole Model (every stack's shapes, activations and parameters) with
+ * the run state needed to resume or inspect it, encoded to bytes and decoded from them.
  *
- * File format, version 1 (all integers little-endian; see engine/checkpoint.c for the layout):
+ * The engine touches no files: checkpoint_encode gives a buffer and checkpoint_decode takes one.
+ * runner/ckptfile.c reads and writes them as files (through runner/fsutil.c's atomic writer).
+ * Every function takes a `name` used only in messages, the file's path for the runner, so that
+ * they read "NAME: error: ...".
+ *
+ * Format, version 1 (all integers little-endian; see engine/checkpoint.c for the layout):
  *   "AELABCKP" | u32 version | u32 header length | header | parameters (float32 LE) | u32 CRC32
- * The header holds the file's total size, input_dim, the layer counts, each layer's (I, O, act),
- * and the CheckpointMeta below. The CRC32 (zlib's) covers every byte before it.
+ * The header holds the total size, input_dim, the layer counts, each layer's (I, O, act), and
+ * the CheckpointMeta below. The CRC32 (zlib's) covers every byte before it. Optimizer state is
+ * not kept (no stage resumes mid-way).
  */
 #ifndef AE_CHECKPOINT_H
 #define AE_CHECKPOINT_H
@@ -15,6 +21,7 @@
 #define CHECKPOINT_VERSION 1
 #define CHECKPOINT_LABEL_MAX 128 /* stage label, NUL included */
 #define CHECKPOINT_NRNG 8        /* random stream counters kept */
+#define CHECKPOINT_HEAD_BYTES 24 /* magic, version, header length, total size */
 
 /* What the runner stores next to the model. Every field round-trips exactly. */
 typedef struct CheckpointMeta {
@@ -27,18 +34,27 @@ typedef struct CheckpointMeta {
                                                the counter of RNG_STREAM s (engine/rng.h) */
 } CheckpointMeta;
 
-/* Writes m (parameters downloaded from its backend) and meta (NULL: all zero) to path,
- * atomically: PATH.tmp.<pid>, fsync, rename. The stage label is cut at CHECKPOINT_LABEL_MAX-1
- * bytes. False with "PATH: error: cannot write: REASON" on I/O failure (no partial file is
- * left at path). */
-bool checkpoint_save(const char *path, const Model *m, const CheckpointMeta *meta, AeError *err);
+/* Encodes m (parameters downloaded from its backend) and meta (NULL: all zero) into a new
+ * malloc'ed buffer: *out (owned by the caller; free) of *n bytes. The stage label is cut at
+ * CHECKPOINT_LABEL_MAX-1 bytes. False with "NAME: error: out of host memory: ..." when the
+ * buffer cannot be allocated (*out is then NULL). */
+bool checkpoint_encode(const char *name, const Model *m, const CheckpointMeta *meta,
+                       unsigned char **out, size_t *n, AeError *err);
 
-/* Reads a checkpoint into a new Model on backend be (owned by the caller; model_free) and fills
- * meta (may be NULL). Everything is validated before the model is allocated, and sizes are
- * capped, so a foreign or damaged file cannot make it allocate much. Refusals, each with its
- * own message "PATH: error: ...": cannot open, not a checkpoint (bad magic), unsupported
- * version, truncated, trailing bytes, checksum mismatch, malformed header or impossible shapes,
- * out of backend memory. Returns NULL on failure. */
-Model *checkpoint_load(const char *path, const Backend *be, CheckpointMeta *meta, AeError *err);
+/* Checks the start of a checkpoint of `size` bytes before the rest is read: head holds its first
+ * nhead bytes, CHECKPOINT_HEAD_BYTES of them when it has that many. Refuses, each with its own
+ * message "NAME: error: ...": an empty file, not a checkpoint (bad magic), an unsupported
+ * version, an implausible header length or declared size, truncated, trailing bytes. On success
+ * size is the declared size, at most a few hundred MiB, so that a reader can allocate it. */
+bool checkpoint_check_head(const char *name, const unsigned char *head, size_t nhead,
+                           uint64_t size, AeError *err);
+
+/* Decodes the checkpoint in buf (n bytes: the whole file) into a new Model on backend be
+ * (owned by the caller; model_free) and fills meta (may be NULL). Everything is validated before
+ * the model is allocated: checkpoint_check_head's checks, then the checksum, then the header's
+ * fields and shapes, each with its own message "NAME: error: ...". Also fails when host or
+ * backend memory runs out. Returns NULL on failure. buf is only read. */
+Model *checkpoint_decode(const char *name, const unsigned char *buf, size_t n, const Backend *be,
+                         CheckpointMeta *meta, AeError *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* engine/common.c — error objects, checked allocation, integer parsing. */
+/* engine/common.c — error objects, allocation that reports failure, integer parsing. */
 #include "common.h"
 
 #include <errno.h>
@@ -16,22 +16,19 @@ bool ae_fail(AeError *err, const char *fmt, ...) {
     return false;
 }
 
-void *ae_xmalloc_at(size_t n, const char *file, int line) {
+void *ae_malloc(size_t n, const char *what, AeError *err) {
     void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "%s:%d: error: out of memory allocating %zu bytes\n", file, line, n);
-        exit(1);
-    }
+    if (!p) ae_fail(err, "out of host memory: %zu bytes for %s", n, what);
     return p;
 }
 
-void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line) {
-    void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "%s:%d: error: out of memory allocating %zu x %zu bytes\n", file, line,
-                count, size);
-        exit(1);
+void *ae_calloc(size_t count, size_t size, const char *what, AeError *err) {
+    if (size && count > SIZE_MAX / size) {
+        ae_fail(err, "out of host memory: %zu x %zu bytes for %s", count, size, what);
+        return NULL;
     }
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) ae_fail(err, "out of host memory: %zu bytes for %s", count * size, what);
     return p;
 }
 

@@ -3,6 +3,9 @@
  * Three kinds of errors (docs/architecture.md, "Errors"):
  *  - user data / system calls: engine functions return false and fill an AeError; the runner
  *    decides how to print it and which exit code to use;
+ *  - host memory running out: the same, through ae_malloc/ae_calloc, whose message names what
+ *    was being allocated and how many bytes; the engine never ends the process itself (the
+ *    runner's allocators that do live in runner/xalloc.h);
  *  - programmer errors: AE_ASSERT, which stays on in release builds and is never used on user
  *    data.
  */
@@ -37,11 +40,11 @@ typedef struct AeError {
 /* Formats msg into err (NULL-safe) and returns false, so callers can `return ae_fail(...)`. */
 bool ae_fail(AeError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* malloc/calloc that abort with file:line on exhaustion (host memory only). */
-void *ae_xmalloc_at(size_t n, const char *file, int line);
-void *ae_xcalloc_at(size_t count, size_t size, const char *file, int line);
-#define ae_xmalloc(n) ae_xmalloc_at((n), __FILE__, __LINE__)
-#define ae_xcalloc(c, s) ae_xcalloc_at((c), (s), __FILE__, __LINE__)
+/* malloc (n bytes) and calloc (count x size bytes, zeroed) of host memory. NULL when it runs
+ * out, with err (NULL-safe) saying "out of host memory: N bytes for WHAT", what being a phrase
+ * such as "the shuffle order". A size of 0 allocates 1 byte. Free with free(). */
+void *ae_malloc(size_t n, const char *what, AeError *err);
+void *ae_calloc(size_t count, size_t size, const char *what, AeError *err);
 
 /* Parses the whole of s as a decimal integer in [lo, hi] into *out; false (out untouched) when
  * it is not one: empty, trailing characters, out of range. */

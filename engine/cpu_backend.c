@@ -183,43 +183,38 @@ static void act_backward_rows(float *dZ, const float *dY, const float *Y, Act ac
 
 /* Column sums (db += sums over rows of dZ), deterministic and streaming: the rows are cut into
  * at most ROW_CHUNKS fixed ranges (a function of B alone, not of the thread count); each range
- * is summed front to back, in row order, into its own O doubles; then the ranges' sums are
- * added in range order. Walking column blocks down the rows instead read memory at a stride
- * and ran at a fifth of the bandwidth (bench: 11.5 GB/s against a 55 GB/s triad). */
+ * is summed front to back, in row order, into its own doubles; then the ranges' sums are added
+ * in range order. Walking narrow column blocks down the rows instead read memory at a stride
+ * and ran at a fifth of the bandwidth (bench: 11.5 GB/s against a 55 GB/s triad), so columns
+ * are cut only into tiles of COLSUM_TILE: every layer up to that wide is one tile, and a wider
+ * one still reads runs of 4 KiB per row. Each column's sum is the same whatever the tiling. */
 #define ROW_CHUNKS 16
+#define COLSUM_TILE 1024
 
-/* ROW_CHUNKS * O doubles of scratch for the range sums: grown when a wider layer comes, never
- * shrunk, so the batch loop allocates nothing after its first batch. Called outside parallel
- * regions only. */
-static double *colsum_scratch(size_t n) {
-    static double *buf;
-    static size_t cap;
-    if (n > cap) {
-        free(buf);
-        buf = ae_xmalloc(n * sizeof *buf);
-        cap = n;
-    }
-    return buf;
-}
+/* The range sums of one tile: (ROW_CHUNKS, COLSUM_TILE) doubles, static so that no op
+ * allocates (an op has no way to report a failure). Used outside parallel regions only, one
+ * op at a time, like every op of this backend. */
+static double colsum_part[ROW_CHUNKS * COLSUM_TILE];
 
-/* acc (O) = column sums of rows [r0, r1) of dZ, where dZ = act'(.) dY is written first when
- * dY is not NULL (act element-wise or identity) and read as it is otherwise. */
+/* acc (w) = column sums of rows [r0, r1) of dZ (row stride ld, w columns), where
+ * dZ = act'(.) dY is written first when dY is not NULL (act element-wise or identity) and read
+ * as it is otherwise. */
 static void colsum_rows(double *restrict acc, float *dZ, const float *dY, const float *Y, Act act,
-                        int r0, int r1, int O) {
-    for (int j = 0; j < O; j++) acc[j] = 0.0;
+                        int r0, int r1, int w, int ld) {
+    for (int j = 0; j < w; j++) acc[j] = 0.0;
     for (int r = r0; r < r1; r++) {
-        size_t o = (size_t)r * O;
+        size_t o = (size_t)r * ld;
         float *dz = dZ + o;
         const float *dy = dY ? dY + o : NULL, *y = Y ? Y + o : NULL;
 #define COLSUM_LOOP(EXPR)                                                                  \
-    _Pragma("omp simd") for (int j = 0; j < O; j++) {                                      \
+    _Pragma("omp simd") for (int j = 0; j < w; j++) {                                      \
         float v = (EXPR);                                                                  \
         dz[j] = v;                                                                         \
         acc[j] += v;                                                                       \
     }
         if (!dy) {
 #pragma omp simd
-            for (int j = 0; j < O; j++) acc[j] += dz[j];
+            for (int j = 0; j < w; j++) acc[j] += dz[j];
         } else if (act == ACT_TANH) COLSUM_LOOP(act_grad(ACT_TANH, dy[j], y[j]))
         else if (act == ACT_SIGMOID) COLSUM_LOOP(act_grad(ACT_SIGMOID, dy[j], y[j]))
         else if (act == ACT_RELU) COLSUM_LOOP(act_grad(ACT_RELU, dy[j], y[j]))
@@ -228,20 +223,28 @@ static void colsum_rows(double *restrict acc, float *dZ, const float *dY, const 
     }
 }
 
+/* db (w) += the range sums in part (nch, w), added in range order. */
+static void colsum_combine(float *db, double *part, int nch, int w) {
+    for (int k = 1; k < nch; k++)
+        for (int j = 0; j < w; j++) part[j] += part[(size_t)k * w + j];
+    for (int j = 0; j < w; j++) db[j] += (float)part[j];
+}
+
 /* db += column sums of dZ, written from dY first when dY is not NULL (see colsum_rows). */
 static void colsum_chunked(float *db, float *dZ, const float *dY, const float *Y, Act act, int B,
                            int O) {
     if (B <= 0 || O <= 0) return;
     int nch = B < ROW_CHUNKS ? B : ROW_CHUNKS;
-    double *part = colsum_scratch((size_t)nch * O);
-    size_t n = (size_t)B * O;
+    double *part = colsum_part;
+    for (int j0 = 0; j0 < O; j0 += COLSUM_TILE) {
+        int w = O - j0 < COLSUM_TILE ? O - j0 : COLSUM_TILE;
+        size_t n = (size_t)B * w;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int k = 0; k < nch; k++)
-        colsum_rows(part + (size_t)k * O, dZ, dY, Y, act, (int)((size_t)B * k / nch),
-                    (int)((size_t)B * (k + 1) / nch), O);
-    for (int k = 1; k < nch; k++)
-        for (int j = 0; j < O; j++) part[j] += part[(size_t)k * O + j];
-    for (int j = 0; j < O; j++) db[j] += (float)part[j];
+        for (int k = 0; k < nch; k++)
+            colsum_rows(part + (size_t)k * w, dZ + j0, dY ? dY + j0 : NULL, Y ? Y + j0 : NULL,
+                        act, (int)((size_t)B * k / nch), (int)((size_t)B * (k + 1) / nch), w, O);
+        colsum_combine(db + j0, part, nch, w);
+    }
 }
 
 static void cpu_colsum_acc(float *db, const float *dZ, int B, int O) {
@@ -311,17 +314,17 @@ static double squared_error(float *dZ, const float *Y, const float *T, double c,
  * SE_BLOCK rows at a time. Cloned like se_chunk. */
 ROW_CLONES static double se_rows_colsum(double *restrict acc, float *dZ, const float *Y,
                                         const float *T, double c, float s, Act act, int r0, int r1,
-                                        int O) {
-    for (int j = 0; j < O; j++) acc[j] = 0.0;
+                                        int j0, int w, int O) {
+    for (int j = 0; j < w; j++) acc[j] = 0.0;
     double total = 0.0;
     for (int rb = r0; rb < r1; rb += SE_BLOCK) {
         int re = r1 - rb < SE_BLOCK ? r1 : rb + SE_BLOCK;
         for (int r = rb; r < re; r++) {
-            size_t o = (size_t)r * O;
+            size_t o = (size_t)r * O + (size_t)j0;
             float *dz = dZ + o;
             const float *y = Y + o, *t = T + o;
 #define SE_COLSUM(A)                                                                       \
-    _Pragma("omp simd") for (int j = 0; j < O; j++) {                                      \
+    _Pragma("omp simd") for (int j = 0; j < w; j++) {                                      \
         float v = act_grad(A, s * (y[j] - t[j]), y[j]);                                    \
         dz[j] = v;                                                                         \
         acc[j] += v;                                                                       \
@@ -332,6 +335,7 @@ ROW_CLONES static double se_rows_colsum(double *restrict acc, float *dZ, const f
             else { SE_COLSUM(ACT_IDENTITY) }
 #undef SE_COLSUM
         }
+        if (j0 > 0) continue; /* the value: once, over whole rows, with the first tile */
         double part;
         SUM8(part, (size_t)rb * O, (size_t)re * O,
              c * (double)(Y[i] - T[i]) * (double)(Y[i] - T[i]));
@@ -346,15 +350,19 @@ static double squared_error_colsum(float *dZ, const float *Y, const float *T, do
                                    Act act, int B, int O, float *db) {
     if (B <= 0 || O <= 0) return 0.0;
     int nch = B < ROW_CHUNKS ? B : ROW_CHUNKS;
-    double *part = colsum_scratch((size_t)nch * O), val[ROW_CHUNKS];
-    size_t n = (size_t)B * O;
+    double *part = colsum_part, val[ROW_CHUNKS];
+    for (int j0 = 0; j0 < O; j0 += COLSUM_TILE) {
+        int w = O - j0 < COLSUM_TILE ? O - j0 : COLSUM_TILE;
+        size_t n = (size_t)B * w;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int k = 0; k < nch; k++)
-        val[k] = se_rows_colsum(part + (size_t)k * O, dZ, Y, T, c, s, act,
-                                (int)((size_t)B * k / nch), (int)((size_t)B * (k + 1) / nch), O);
-    for (int k = 1; k < nch; k++)
-        for (int j = 0; j < O; j++) part[j] += part[(size_t)k * O + j];
-    for (int j = 0; j < O; j++) db[j] += (float)part[j];
+        for (int k = 0; k < nch; k++) {
+            double v = se_rows_colsum(part + (size_t)k * w, dZ, Y, T, c, s, act,
+                                      (int)((size_t)B * k / nch),
+                                      (int)((size_t)B * (k + 1) / nch), j0, w, O);
+            if (j0 == 0) val[k] = v;
+        }
+        colsum_combine(db + j0, part, nch, w);
+    }
     double total = 0.0;
     for (int k = 0; k < nch; k++) total += val[k];
     return total;

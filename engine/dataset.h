@@ -1,7 +1,8 @@
-/* engine/dataset.h — data sets in host memory, as read from IDX or CSV files.
+/* engine/dataset.h — data sets in host memory.
  *
  * Images are kept as uint8 (N,D) row-major, one row per example, and scaled to [0,1] (x/255)
- * when a batch is gathered; labels are uint8 class indices in [0, C).
+ * when a batch is gathered; labels are uint8 class indices in [0, C). The engine never reads
+ * files: runner/data.h fills a Dataset from IDX or CSV files.
  */
 #ifndef AE_DATASET_H
 #define AE_DATASET_H
@@ -19,29 +20,9 @@ typedef struct Dataset {
 
 void dataset_free(Dataset *d); /* NULL-safe */
 
-/* Loads an images file and its labels file (IDX, plain or gzip, detected by content).
- * Validates: magic (0x00000803 for images, 0x00000801 for labels), rank, dimensions > 0,
- * exact length (a truncated or over-long file is an error), labels < max_classes (10 when 0),
- * and that both files hold the same number of examples. Every failure fills err with
- * "PATH: error: WHAT (at byte N, found F, expected E)" style messages naming the file.
- * Returns a new Dataset or NULL. */
-Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
-                          AeError *err);
-
-/* Reads only the header of an IDX images file: count and shape (for `aelab check`). */
-bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err);
-
-/* Loads a CSV file: one example per line, the label in column `label_col` (0-based, -1 for
- * the last column), the other columns pixel values 0..255 (a header line is skipped when its
- * first cell is not a number). */
-Dataset *dataset_load_csv(const char *path, int label_col, AeError *err);
-
-/* Writes an IDX file (plain, or gzip when the path ends in .gz); for tests and fixtures.
- * dims has rank entries. type 0x08 (unsigned byte) only. Atomic (temp file + rename). */
-bool idx_write(const char *path, const uint8_t *data, const int *dims, int rank, AeError *err);
-
-/* A new dataset holding rows [0, n) of d (copies). n is clamped to d->n. */
-Dataset *dataset_head(const Dataset *d, int n);
+/* A new dataset holding rows [0, n) of d (copies; owned by the caller, dataset_free). n is
+ * clamped to d->n. NULL with err filled when host memory runs out. */
+Dataset *dataset_head(const Dataset *d, int n, AeError *err);
 
 /* Histogram of labels: counts (C) must hold d->C entries. */
 void dataset_label_counts(const Dataset *d, int *counts);

@@ -210,7 +210,7 @@ static double tensor_error(const RefPoint *at, int i, size_t lo, size_t hi, cons
 static double run_case(const Backend *be, const Case *k, int *ntensors, AeError *err) {
     int D = k->dims[0];
     RngStream rng = rng_stream(42, RNG_STREAM_INIT);
-    Model *m = model_create(be, D);
+    Model *m = model_create(be, D, err);
     int prev = D;
     for (int i = 0; i < k->nenc; i++) {
         m->enc[m->nenc++] = layer_create(be, prev, k->dims[i + 1], k->enc_act, NULL);

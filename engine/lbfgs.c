@@ -274,6 +274,48 @@ static bool options_check(const LbfgsOptions *o, size_t n, AeError *err) {
     return true;
 }
 
+/* The vectors of L->n floats that every call needs besides the history. */
+#define LBFGS_NFIXED 7
+
+static float **lbfgs_fixed(Lbfgs *L, int i) {
+    float **vecs[LBFGS_NFIXED] = {&L->x0, &L->g, &L->gprev, &L->d, &L->ls[0], &L->ls[1],
+                                  &L->ls[2]};
+    return vecs[i];
+}
+
+/* The working memory of a call with history L->cap: host arrays, then LBFGS_NFIXED + 2*cap
+ * backend vectors. False with err filled when host or backend memory runs out; lbfgs_release
+ * frees whatever was allocated, either way. */
+static bool lbfgs_alloc(Lbfgs *L, AeError *err) {
+    size_t cap = (size_t)L->cap, n = L->n;
+    L->S = ae_calloc(cap, sizeof *L->S, "the L-BFGS history", err);
+    L->Y = L->S ? ae_calloc(cap, sizeof *L->Y, "the L-BFGS history", err) : NULL;
+    L->rho = L->Y ? ae_calloc(cap, sizeof *L->rho, "the L-BFGS history", err) : NULL;
+    L->al = L->rho ? ae_calloc(cap, sizeof *L->al, "the L-BFGS history", err) : NULL;
+    L->host = L->al ? ae_malloc(n * sizeof(float), "the L-BFGS gradient norms", err) : NULL;
+    if (!L->host) return false;
+    bool ok = true;
+    for (int i = 0; i < LBFGS_NFIXED && ok; i++)
+        ok = (*lbfgs_fixed(L, i) = L->be->alloc(n * sizeof(float))) != NULL;
+    for (int i = 0; i < L->cap && ok; i++)
+        ok = (L->S[i] = L->be->alloc(n * sizeof(float))) &&
+             (L->Y[i] = L->be->alloc(n * sizeof(float)));
+    if (!ok)
+        ae_fail(err, "lbfgs: out of %s memory for %d vectors of %zu floats", L->be->name,
+                LBFGS_NFIXED + 2 * L->cap, n);
+    return ok;
+}
+
+static void lbfgs_release(Lbfgs *L) {
+    for (int i = 0; i < LBFGS_NFIXED; i++) L->be->free(*lbfgs_fixed(L, i));
+    for (int i = 0; i < L->cap && L->S && L->Y; i++) L->be->free(L->S[i]), L->be->free(L->Y[i]);
+    free(L->S);
+    free(L->Y);
+    free(L->rho);
+    free(L->al);
+    free(L->host);
+}
+
 bool lbfgs_minimize(const Backend *be, float *x, size_t n, LbfgsFn fn, LbfgsIterFn on_iter,
                     void *ctx, const LbfgsOptions *opt, LbfgsResult *res, AeError *err) {
     AE_ASSERT(be && x && fn && opt && res);
@@ -287,18 +329,10 @@ bool lbfgs_minimize(const Backend *be, float *x, size_t n, LbfgsFn fn, LbfgsIter
     bool ok = false;
     Lbfgs L = {.be = be, .n = n, .fn = fn, .ctx = ctx, .x = x};
     L.cap = opt->history < max_iter ? opt->history : max_iter;
-    L.S = ae_xcalloc((size_t)L.cap, sizeof *L.S);
-    L.Y = ae_xcalloc((size_t)L.cap, sizeof *L.Y);
-    L.rho = ae_xcalloc((size_t)L.cap, sizeof *L.rho);
-    L.al = ae_xcalloc((size_t)L.cap, sizeof *L.al);
-    L.host = ae_xmalloc(n * sizeof(float));
-    float **vecs[] = {&L.x0, &L.g, &L.gprev, &L.d, &L.ls[0], &L.ls[1], &L.ls[2]};
-    const int nfixed = (int)(sizeof vecs / sizeof vecs[0]);
-    for (int i = 0; i < nfixed; i++)
-        if (!(*vecs[i] = be->alloc(n * sizeof(float)))) goto oom;
-    for (int i = 0; i < L.cap; i++)
-        if (!(L.S[i] = be->alloc(n * sizeof(float))) || !(L.Y[i] = be->alloc(n * sizeof(float))))
-            goto oom;
+    if (!lbfgs_alloc(&L, err)) {
+        res->stop = "out of memory";
+        goto out;
+    }
 
     /* Initial evaluation at x (counts 1). x0 = x so that an error leaves x where it was. */
     be->copy(L.x0, x, n * sizeof(float));
@@ -387,19 +421,7 @@ bool lbfgs_minimize(const Backend *be, float *x, size_t n, LbfgsFn fn, LbfgsIter
     }
     res->stop = stop;
     ok = true;
-    goto out;
-
-oom:
-    ae_fail(err, "lbfgs: out of %s memory for %d vectors of %zu floats", be->name,
-            nfixed + 2 * L.cap, n);
-    res->stop = "out of memory";
 out:
-    for (int i = 0; i < nfixed; i++) be->free(*vecs[i]);
-    for (int i = 0; i < L.cap; i++) be->free(L.S[i]), be->free(L.Y[i]);
-    free(L.S);
-    free(L.Y);
-    free(L.rho);
-    free(L.al);
-    free(L.host);
+    lbfgs_release(&L);
     return ok;
 }

@@ -49,9 +49,9 @@ LbfgsOptions lbfgs_defaults(void);
 
 /* Minimises fn from x (backend, n floats; overwritten with the last iterate, the lowest f
  * found). on_iter may be NULL. res is always filled (on failure: what was done so far).
- * Returns false with err filled when an option is out of range, backend memory runs out, or an
- * evaluation gives a non-finite f or gradient; x is then left at the last iterate (where f was
- * still finite; at the start, unchanged). */
+ * Returns false with err filled when an option is out of range, host or backend memory runs
+ * out, or an evaluation gives a non-finite f or gradient; x is then left at the last iterate
+ * (where f was still finite; at the start, unchanged). */
 bool lbfgs_minimize(const Backend *be, float *x, size_t n, LbfgsFn fn, LbfgsIterFn on_iter,
                     void *ctx, const LbfgsOptions *opt, LbfgsResult *res, AeError *err);
 

@@ -1,4 +1,8 @@
-/* engine/model.c — layers and the model's stacks (see model.h for the data flow). */
+/* engine/model.c — layers and the model's stacks (see model.h for the data flow).
+ *
+ * Host memory: only the small Layer and Model structs are allocated here, and a failure is
+ * reported through AeError; initial weights are drawn into a fixed buffer on the stack and
+ * uploaded a chunk at a time. */
 #include "model.h"
 
 #include <math.h>
@@ -6,7 +10,8 @@
 
 Layer *layer_create(const Backend *be, int I, int O, Act act, AeError *err) {
     AE_ASSERT(I > 0 && O > 0);
-    Layer *l = ae_xcalloc(1, sizeof *l);
+    Layer *l = ae_calloc(1, sizeof *l, "a layer", err);
+    if (!l) return NULL;
     l->I = I;
     l->O = O;
     l->act = act;
@@ -33,8 +38,10 @@ void layer_free(const Backend *be, Layer *l) {
     free(l);
 }
 
+/* Floats drawn per upload in layer_init. */
+#define INIT_CHUNK 8192
+
 void layer_init(const Backend *be, Layer *l, InitKind init, RngStream *rng) {
-    float *host = ae_xmalloc(l->nparams * sizeof *host);
     size_t nw = (size_t)l->O * l->I;
     double rw, rb;
     switch (init) {
@@ -43,15 +50,22 @@ void layer_init(const Backend *be, Layer *l, InitKind init, RngStream *rng) {
     case INIT_XAVIER: rw = sqrt(6.0 / (l->I + l->O)); rb = 0.0; break;
     default: AE_ASSERT(!"unknown init");
     }
-    for (size_t i = 0; i < nw; i++) host[i] = (float)((2.0 * rng_next_uniform(rng) - 1.0) * rw);
-    for (int j = 0; j < l->O; j++)
-        host[nw + j] = rb > 0.0 ? (float)((2.0 * rng_next_uniform(rng) - 1.0) * rb) : 0.0f;
-    be->upload(l->params, host, l->nparams * sizeof *host);
-    free(host);
+    /* W (nw values) then b, in that order from the stream; b = 0 draws nothing */
+    float chunk[INIT_CHUNK];
+    size_t k = 0;
+    for (size_t i = 0; i < l->nparams; i++) {
+        if (i < nw) chunk[k++] = (float)((2.0 * rng_next_uniform(rng) - 1.0) * rw);
+        else chunk[k++] = rb > 0.0 ? (float)((2.0 * rng_next_uniform(rng) - 1.0) * rb) : 0.0f;
+        if (k == INIT_CHUNK || i + 1 == l->nparams) {
+            be->upload(l->params + (i + 1 - k), chunk, k * sizeof *chunk);
+            k = 0;
+        }
+    }
 }
 
-Model *model_create(const Backend *be, int input_dim) {
-    Model *m = ae_xcalloc(1, sizeof *m);
+Model *model_create(const Backend *be, int input_dim, AeError *err) {
+    Model *m = ae_calloc(1, sizeof *m, "the model", err);
+    if (!m) return NULL;
     m->be = be;
     m->input_dim = input_dim;
     return m;

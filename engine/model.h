@@ -41,7 +41,7 @@ typedef struct Model {
 } Model;
 
 /* Allocates a layer with zeroed parameters and gradients on `be`. Returns NULL (and fills err)
- * when the backend is out of memory. Owned by the caller until pushed into a model. */
+ * when the backend or host memory runs out. Owned by the caller until pushed into a model. */
 Layer *layer_create(const Backend *be, int I, int O, Act act, AeError *err);
 void layer_free(const Backend *be, Layer *l); /* NULL-safe */
 
@@ -49,10 +49,12 @@ void layer_free(const Backend *be, Layer *l); /* NULL-safe */
  * pytorch: W, b ~ U(-1/sqrt(I), 1/sqrt(I)) (nn.Linear's default);
  * ufldl:   W ~ U(-r, r), r = sqrt(6/(I+O+1)), b = 0;
  * xavier:  W ~ U(-r, r), r = sqrt(6/(I+O)), b = 0.
- * W is drawn first, row by row, then b. */
+ * W is drawn first, row by row, then b. Allocates nothing; cannot fail. */
 void layer_init(const Backend *be, Layer *l, InitKind init, RngStream *rng);
 
-Model *model_create(const Backend *be, int input_dim);
+/* A model with no layers yet, on `be` (borrowed); NULL with err filled when host memory runs
+ * out. Owned by the caller (model_free). */
+Model *model_create(const Backend *be, int input_dim, AeError *err);
 void model_free(Model *m); /* NULL-safe; frees every layer */
 
 /* The width of the code: the top encoder's output, or the input when there is no encoder. */

@@ -13,7 +13,8 @@
  *
  * Every buffer is allocated when the stage starts (StageBuffers); the batch loop allocates
  * nothing and never waits for the device: per-batch scalars (loss, penalty, decay, mean |code|)
- * go to slots that are downloaded once per epoch.
+ * go to slots that are downloaded once per epoch. Running out of host or backend memory fails
+ * the stage with an error (TRAIN_ERROR, false) naming what and how much.
  */
 #include "train.h"
 
@@ -303,12 +304,15 @@ static void shuffle_perm(int32_t *perm, int n, bool shuffle, RngStream *rng) {
     }
 }
 
-/* perm (backend, n) = 0, 1, ..., n-1: full-batch and evaluation passes read rows in order. */
+/* perm (backend, n) = 0, 1, ..., n-1: full-batch and evaluation passes read rows in order.
+ * Uploaded a chunk at a time from the stack: nothing to allocate, nothing that can fail. */
 static void upload_identity_perm(const Backend *be, int32_t *perm_dev, int n) {
-    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
-    shuffle_perm(perm, n, false, NULL);
-    be->upload(perm_dev, perm, (size_t)n * sizeof *perm);
-    free(perm);
+    int32_t chunk[4096];
+    for (int i = 0; i < n; i += 4096) {
+        int k = n - i < 4096 ? n - i : 4096;
+        for (int j = 0; j < k; j++) chunk[j] = i + j;
+        be->upload(perm_dev + i, chunk, (size_t)k * sizeof *chunk);
+    }
 }
 
 static double confusion_accuracy(const int32_t *conf, int C) {
@@ -334,10 +338,12 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
     int ntrained = c->n - c->first;
     int C = t->kind == TASK_CLASSIFIER ? dim_in(c, c->n) : 0;
     RngStream rng = rng_stream(train_stage_seed(t->seed, t->stage_index), RNG_STREAM_SHUFFLE);
-    int32_t *perm = ae_xmalloc((size_t)n * sizeof *perm);
-    float *hslots = ae_xmalloc((size_t)s->nslots * sizeof *hslots);
-    int32_t *hconf = C ? ae_xmalloc((size_t)C * C * sizeof *hconf) : NULL;
-    TrainStatus status = TRAIN_OK;
+    int32_t *perm = ae_malloc((size_t)n * sizeof *perm, "the shuffle order", err);
+    float *hslots = perm ? ae_malloc((size_t)s->nslots * sizeof *hslots, "the batch losses", err)
+                         : NULL;
+    int32_t *hconf = hslots && C ? ae_malloc((size_t)C * C * sizeof *hconf,
+                                             "the confusion counts", err) : NULL;
+    TrainStatus status = hslots && (hconf || !C) ? TRAIN_OK : TRAIN_ERROR;
     int adam_t = 0;
     /* Plain SGD (no momentum, no weight decay) is applied by the backward pass itself. */
     bool plain_sgd = t->opt.kind == OPT_SGD && t->opt.momentum == 0.0f && !(t->weight_decay > 0.0f);
@@ -515,16 +521,19 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     const Chain *c = x->c;
     size_t np = 0;
     for (int i = c->first; i < c->n; i++) np += c->L[i]->nparams;
+    LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .err = err};
+    lc.hslots = ae_malloc((size_t)x->s->nslots * sizeof(float), "the chunk losses", err);
+    if (!lc.hslots) return TRAIN_ERROR;
     float *xv = be->alloc(np * sizeof(float));
     if (!xv) {
         ae_fail(err, "out of %s memory for L-BFGS (%zu parameters)", be->name, np);
+        free(lc.hslots);
         return TRAIN_ERROR;
     }
     upload_identity_perm(be, x->s->perm, n);
     grads_gather(be, c, xv, true);
+    lc.t0 = now_seconds();
 
-    LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .t0 = now_seconds(), .err = err};
-    lc.hslots = ae_xmalloc((size_t)x->s->nslots * sizeof(float));
     LbfgsOptions o = lbfgs_defaults();
     o.lr = x->task->opt.lr > 0 ? x->task->opt.lr : 1.0f;
     if (x->task->opt.history > 0) o.history = x->task->opt.history;
@@ -610,10 +619,14 @@ bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, doubl
     StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = data,
                  .noise_key = rng_key(train_stage_seed(t->seed, t->stage_index), RNG_STREAM_NOISE),
                  .per_batch = per_batch};
+    float *h = ae_malloc((size_t)per_batch * sizeof *h, "the batch losses", err);
+    if (!h) {
+        buffers_free(&s);
+        return false;
+    }
     upload_identity_perm(be, s.perm, n);
     zero_grads(be, &c);
     step_forward_backward(&x, 0, n, 0, 1.0f);
-    float *h = ae_xmalloc((size_t)per_batch * sizeof *h);
     be->download(h, s.slots, (size_t)per_batch * sizeof *h);
     Sums sm = slots_sum(h, ntrained);
     parts[0] = sm.loss;
@@ -627,7 +640,8 @@ bool train_gradients(Model *m, const TrainTask *t, const DeviceData *data, doubl
 /* ---- data on the device ---- */
 
 DeviceData *device_data_create(const Backend *be, const Dataset *d, AeError *err) {
-    DeviceData *dd = ae_xcalloc(1, sizeof *dd);
+    DeviceData *dd = ae_calloc(1, sizeof *dd, "a data set's handle", err);
+    if (!dd) return NULL;
     dd->be = be;
     dd->n = d->n;
     dd->D = d->D;
@@ -663,15 +677,66 @@ void eval_result_clear(EvalResult *r) {
     r->confusion = NULL;
 }
 
+/* One evaluation pass over data in batches of B: pass 0 runs enc + head into the confusion
+ * counts (out->confusion, out->accuracy), pass 1 runs enc + dec into the reconstruction
+ * errors. c holds the pass's chain. */
+static bool eval_pass(const Backend *be, Chain *c, const DeviceData *data, int B, int pass,
+                      EvalResult *out, AeError *err) {
+    int n = data->n, nb = (n + B - 1) / B;
+    int C = pass == 0 ? dim_in(c, c->n) : 0;
+    if (C && !labels_fit(data, C, err)) return false;
+    /* host copies of the results: the counts (C,C), or two losses per batch */
+    size_t nhost = pass == 0 ? (size_t)C * C * sizeof(int32_t) : (size_t)2 * nb * sizeof(float);
+    void *host = ae_malloc(nhost, pass == 0 ? "the confusion counts" : "the batch losses", err);
+    StageBuffers s;
+    c->first = c->n; /* nothing trained */
+    if (!host || !buffers_create(&s, be, c, B, n, 2 * nb, C, OPT_COUNT, false, err)) {
+        free(host);
+        return false;
+    }
+    upload_identity_perm(be, s.perm, n);
+    for (int b = 0; b < nb; b++) {
+        int off = b * B, rows = off + B <= n ? B : n - off;
+        be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,
+                   pass == 0 ? data->labels : NULL, s.perm + off, rows, data->D, 1.0f / 255.0f);
+        chain_forward(be, c, s.A, 0, c->n, rows);
+        if (pass == 0) {
+            be->confusion_acc(s.conf, s.A[c->n], s.labels, rows, C);
+        } else {
+            be->loss(s.slots + 2 * b, NULL, s.A[c->n], s.A[0], NULL, LOSS_MSE, ACT_IDENTITY,
+                     rows, data->D, NULL);
+            be->loss(s.slots + 2 * b + 1, NULL, s.A[c->n], s.A[0], NULL, LOSS_HALF_SSE,
+                     ACT_IDENTITY, rows, data->D, NULL);
+        }
+    }
+    if (pass == 0) {
+        out->C = C;
+        out->confusion = host;
+        be->download(out->confusion, s.conf, nhost);
+        out->accuracy = confusion_accuracy(out->confusion, C);
+    } else {
+        float *h = host;
+        be->download(h, s.slots, nhost);
+        double mse = 0, half = 0;
+        for (int b = 0; b < nb; b++) {
+            int rows = (b + 1) * B <= n ? B : n - b * B;
+            mse += (double)h[2 * b] * rows;
+            half += (double)h[2 * b + 1] * rows;
+        }
+        out->recon_mse = mse / n;
+        out->recon_half_sse = half / n;
+        free(h);
+    }
+    buffers_free(&s);
+    return true;
+}
+
 /* Forward passes of a whole stack list over data in batches; used for both heads and decoders. */
 bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult *out,
                     AeError *err) {
-    const Backend *be = m->be;
     memset(out, 0, sizeof *out);
     out->accuracy = out->recon_mse = out->recon_half_sse = NAN;
     int n = data->n, B = batch_size > 0 && batch_size < n ? batch_size : n;
-    int nb = (n + B - 1) / B;
-    bool ok = true;
     for (int pass = 0; pass < 2; pass++) {
         Chain c = {0};
         for (int i = 0; i < m->nenc; i++) c.L[c.n++] = m->enc[i];
@@ -683,48 +748,12 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
             for (int i = 0; i < m->ndec; i++) c.L[c.n++] = m->dec[i];
         }
         if (c.n == 0) continue;
-        int C = pass == 0 ? dim_in(&c, c.n) : 0;
-        if (C && !labels_fit(data, C, err)) return false;
-        StageBuffers s;
-        c.first = c.n; /* nothing trained */
-        if (!buffers_create(&s, be, &c, B, n, 2 * nb, C, OPT_COUNT, false, err)) return false;
-        upload_identity_perm(be, s.perm, n);
-        for (int b = 0; b < nb; b++) {
-            int off = b * B, rows = off + B <= n ? B : n - off;
-            be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,
-                       pass == 0 ? data->labels : NULL, s.perm + off, rows, data->D,
-                       1.0f / 255.0f);
-            chain_forward(be, &c, s.A, 0, c.n, rows);
-            if (pass == 0) {
-                be->confusion_acc(s.conf, s.A[c.n], s.labels, rows, C);
-            } else {
-                be->loss(s.slots + 2 * b, NULL, s.A[c.n], s.A[0], NULL, LOSS_MSE, ACT_IDENTITY,
-                         rows, data->D, NULL);
-                be->loss(s.slots + 2 * b + 1, NULL, s.A[c.n], s.A[0], NULL, LOSS_HALF_SSE,
-                         ACT_IDENTITY, rows, data->D, NULL);
-            }
+        if (!eval_pass(m->be, &c, data, B, pass, out, err)) {
+            eval_result_clear(out);
+            return false;
         }
-        if (pass == 0) {
-            out->C = C;
-            out->confusion = ae_xmalloc((size_t)C * C * sizeof(int32_t));
-            be->download(out->confusion, s.conf, (size_t)C * C * sizeof(int32_t));
-            out->accuracy = confusion_accuracy(out->confusion, C);
-        } else {
-            float *h = ae_xmalloc((size_t)2 * nb * sizeof *h);
-            be->download(h, s.slots, (size_t)2 * nb * sizeof *h);
-            double mse = 0, half = 0;
-            for (int b = 0; b < nb; b++) {
-                int rows = (b + 1) * B <= n ? B : n - b * B;
-                mse += (double)h[2 * b] * rows;
-                half += (double)h[2 * b + 1] * rows;
-            }
-            out->recon_mse = mse / n;
-            out->recon_half_sse = half / n;
-            free(h);
-        }
-        buffers_free(&s);
     }
-    return ok;
+    return true;
 }
 
 bool model_reconstruct(Model *m, const float *X, int n, const NoiseSpec *noise, uint64_t seed,

@@ -14,6 +14,9 @@
  *
  * Random numbers: keys derived from (seed, stage index) per stream (shuffle, noise), so a stage
  * draws the same numbers whether or not earlier stages ran in this process.
+ *
+ * Failures, host or backend memory running out included, come back as TRAIN_ERROR / false /
+ * NULL with an AeError saying what; the caller adds which stage it was.
  */
 #ifndef AE_TRAIN_H
 #define AE_TRAIN_H
@@ -61,6 +64,7 @@ typedef struct DeviceData {
 /* The key from which a stage derives its random streams (layer init, shuffle, noise). */
 uint64_t train_stage_seed(uint64_t seed, int stage_index);
 
+/* d's images and labels uploaded to be; NULL with err filled when memory runs out. */
 DeviceData *device_data_create(const Backend *be, const Dataset *d, AeError *err);
 void device_data_free(DeviceData *dd); /* NULL-safe */
 

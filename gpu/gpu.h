@@ -1,7 +1,7 @@
-/* gpu/gpu.h — the CUDA backend's one entry point, for the backend registry
- * (engine/backend_reg.c). C linkage, so the C engine can call into the nvcc-compiled gpu/.
- * gpu/ is built into bin/libaelab-cuda.so, and the registry finds this function there by its name
- * with dlsym (AE_CUDA_ENTRY): renaming it or changing its type means changing the registry too.
+/* gpu/gpu.h — the CUDA backend's one entry point. C linkage, so the C code can call into the
+ * nvcc-compiled gpu/. gpu/ is built into bin/libaelab-cuda.so, and runner/cudaload.c finds this
+ * function there by its name with dlsym (AE_CUDA_ENTRY): its type is engine/backend.h's
+ * GpuBackendCreate, declared so here that gpu/backend.cu's definition cannot drift from it.
  */
 #ifndef AE_GPU_H
 #define AE_GPU_H
@@ -19,7 +19,7 @@ extern "C" {
  * reason into why (if not NULL, size n) when cudaGetDeviceCount fails or finds no device, when the
  * device cannot be initialised, or when cuBLAS cannot be. Later calls after a success return the
  * same table at once. Not thread-safe: call once at start-up. */
-const Backend *gpu_backend_create(char *why, size_t n);
+GpuBackendCreate gpu_backend_create; /* const Backend *gpu_backend_create(char *why, size_t n) */
 
 #ifdef __cplusplus
 }

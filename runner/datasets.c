@@ -1,4 +1,5 @@
-/* runner/datasets.c — named data sets to file paths (see datasets.h for the lookup order). */
+/* runner/datasets.c — named data sets to file paths (see datasets.h for the lookup order); the
+ * files themselves are read by runner/data.c. */
 #include "datasets.h"
 
 #include <stdarg.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "data.h"
 
 typedef struct KnownSet {
     const char *name; /* as written in configs */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "xalloc.h"
 
 /* Past this many buffered messages, new ones are counted but dropped (a pathological file
  * could otherwise produce one message per node). Far above DIAG_MAX_PRINTED. */

@@ -1,8 +1,11 @@
-/* runner/fsutil.c — directories, atomic writes (temp + fsync + rename), whole-file reads.
+/* runner/fsutil.c — directories, the one atomic writer (temp + fsync + rename), whole-file
+ * reads, and the clean-up of temps that killed runs left.
  *
- * Temp names are PATH.tmp.<pid>.<counter>: the pid keeps concurrent runs apart, the counter
- * keeps two writers in one process apart. errno is captured right after the call that failed,
- * before any clean-up call can overwrite it.
+ * Every file aelab writes goes through af_create/af_finish here: the run's tables and scripts,
+ * the checkpoints (runner/ckptfile.c) and IDX files (runner/data.c). Temp names are
+ * PATH.tmp.<pid>.<counter>: the pid keeps concurrent runs apart, the counter keeps two writers
+ * in one process apart, and fs_remove_stale_temps knows every temp by that shape. errno is
+ * captured right after the call that failed, before any clean-up call can overwrite it.
  */
 #include "fsutil.h"
 
@@ -97,7 +100,21 @@ static void fs_sync_parent(const char *path) {
     free(dir);
 }
 
-AtomicFile *af_open(const char *final_path, AeError *err) {
+/* Why an atomic write failed: the step ("write failed", ...) and its errno. */
+typedef struct FsFailure {
+    const char *what;
+    int errnum;
+} FsFailure;
+
+static bool fs_failed(FsFailure *f, const char *what, int errnum) {
+    f->what = what;
+    f->errnum = errnum ? errnum : EIO;
+    return false;
+}
+
+/* A new AtomicFile with its temp name; fp is NULL and f filled when the temp cannot be created
+ * or given a stream (the caller reports, then af_release). */
+static AtomicFile *af_create(const char *final_path, FsFailure *f) {
     AE_ASSERT(final_path);
     AtomicFile *af = ae_xcalloc(1, sizeof *af);
     size_t n = strlen(final_path);
@@ -110,25 +127,30 @@ AtomicFile *af_open(const char *final_path, AeError *err) {
 
     int fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
-        int e = errno;
-        ae_fail(err, "%s: error: cannot create temporary file '%s': %s", final_path, af->tmp,
-                strerror(e));
-        goto fail;
+        fs_failed(f, "cannot create temporary file", errno);
+        return af;
     }
     af->fp = fdopen(fd, "w");
     if (!af->fp) {
-        int e = errno;
+        fs_failed(f, "cannot open a stream on", errno);
         close(fd);
         unlink(af->tmp);
-        ae_fail(err, "%s: error: cannot open a stream on '%s': %s", final_path, af->tmp,
-                strerror(e));
-        goto fail;
     }
     return af;
-fail:
+}
+
+static void af_release(AtomicFile *af) {
     free(af->path);
     free(af->tmp);
     free(af);
+}
+
+AtomicFile *af_open(const char *final_path, AeError *err) {
+    FsFailure f;
+    AtomicFile *af = af_create(final_path, &f);
+    if (af->fp) return af;
+    ae_fail(err, "%s: error: %s '%s': %s", final_path, f.what, af->tmp, strerror(f.errnum));
+    af_release(af);
     return NULL;
 }
 
@@ -142,46 +164,45 @@ const char *af_path(const AtomicFile *af) {
     return af->path;
 }
 
-static void af_release(AtomicFile *af) {
-    free(af->path);
-    free(af->tmp);
-    free(af);
+/* Test hook for tests/test_resume_kill.sh: with AELAB_TEST_STALL_COMMIT=SUBSTRING in the
+ * environment, a commit whose final path contains SUBSTRING waits 30 s with its temp file
+ * complete but not yet renamed, so that the test can kill the process at that point. */
+static void fs_test_stall(const char *path) {
+    const char *sub = getenv("AELAB_TEST_STALL_COMMIT");
+    if (sub && *sub && strstr(path, sub)) sleep(30);
+}
+
+/* Flushes, fsyncs, closes and renames the temp over the final path; on failure removes the
+ * temp and fills f. Does not free af. */
+static bool af_finish(AtomicFile *af, FsFailure *f) {
+    bool ok = true;
+    if (fflush(af->fp) != 0)
+        ok = fs_failed(f, "write failed", errno);
+    else if (ferror(af->fp))
+        /* A write failed earlier and the stream kept its error flag; errno may be stale. */
+        ok = fs_failed(f, "write failed", EIO);
+    else if (fsync(fileno(af->fp)) != 0)
+        ok = fs_failed(f, "fsync failed", errno);
+    if (fclose(af->fp) != 0 && ok)
+        ok = fs_failed(f, "close failed", errno);
+    af->fp = NULL;
+    if (ok) fs_test_stall(af->path);
+    if (ok && rename(af->tmp, af->path) != 0)
+        ok = fs_failed(f, "rename failed", errno);
+    if (!ok) {
+        unlink(af->tmp);
+        return false;
+    }
+    fs_sync_parent(af->path);
+    return true;
 }
 
 bool af_commit(AtomicFile *af, AeError *err) {
     if (!af)
         return false;
-    bool ok = false;
-    int e = 0;
-    const char *what = NULL;
-    if (fflush(af->fp) != 0) {
-        e = errno;
-        what = "write failed";
-    } else if (ferror(af->fp)) {
-        /* A write failed earlier and the stream kept its error flag; errno may be stale. */
-        e = EIO;
-        what = "write failed";
-    } else if (fsync(fileno(af->fp)) != 0) {
-        e = errno;
-        what = "fsync failed";
-    }
-    if (fclose(af->fp) != 0 && !what) {
-        e = errno;
-        what = "close failed";
-    }
-    af->fp = NULL;
-    if (!what && rename(af->tmp, af->path) != 0) {
-        e = errno;
-        what = "rename failed";
-    }
-    if (what) {
-        unlink(af->tmp);
-        ae_fail(err, "%s: error: %s: %s", af->path, what, strerror(e));
-        goto done;
-    }
-    fs_sync_parent(af->path);
-    ok = true;
-done:
+    FsFailure f;
+    bool ok = af_finish(af, &f);
+    if (!ok) ae_fail(err, "%s: error: %s: %s", af->path, f.what, strerror(f.errnum));
     af_release(af);
     return ok;
 }
@@ -205,6 +226,23 @@ bool fs_write_atomic(const char *path, const void *data, size_t n, AeError *err)
         return ae_fail(err, "%s: error: write failed: %s", path, strerror(e ? e : EIO));
     }
     return af_commit(af, err);
+}
+
+int fs_write_atomic_errno(const char *path, const void *data, size_t n) {
+    FsFailure f;
+    AtomicFile *af = af_create(path, &f);
+    if (!af->fp) {
+        af_release(af);
+        return f.errnum;
+    }
+    if (n > 0 && fwrite(data, 1, n, af->fp) != n) {
+        int e = errno;
+        af_abort(af);
+        return e ? e : EIO;
+    }
+    bool ok = af_finish(af, &f);
+    af_release(af);
+    return ok ? 0 : f.errnum;
 }
 
 char *fs_read_file(const char *path, size_t *n, AeError *err) {

@@ -1,10 +1,14 @@
 /* runner/fsutil.h — file-system helpers for outputs: directories, atomic writes, file reads.
  *
- * Every output of a run is written to PATH.tmp.<pid>.<counter> in the same directory, flushed,
- * fsync()ed and then rename()d over PATH, so a reader (or a killed run) sees either the old file
- * or the complete new one, never a torn one (docs/architecture.md, "Outputs and atomic
- * writes"). On any failure the temp file is removed and the error names the path and the
- * reason (strerror(errno): "No space left on device", ...), as "PATH: error: WHAT: REASON".
+ * This is aelab's one atomic writer: every file it writes (tables, scripts, checkpoints, IDX
+ * files) goes to PATH.tmp.<pid>.<counter> in the same directory, is flushed, fsync()ed and then
+ * rename()d over PATH, so a reader (or a killed run) sees either the old file or the complete
+ * new one, never a torn one (docs/architecture.md, "Outputs and atomic writes"). On any failure
+ * the temp file is removed and the error names the path and the reason (strerror(errno): "No
+ * space left on device", ...), as "PATH: error: WHAT: REASON".
+ *
+ * The runner's exiting allocators (xalloc.h) come with this header: its callers, which build
+ * the outputs, use them throughout.
  */
 #ifndef AE_FSUTIL_H
 #define AE_FSUTIL_H
@@ -14,6 +18,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "xalloc.h"
 
 /* Creates `path` and its missing parents (mode 0777 & ~umask); an existing directory is fine.
  * Fails (false, err filled with the component that failed and why) when a component exists and is
@@ -23,6 +28,11 @@ bool fs_mkdir_p(const char *path, AeError *err);
 /* Writes the n bytes at data to `path` atomically (temp + fsync + rename). The parent directory
  * must exist. Returns false (err filled, temp removed, `path` untouched) on failure. */
 bool fs_write_atomic(const char *path, const void *data, size_t n, AeError *err);
+
+/* fs_write_atomic for callers that phrase their own message: returns 0, or the errno of the
+ * step that failed (the temp removed, path untouched). The checkpoint and IDX writers report
+ * any failure as "PATH: error: cannot write: REASON". */
+int fs_write_atomic_errno(const char *path, const void *data, size_t n);
 
 /* Reads the whole file into a malloc'ed buffer with a terminating NUL (not counted in *n).
  * Returns NULL (err filled: path and strerror) on failure. Caller frees. n may be NULL. */

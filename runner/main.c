@@ -19,7 +19,8 @@
 #include "compare.h"
 #include "config.h"
 #include "csvout.h"
-#include "dataset.h"
+#include "cudaload.h"
+#include "data.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "datasets.h"
@@ -689,7 +690,7 @@ static int cmd_gradcheck(int argc, char **argv) {
     char why[512] = "";
     if (strcmp(device, "cpu") == 0) be = backend_cpu();
     else if (strcmp(device, "gpu") == 0) {
-        be = backend_cuda(why, sizeof why);
+        be = cudaload_backend(why, sizeof why);
         if (!be) {
             fprintf(stderr, "aelab gradcheck: error: device gpu requested, but %s\n", why);
             return 2;

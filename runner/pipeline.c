@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "ckptfile.h"
 #include "csvout.h"
+#include "cudaload.h"
+#include "data.h"
 #include "datasets.h"
 #include "fsutil.h"
 #include "plots.h"
@@ -178,56 +180,72 @@ static void on_batch(void *ctx, int epoch, int batch, int nbatches) {
     progress_batch(&r->prog, epoch, batch, nbatches);
 }
 
+/* Prefixes "stage N (LABEL): " to an engine error that names no file (a divergence, host or
+ * backend memory running out), so that the message says where the run was. */
+static void stage_context(const Run *r, AeError *err) {
+    if (strstr(err->msg, ": error: ")) return;
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    ae_fail(err, "stage %d (%s): %s", r->stage_index, r->stage->label, msg);
+}
+
 /* ---- data ---- */
 
-static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
+/* Reads the data set's files into r->train_host and r->test_host (NULL without a test set). */
+static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
     char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
     char why[2048];
     if (strcmp(d->name, "csv") == 0) {
         r->train_host = dataset_load_csv(d->train_csv, d->label_column, err);
         if (!r->train_host) return false;
-        if (d->test_csv[0]) {
-            r->test_host = dataset_load_csv(d->test_csv, d->label_column, err);
-            if (!r->test_host) return false;
-        }
-    } else {
-        if (strcmp(d->name, "idx") == 0) {
-            snprintf(ti, sizeof ti, "%s", d->train_images);
-            snprintf(tl, sizeof tl, "%s", d->train_labels);
-            snprintf(vi, sizeof vi, "%s", d->test_images);
-            snprintf(vl, sizeof vl, "%s", d->test_labels);
-        } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
-            return ae_fail(err, "%s", why);
-        }
-        r->train_host = dataset_load_idx(ti, tl, 0, err);
-        if (!r->train_host) return false;
-        if (vi[0] && vl[0]) {
-            r->test_host = dataset_load_idx(vi, vl, 0, err);
-            if (!r->test_host) return false;
-        }
+        if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, err);
+        return !d->test_csv[0] || r->test_host;
     }
+    if (strcmp(d->name, "idx") == 0) {
+        snprintf(ti, sizeof ti, "%s", d->train_images);
+        snprintf(tl, sizeof tl, "%s", d->train_labels);
+        snprintf(vi, sizeof vi, "%s", d->test_images);
+        snprintf(vl, sizeof vl, "%s", d->test_labels);
+    } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+        return ae_fail(err, "%s", why);
+    }
+    r->train_host = dataset_load_idx(ti, tl, 0, err);
+    if (!r->train_host) return false;
+    bool test = vi[0] && vl[0];
+    if (test) r->test_host = dataset_load_idx(vi, vl, 0, err);
+    return !test || r->test_host;
+}
+
+/* Keeps the first n examples of *set when it has more (n > 0). */
+static bool keep_first(const Run *r, Dataset **set, int n, AeError *err) {
+    if (n <= 0 || n >= (*set)->n) return true;
+    Dataset *h = dataset_head(*set, n, err);
+    if (!h) {
+        stage_context(r, err);
+        return false;
+    }
+    dataset_free(*set);
+    *set = h;
+    return true;
+}
+
+static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
+    if (!read_sets(r, d, err)) return false;
     if (r->test_host && r->test_host->D != r->train_host->D)
         return ae_fail(err, "the test set has %d features per example but the training set %d",
                        r->test_host->D, r->train_host->D);
-    if (d->subset > 0 && d->subset < r->train_host->n) {
-        Dataset *h = dataset_head(r->train_host, d->subset);
-        dataset_free(r->train_host);
-        r->train_host = h;
-    }
-    if (r->test_host && d->test_subset > 0 && d->test_subset < r->test_host->n) {
-        Dataset *h = dataset_head(r->test_host, d->test_subset);
-        dataset_free(r->test_host);
-        r->test_host = h;
-    }
+    if (!keep_first(r, &r->train_host, d->subset, err) ||
+        (r->test_host && !keep_first(r, &r->test_host, d->test_subset, err)))
+        return false;
     if (r->test_host && r->test_host->C > r->train_host->C) r->train_host->C = r->test_host->C;
     if (r->test_host) r->test_host->C = r->train_host->C;
     r->batch_size = d->batch_size;
     r->shuffle = d->shuffle;
     r->train = device_data_create(r->be, r->train_host, err);
-    if (!r->train) return false;
-    if (r->test_host) {
-        r->test = device_data_create(r->be, r->test_host, err);
-        if (!r->test) return false;
+    if (r->train && r->test_host) r->test = device_data_create(r->be, r->test_host, err);
+    if (!r->train || (r->test_host && !r->test)) {
+        stage_context(r, err);
+        return false;
     }
     /* The backend holds the training images now; the host copy is needed only for the
      * reconstruction pictures, which use the test set when there is one (peak RSS -47 MB). */
@@ -235,7 +253,11 @@ static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
         free(r->train_host->images);
         r->train_host->images = NULL;
     }
-    r->model = model_create(r->be, r->train_host->D);
+    r->model = model_create(r->be, r->train_host->D, err);
+    if (!r->model) {
+        stage_context(r, err);
+        return false;
+    }
     progress_note(&r->prog, "[%d/%d %s] %d training examples%s, %d features, %d classes",
                   r->stage_index + 1, r->cfg->nstages, r->stage->label, r->train_host->n,
                   r->test_host ? "" : " (no test set)", r->train_host->D, r->train_host->C);
@@ -397,13 +419,9 @@ static int train_and_report(Run *r, const TrainTask *t, AeError *err) {
     switch (st) {
     case TRAIN_OK: return 0;
     case TRAIN_INTERRUPTED: return 130;
-    case TRAIN_DIVERGED: {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        ae_fail(err, "stage %d (%s): %s", r->stage_index, r->stage->label, msg);
+    default: /* diverged, or out of memory (a file the hooks failed to write names itself) */
+        stage_context(r, err);
         return 1;
-    }
-    default: return 1;
     }
 }
 
@@ -415,6 +433,7 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     Layer *dec = enc ? layer_create(r->be, s->units, in, s->decoder_activation, err) : NULL;
     if (!enc || !dec) {
         layer_free(r->be, enc);
+        stage_context(r, err);
         return 1;
     }
     RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index), RNG_STREAM_INIT);
@@ -456,7 +475,10 @@ static int stage_attach_classifier(Run *r, const StageCfg *s, AeError *err) {
         int out = last ? classes : s->hidden[i];
         Act act = last ? (s->train.loss == LOSS_NLL ? ACT_LOGSOFTMAX : ACT_IDENTITY) : s->hidden_activation;
         Layer *l = layer_create(r->be, in, out, act, err);
-        if (!l) return 1;
+        if (!l) {
+            stage_context(r, err);
+            return 1;
+        }
         layer_init(r->be, l, s->init, &rng);
         m->head[m->nhead++] = l;
         in = out;
@@ -485,7 +507,10 @@ static int stage_evaluate(Run *r, const StageCfg *s, AeError *err) {
     const DeviceData *d = s->eval_on_test ? r->test : r->train;
     if (!d) return ae_fail(err, "evaluate: the data set has no %s split", s->eval_on_test ? "test" : "train"), 2;
     EvalResult ev;
-    if (!model_evaluate(r->model, d, 1000, &ev, err)) return 1;
+    if (!model_evaluate(r->model, d, 1000, &ev, err)) {
+        stage_context(r, err);
+        return 1;
+    }
     const char *split = s->eval_on_test ? "test" : "train";
     char m[64];
     if (ev.confusion) {
@@ -544,7 +569,7 @@ static bool save_entry(Run *r, const char *prefix, uint64_t h64, AeError *err) {
     meta.seed = r->cfg->seed;
     snprintf(meta.stage_label, sizeof meta.stage_label, "%s", r->stage->label);
     snprintf(path, sizeof path, "%s.ckpt", prefix);
-    return checkpoint_save(path, r->model, &meta, err);
+    return ckptfile_save(path, r->model, &meta, err);
 }
 
 static void entry_prefix(const Run *r, char *out, size_t cap) {
@@ -574,7 +599,7 @@ static bool try_entry(Run *r, const char *prefix, uint64_t h64, const char *what
     if (!fs_exists(path)) return false;
     AeError err;
     CheckpointMeta meta;
-    Model *m = checkpoint_load(path, r->be, &meta, &err);
+    Model *m = ckptfile_load(path, r->be, &meta, &err);
     if (!m) {
         progress_note(&r->prog, "warning: ignoring %s", err.msg);
         return false;
@@ -677,7 +702,7 @@ static bool write_resolved(Run *r, AeError *err) {
 
 static const Backend *pick_backend(const char *device, char *why, size_t n) {
     if (strcmp(device, "cpu") == 0) return backend_cpu();
-    const Backend *g = backend_cuda(why, n);
+    const Backend *g = cudaload_backend(why, n);
     if (g) return g;
     if (strcmp(device, "gpu") == 0) return NULL;
     return backend_cpu();

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "data.h"
 
 /* ---- checked sizes: saturate at SIZE_OVER instead of wrapping ---- */
 

@@ -29,6 +29,7 @@
 #include "diag.h"
 #include "strbuf.h"
 #include "sweep.h"
+#include "xalloc.h"
 
 #define SWEEP_PATH_MAX 4096
 #define SWEEP_STATUS_FILE "point.status"

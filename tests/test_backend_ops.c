@@ -30,6 +30,7 @@
 #include "ref_ops.h"
 #include "rng.h"
 #include "testutil.h"
+#include "xalloc.h"
 
 #define EW_REL 1e-6
 #define ABS_ULP 2.5e-7 /* about two float ulps (2^-23 = 1.19e-7) of the operand scale */
@@ -43,8 +44,10 @@ static const Backend *CPU, *REF;
 static RngStream RNG;
 static char CASE[160]; /* the case being run, for failure messages */
 
-/* Odd shapes (B, O), the last one above PAR_ELEMS. */
-static const int SHAPES[][2] = {{1, 1}, {1, 37}, {53, 1}, {7, 13}, {65, 129}, {257, 131}};
+/* Odd shapes (B, O): one wider than two of the CPU backend's column-sum tiles (1024 columns),
+ * the last one above PAR_ELEMS. */
+static const int SHAPES[][2] = {{1, 1}, {1, 37}, {53, 1}, {7, 13}, {65, 129}, {19, 2500},
+                                {257, 131}};
 #define NSHAPES (int)(sizeof SHAPES / sizeof SHAPES[0])
 /* A tall shape: rows above PAR_ELEMS, so sums over rows (nll) run in parallel too. */
 #define TALL_B 33001

@@ -1,10 +1,11 @@
 /* tests/test_bad_checkpoints.c — the checkpoint part of the bad-input catalogue (issue 8):
- * foreign and damaged files given to checkpoint_load (engine/checkpoint.c), each with its exact
- * message. No command loads a checkpoint yet, so this goes through the engine's API; the
- * refusals that tests/test_checkpoint.c already checks (empty file, PNG, bad magic, versions,
- * short prefix, truncated body, trailing bytes, flipped bits, and the forged shapes) are not
- * repeated here. Forged files get a correct declared size and CRC32, so that the check under
- * test is reached.
+ * foreign and damaged checkpoints, each with its exact message, given to the engine's decoder
+ * as bytes (engine/checkpoint.c, checkpoint_decode) and to the runner's loader as a file
+ * (runner/ckptfile.c, ckptfile_load), which must agree; missing files and directories go to the
+ * loader only. The refusals that tests/test_checkpoint.c already checks (empty file, PNG, bad
+ * magic, versions, short prefix, truncated body, trailing bytes, flipped bits, and the forged
+ * shapes) are not repeated here. Forged checkpoints get a correct declared size and CRC32, so
+ * that the check under test is reached.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 #include <zlib.h>
 
 #include "checkpoint.h"
-#include "dataset.h"
+#include "ckptfile.h"
+#include "data.h"
 #include "testutil.h"
 
 static void put_u32(unsigned char *p, uint32_t v) {
@@ -34,21 +36,46 @@ static void reseal(unsigned char *b, size_t n) {
 
 static int ncases;
 
-/* checkpoint_load(path) must fail with exactly "PATH: error: " + want. */
-static void expect_refused(const char *name, const char *path, const char *want) {
+/* One refusal: m must be NULL and err exactly "WHERE: error: " + want. */
+static void check_refusal(const char *name, const char *how, Model *m, const AeError *err,
+                          const char *where, const char *want) {
     char full[2048];
-    snprintf(full, sizeof full, "%s: error: %s", path, want);
-    AeError err = {{0}};
-    CheckpointMeta meta;
-    Model *m = checkpoint_load(path, backend_cpu(), &meta, &err);
-    ncases++;
+    snprintf(full, sizeof full, "%s: error: %s", where, want);
     tu_checks++;
-    if (m || strcmp(err.msg, full) != 0) {
+    if (m || strcmp(err->msg, full) != 0) {
         tu_failures++;
-        fprintf(stderr, "FAIL %s: checkpoint_load%s\n   got: \"%s\"\n  want: \"%s\"\n", name,
-                m ? " succeeded" : " refused it with another message", m ? "" : err.msg, full);
+        fprintf(stderr, "FAIL %s: %s%s\n   got: \"%s\"\n  want: \"%s\"\n", name, how,
+                m ? " succeeded" : " refused it with another message", m ? "" : err->msg, full);
     }
     model_free(m);
+}
+
+/* The file at path must be refused by ckptfile_load with "PATH: error: " + want. */
+static void expect_file_refused(const char *name, const char *path, const char *want) {
+    AeError err = {{0}};
+    Model *m = ckptfile_load(path, backend_cpu(), NULL, &err);
+    ncases++;
+    check_refusal(name, "ckptfile_load", m, &err, path, want);
+}
+
+/* The n bytes at b must be refused by checkpoint_decode ("bytes: error: " + want) and, written
+ * to a file, by ckptfile_load ("PATH: error: " + want). */
+static void expect_refused(const char *name, const unsigned char *b, size_t n, const char *want) {
+    AeError err = {{0}};
+    CheckpointMeta meta;
+    Model *m = checkpoint_decode("bytes", b, n, backend_cpu(), &meta, &err);
+    check_refusal(name, "checkpoint_decode", m, &err, "bytes", want);
+    const char *path = tu_path("refused.ckpt");
+    tu_write_file(path, b, n);
+    expect_file_refused(name, path, want);
+}
+
+/* expect_refused on the bytes of the file at path. */
+static void expect_refused_bytes_of(const char *name, const char *path, const char *want) {
+    size_t n;
+    unsigned char *b = tu_read_file(path, &n);
+    expect_refused(name, b, n, want);
+    free(b);
 }
 
 static Layer *new_layer(const Backend *be, int I, int O, Act act, RngStream *rng) {
@@ -66,111 +93,101 @@ int main(void) {
 
     /* a good checkpoint: 6 -> 4 (code) -> 6, head 4 -> 3; 3 layers, label "pretrain_layer" */
     RngStream rng = rng_stream(5, RNG_STREAM_INIT);
-    Model *m = model_create(be, 6);
+    Model *m = model_create(be, 6, NULL);
     m->enc[m->nenc++] = new_layer(be, 6, 4, ACT_TANH, &rng);
     m->dec[m->ndec++] = new_layer(be, 4, 6, ACT_SIGMOID, &rng);
     m->head[m->nhead++] = new_layer(be, 4, 3, ACT_LOGSOFTMAX, &rng);
     CheckpointMeta meta = {.stage_index = 1, .epoch = 2, .seed = 1};
     snprintf(meta.stage_label, sizeof meta.stage_label, "pretrain_layer");
-    const char *good_path = tu_path("good.ckpt");
-    CHECK(checkpoint_save(good_path, m, &meta, &err));
     size_t n;
-    unsigned char *good = tu_read_file(good_path, &n);
+    unsigned char *good;
+    CHECK(checkpoint_encode("good", m, &meta, &good, &n, &err));
     unsigned char *b = malloc(n + 4096);
     const uint32_t hlen = get_u32(good + 12);
     const size_t nrng_at = 64 + 12 * 3;                        /* header layout: checkpoint.c */
     const size_t label_at = nrng_at + 4 + 8 * CHECKPOINT_NRNG; /* the label length */
     CHECK(get_u32(good + nrng_at) == CHECKPOINT_NRNG && get_u32(good + label_at) == 14);
-    const char *bad = tu_path("bad.ckpt");
     char want[1024];
 
     /* ---- not there, or not a file ---- */
-    expect_refused("missing", tu_path("none.ckpt"), "cannot open: No such file or directory");
+    expect_file_refused("missing", tu_path("none.ckpt"), "cannot open: No such file or directory");
     const char *dir = tu_path("a-directory.ckpt");
     CHECK(mkdir(dir, 0755) == 0);
-    expect_refused("directory", dir, "cannot open: Is a directory");
+    expect_file_refused("directory", dir, "cannot open: Is a directory");
 
     /* ---- foreign files ---- */
     uint8_t pix[4 * 2 * 2] = {0};
     int dims[3] = {4, 2, 2};
     const char *idx = tu_path("images.idx");
     CHECK(idx_write(idx, pix, dims, 3, &err));
-    expect_refused(
+    expect_refused_bytes_of(
         "an IDX file", idx,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
     const char *gz = tu_path("model.ckpt.gz");
     gzFile g = gzopen(gz, "wb");
     AE_ASSERT(g && gzwrite(g, good, (unsigned)n) == (int)n && gzclose(g) == Z_OK);
-    expect_refused(
+    expect_refused_bytes_of(
         "a gzip-compressed checkpoint", gz,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
     const char *yaml = tu_path("config.yaml");
     tu_write_file(yaml, "name: lecture17\npipeline: []\n", 29);
-    expect_refused(
+    expect_refused_bytes_of(
         "a YAML config", yaml,
         "not an aelab checkpoint: bad magic \"name: le\" at byte 0, expected \"AELABCKP\"");
     const char *csv = tu_path("metrics.csv");
     tu_write_file(csv, "stage_index,stage\n1,pretrain_layer\n", 35);
-    expect_refused(
+    expect_refused_bytes_of(
         "a metrics.csv", csv,
         "not an aelab checkpoint: bad magic \"stage_in\" at byte 0, expected \"AELABCKP\"");
     /* what a file system can leave after a power loss: the right length, all zeros */
     memset(b, 0, n);
-    tu_write_file(bad, b, n);
     expect_refused(
-        "zero-filled", bad,
+        "zero-filled", b, n,
         "not an aelab checkpoint: bad magic \"........\" at byte 0, expected \"AELABCKP\"");
-    const char *three = tu_path("three.ckpt");
-    tu_write_file(three, "AEL", 3);
-    expect_refused("cut inside the magic", three, "truncated: 3 bytes, expected at least 16");
+    expect_refused("cut inside the magic", (const unsigned char *)"AEL", 3,
+                   "truncated: 3 bytes, expected at least 16");
 
     /* ---- damaged prefix ---- */
-    tu_write_file(bad, good, 16);
     snprintf(want, sizeof want, "truncated: 16 bytes, expected at least %u (the header)",
              16 + hlen + 4);
-    expect_refused("prefix only", bad, want);
+    expect_refused("prefix only", good, 16, want);
     memcpy(b, good, n);
     put_u32(b + 12, 10);
-    tu_write_file(bad, b, n);
-    expect_refused("header length too small", bad,
+    expect_refused("header length too small", b, n,
                    "implausible header length 10 at byte 12, expected 56..65536");
 
     /* ---- forged headers (size and CRC correct) ---- */
     memcpy(b, good, n);
     put_u32(b + nrng_at, 100);
     reseal(b, n);
-    tu_write_file(bad, b, n);
     snprintf(want, sizeof want,
              "malformed header: 100 random counters at byte %zu, expected at most 64", nrng_at);
-    expect_refused("too many random counters", bad, want);
+    expect_refused("too many random counters", b, n, want);
 
     memcpy(b, good, n);
     put_u32(b + label_at, 200);
     reseal(b, n);
-    tu_write_file(bad, b, n);
     snprintf(want, sizeof want,
              "malformed header: stage label of 200 bytes at byte %zu, expected fewer than 128",
              label_at);
-    expect_refused("stage label too long", bad, want);
+    expect_refused("stage label too long", b, n, want);
 
     /* no counters: the header's last 8*8 bytes are left over */
     memcpy(b, good, n);
     put_u32(b + nrng_at, 0);
     put_u32(b + nrng_at + 4, 0); /* read as the label length */
     reseal(b, n);
-    tu_write_file(bad, b, n);
     snprintf(want, sizeof want, "malformed header: %u unused bytes at byte %zu (header length %u)",
              16 + hlen - (unsigned)(nrng_at + 8), nrng_at + 8, hlen);
-    expect_refused("unused header bytes", bad, want);
+    expect_refused("unused header bytes", b, n, want);
 
     /* 16 encoder layers announced, but the header holds 3 layers' shapes */
     memcpy(b, good, n);
     put_u32(b + 28, 16);
     reseal(b, n);
-    tu_write_file(bad, b, n);
     snprintf(want, sizeof want, "malformed header: it ends at byte %u, inside the layer shapes",
              16 + hlen);
-    expect_refused("header ends inside the layer shapes", bad, want);
+    expect_refused("header ends inside the layer shapes", b, n, want);
 
     /* a model of more than 2^27 parameters: input 2^24 wide, first layer 2^24 -> 16 */
     memcpy(b, good, n);
@@ -178,13 +195,12 @@ int main(void) {
     put_u32(b + 40, 1u << 24);
     put_u32(b + 44, 16);
     reseal(b, n);
-    tu_write_file(bad, b, n);
-    expect_refused("implausible model size", bad,
+    expect_refused("implausible model size", b, n,
                    "implausible model size: more than 134217728 parameters by encoder layer 0 "
                    "(byte 40)");
 
     /* the good file still loads: the forging above changed only the copies */
-    Model *back = checkpoint_load(good_path, be, NULL, &err);
+    Model *back = checkpoint_decode("good", good, n, be, NULL, &err);
     CHECK(back != NULL);
     model_free(back);
 

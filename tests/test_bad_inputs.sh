@@ -54,7 +54,7 @@ pass=0 fail=0 skipped=()
 # ---- helpers ----
 CC=${CC:-gcc}
 if ! "$CC" -std=c11 -D_GNU_SOURCE -O1 -Iengine -Irunner -o "$T/csvcheck" tests/bad_inputs/csvcheck.c \
-        runner/csvout.c runner/fsutil.c engine/common.c -lcsv -lm 2>"$T/csvcheck.log"; then
+        runner/csvout.c runner/fsutil.c runner/xalloc.c engine/common.c -lcsv -lm 2>"$T/csvcheck.log"; then
     echo "test_bad_inputs: cannot build tests/bad_inputs/csvcheck.c:"; cat "$T/csvcheck.log"
     echo "test_bad_inputs: 0 passed, 1 failed"
     exit 1
@@ -274,7 +274,7 @@ bad idx_test_image_size_mismatch 1 "aelab: error: the test set has 25 features p
 bad idx_test_label_count_mismatch 1 "$D/lab: error: count mismatch: 100 labels at byte 4, expected 10 (the number of images in $D/img5x5)" \
     -- $(run_idx idx_test_label_count_mismatch "$D/img" "$D/lab" "$D/img5x5" "$D/lab")
 
-# ==== 2. gzip-damaged IDX files (gzip is detected by content, engine/idx.c) ==================
+# ==== 2. gzip-damaged IDX files (gzip is detected by content, runner/data.c) ==================
 gz "$D/img" "$D/img.gz"
 gz "$D/lab" "$D/lab.gz"
 gzsize=$(stat -c %s "$D/img.gz")

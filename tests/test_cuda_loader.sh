@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/test_cuda_loader.sh — the CUDA backend is a shared object (bin/libaelab-cuda.so) that
-# engine/backend_reg.c dlopen()s only when a GPU is asked for:
+# runner/cudaload.c dlopen()s only when a GPU is asked for:
 #   1. bin/aelab and the test programs do not link cuBLAS or cudart; the library does, and
 #      exports the entry point;
 #   2. a CPU run (`device: auto`, the default) maps no cuBLAS when no CUDA driver is installed
@@ -48,7 +48,7 @@ pipeline:
 EOF
 tiny=(run "$tmp/tiny.yaml" -q --threads 1 --no-plots --no-cache)
 
-# Whether this machine has a CUDA driver (the registry's probe: can libcuda.so.1 be loaded?).
+# Whether this machine has a CUDA driver (the loader's probe: can libcuda.so.1 be loaded?).
 driver=0
 if { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libcuda\.so\.1 ' || [[ -e /proc/driver/nvidia/version ]]; then
     driver=1

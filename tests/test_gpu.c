@@ -1,7 +1,7 @@
 /* tests/test_gpu.c — the CUDA backend against the CPU backend, op by op, then a short training
  * run.
  *
- * Skips (exit 77, saying why) when backend_cuda() gives no backend: built without CUDA, or no
+ * Skips (exit 77, saying why) when cudaload_backend() gives no backend: built without CUDA, or no
  * device visible. Otherwise every op of engine/backend.h runs on both backends from the same
  * random inputs (engine/rng.h, fixed seeds) and the results are compared element by element with
  * tol = abs + rel*|ref| (the CPU is the reference; llm.c's validate_result), printing each op's
@@ -32,6 +32,8 @@
 #include "dataset.h"
 #include "model.h"
 #include "rng.h"
+#include "runner/cudaload.h"
+#include "runner/data.h"
 #include "runner/datasets.h"
 #include "testutil.h"
 #include "train.h"
@@ -610,7 +612,7 @@ static Dataset *ae_data(void) {
 static bool ae1_train(const Backend *be, const Dataset *d, int subset, Curve *curve,
                       double *seconds) {
     AeError err = {{0}};
-    Model *m = model_create(be, 784);
+    Model *m = model_create(be, 784, &err);
     RngStream init = rng_stream(1, RNG_STREAM_INIT);
     Layer *enc = layer_create(be, 784, 400, ACT_TANH, &err);
     Layer *dec = enc ? layer_create(be, 400, 784, ACT_SIGMOID, &err) : NULL;
@@ -669,7 +671,7 @@ int main(int argc, char **argv) {
     }
     char why[512] = "";
     CPU = backend_cpu();
-    GPU = self ? backend_cpu() : backend_cuda(why, sizeof why);
+    GPU = self ? backend_cpu() : cudaload_backend(why, sizeof why);
     if (!GPU) {
         if (backend_cuda_compiled())
             printf("SKIP: no CUDA device visible (%s)\n", why);

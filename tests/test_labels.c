@@ -32,7 +32,7 @@ static Dataset *make_data(int nlabels, int C) {
 
 /* A model D -> 8 (tanh) -> classes (log-softmax). */
 static Model *make_model(const Backend *be, int classes) {
-    Model *m = model_create(be, D);
+    Model *m = model_create(be, D, NULL);
     RngStream rng = rng_stream(7, RNG_STREAM_INIT);
     m->enc[m->nenc++] = layer_create(be, D, 8, ACT_TANH, NULL);
     m->head[m->nhead++] = layer_create(be, 8, classes, ACT_LOGSOFTMAX, NULL);

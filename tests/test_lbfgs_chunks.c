@@ -23,7 +23,7 @@ static bool keep(void *ctx, const EpochStats *s, AeError *err) {
 
 static Last run(const DeviceData *d, TaskKind kind, PenaltyKind pen, int chunk) {
     const Backend *be = backend_cpu();
-    Model *m = model_create(be, 12);
+    Model *m = model_create(be, 12, NULL);
     RngStream rng = rng_stream(5, RNG_STREAM_INIT);
     m->enc[m->nenc++] = layer_create(be, 12, 6, ACT_TANH, NULL);
     if (kind == TASK_AUTOENCODER) m->dec[m->ndec++] = layer_create(be, 6, 12, ACT_SIGMOID, NULL);

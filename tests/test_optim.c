@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "common.h"
 #include "testutil.h"
+#include "xalloc.h"
 
 enum { N = 4 };
 static const double P0[N] = {0.5, -1.25, 2.0, 0.0};

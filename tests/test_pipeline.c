@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "csvout.h"
-#include "dataset.h"
+#include "data.h"
 #include "pipeline.h"
 #include "rng.h"
 #include "testutil.h"

@@ -22,7 +22,7 @@ enum { N = 40, D = 12 };
 
 static Model *model_new(TaskKind kind) {
     const Backend *be = backend_cpu();
-    Model *m = model_create(be, D);
+    Model *m = model_create(be, D, NULL);
     RngStream rng = rng_stream(11, RNG_STREAM_INIT);
     m->enc[m->nenc++] = layer_create(be, D, 6, ACT_TANH, NULL);
     if (kind == TASK_AUTOENCODER) {

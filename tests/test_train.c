@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "data.h"
 #include "datasets.h"
 #include "model.h"
 #include "testutil.h"
@@ -27,7 +28,7 @@ static bool record(void *ctx, const EpochStats *s, AeError *err) {
 /* Trains AE1 for `epochs` on d and returns the weights of the encoder (host, owned). */
 static float *train_ae1(const Backend *be, const DeviceData *d, uint64_t seed, int epochs,
                         Losses *losses) {
-    Model *m = model_create(be, 784);
+    Model *m = model_create(be, 784, NULL);
     RngStream rng = rng_stream(train_stage_seed(seed, 1), RNG_STREAM_INIT);
     m->enc[m->nenc++] = layer_create(be, 784, 400, ACT_TANH, NULL);
     m->dec[m->ndec++] = layer_create(be, 400, 784, ACT_SIGMOID, NULL);
@@ -64,7 +65,7 @@ int main(void) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    Dataset *small = dataset_head(full, 12000);
+    Dataset *small = dataset_head(full, 12000, &err);
     const Backend *be = backend_cpu();
     backend_cpu_set_threads(getenv("THREADS") ? atoi(getenv("THREADS")) : 2);
     DeviceData *d = device_data_create(be, small, &err);

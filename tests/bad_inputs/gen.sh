@@ -3,7 +3,7 @@
 # (tests/test_bad_inputs.sh sources this file). Everything is deterministic: same bytes on every
 # run, so that messages quoting offsets, counts and zlib's verdicts stay exact.
 #
-# IDX layout (engine/idx.c): 00 00 08 RANK, RANK big-endian u32 dimensions, then the bytes.
+# IDX layout (runner/data.c): 00 00 08 RANK, RANK big-endian u32 dimensions, then the bytes.
 
 # be32 N: N as 4 big-endian bytes on stdout
 be32() {

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_idx.c — libFuzzer harness for the data-set readers in engine/idx.c:
+/* tests/fuzz/fuzz_idx.c — libFuzzer harness for the data-set readers in runner/data.c:
  * idx_read_header, dataset_load_idx (plain and gzip, detected by content) and dataset_load_csv.
  *
  * Input: byte 0 is a mode, the rest the payload.
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset.h"
+#include "data.h"
 #include "fuzz_util.h"
 
 static uint32_t be32(const uint8_t *b) {

@@ -1,10 +1,11 @@
 /* tests/fuzz/fuzz_util.h — helpers shared by the libFuzzer harnesses (tests/fuzz/fuzz_*.c).
  *
- * The readers under test take paths, so each harness writes its input to a scratch file first:
- * one file per name per process, under $AELAB_FUZZ_TMP, else /dev/shm when it exists (memory,
- * no disk traffic), else /tmp. Header-only (static functions): each harness is one translation
- * unit compiled by tests/fuzz/run.sh with clang -fsanitize=fuzzer,address,undefined; `static
- * inline` so that a harness need not use every one.
+ * Most readers under test take paths, so those harnesses write their input to a scratch file
+ * first (fuzz_checkpoint needs none: the engine decodes checkpoints from bytes): one file per
+ * name per process, under $AELAB_FUZZ_TMP, else /dev/shm when it exists (memory, no disk
+ * traffic), else /tmp. Header-only (static functions): each harness is one translation unit
+ * compiled by tests/fuzz/run.sh with clang -fsanitize=fuzzer,address,undefined; `static inline`
+ * so that a harness need not use every one.
  */
 #ifndef AE_FUZZ_UTIL_H
 #define AE_FUZZ_UTIL_H

@@ -4,7 +4,7 @@
  * Usage: gen_seeds OUTDIR [MNIST_IMAGES MNIST_LABELS]
  * Writes OUTDIR/idx/ (inputs for fuzz_idx.c: a mode byte, then the payload) and
  * OUTDIR/checkpoint/ (inputs for fuzz_checkpoint.c: a checkpoint, then a flags byte) from small
- * models and data sets made here, through the real writers (idx_write, checkpoint_save), plus
+ * models and data sets made here, through the real encoders (idx_write, checkpoint_encode), plus
  * the first images of MNIST when its files are given. Exit 1 when a file cannot be written.
  */
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
-#include "dataset.h"
+#include "data.h"
 
 static const char *outdir;
 
@@ -145,8 +145,6 @@ static Layer *layer(const Backend *be, int I, int O, Act act, RngStream *rng) {
 }
 
 static void ckpt_seed(const char *name, const Model *m, const char *label, int flags) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/.scratch.ckpt", outdir);
     CheckpointMeta meta;
     memset(&meta, 0, sizeof meta);
     meta.stage_index = 2;
@@ -156,13 +154,12 @@ static void ckpt_seed(const char *name, const Model *m, const char *label, int f
     for (int k = 0; k < CHECKPOINT_NRNG; k++) meta.rng_counters[k] = (uint64_t)k * 1000;
     snprintf(meta.stage_label, sizeof meta.stage_label, "%s", label);
     AeError err;
-    if (!checkpoint_save(path, m, &meta, &err)) {
+    unsigned char *b;
+    size_t n;
+    if (!checkpoint_encode(name, m, &meta, &b, &n, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
-    size_t n;
-    unsigned char *b = slurp(path, &n);
-    unlink(path);
     seed("checkpoint", name, -1, b, n, flags);
     free(b);
 }
@@ -170,7 +167,12 @@ static void ckpt_seed(const char *name, const Model *m, const char *label, int f
 static void checkpoint_seeds(void) {
     const Backend *be = backend_cpu();
     RngStream rng = rng_stream(7, RNG_STREAM_INIT);
-    Model *m = model_create(be, 6);
+    AeError err;
+    Model *m = model_create(be, 6, &err);
+    if (!m) {
+        fprintf(stderr, "gen_seeds: %s\n", err.msg);
+        exit(1);
+    }
     ckpt_seed("empty-model", m, "load_dataset", 3);
     m->enc[m->nenc++] = layer(be, 6, 4, ACT_TANH, &rng);
     m->dec[m->ndec++] = layer(be, 4, 6, ACT_SIGMOID, &rng);

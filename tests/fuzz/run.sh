@@ -97,8 +97,7 @@ corpus() {
         if [[ ! -x $OUT/gen_seeds || tests/fuzz/gen_seeds.c -nt $OUT/gen_seeds ]]; then
             # shellcheck disable=SC2046
             "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iengine -Irunner -o "$OUT/gen_seeds" \
-                tests/fuzz/gen_seeds.c engine/idx.c engine/checkpoint.c engine/model.c \
-                engine/cpu_backend.c engine/common.c engine/backend_reg.c \
+                tests/fuzz/gen_seeds.c $GEN_SEEDS_SRC \
                 $(pkg-config --cflags --libs openblas zlib) -lcsv -lgomp -lm \
                 2>"$OUT/gen_seeds.build.log" || { echo "fuzz: building gen_seeds failed"; \
                 sed 's/^/    /' "$OUT/gen_seeds.build.log" | head -n 20; return 1; }

@@ -1,4 +1,5 @@
-/* engine/idx.c — data sets from IDX files (plain or gzip) and CSV files (see dataset.h).
+/* runner/data.c — data sets from IDX files (plain or gzip) and CSV files, and IDX files
+ * written (see data.h); the Dataset they fill is the engine's (engine/dataset.c).
  *
  * IDX (LeCun's MNIST format): bytes 0-1 are zero, byte 2 is the element type (0x08 = unsigned
  * byte, the only one accepted), byte 3 the rank R, then R big-endian uint32 dimensions, then the
@@ -12,8 +13,11 @@
  * Sizes are validated before anything large is allocated: a plain file's length must match its
  * header exactly, and a gzip file cannot declare more than deflate's maximum expansion of its
  * compressed size. AE_IDX_MAX_BYTES caps any one file.
+ *
+ * idx_write builds the file's bytes in memory (compressed there for a .gz path) and hands them
+ * to runner/fsutil.c's atomic writer, the one every output goes through.
  */
-#include "dataset.h"
+#include "data.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -24,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "fsutil.h"
 
 /* Largest IDX or CSV data set accepted (elements of one file), and largest image. */
 #define AE_IDX_MAX_BYTES (1ULL << 32)
@@ -288,13 +294,6 @@ bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *er
 /* ---------------------------------------------------------------------------------------------
  * Datasets.
  */
-void dataset_free(Dataset *d) {
-    if (!d) return;
-    free(d->images);
-    free(d->labels);
-    free(d);
-}
-
 Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
                           AeError *err) {
     IdxIn fi = {0}, fl = {0};
@@ -321,8 +320,13 @@ Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int 
     d->rows = (int)hi.dims[1];
     d->cols = (int)hi.dims[2];
     d->D = d->rows * d->cols;
-    d->images = ae_xmalloc(hi.nelems);
-    d->labels = ae_xmalloc(hl.nelems);
+    d->images = malloc(hi.nelems);
+    d->labels = malloc(hl.nelems);
+    if (!d->images || !d->labels) {
+        ae_fail(err, "%s: error: out of memory for %llu bytes of images and labels", images_path,
+                hi.nelems + hl.nelems);
+        goto fail;
+    }
     if (!idx_body_read(&fi, &hi, d->images, err)) goto fail;
     if (!idx_body_read(&fl, &hl, d->labels, err)) goto fail;
 
@@ -347,117 +351,75 @@ fail:
     return NULL;
 }
 
-Dataset *dataset_head(const Dataset *d, int n) {
-    AE_ASSERT(d && n >= 0);
-    if (n > d->n) n = d->n;
-    Dataset *h = ae_xcalloc(1, sizeof *h);
-    *h = *d;
-    h->n = n;
-    h->images = ae_xmalloc((size_t)n * (size_t)d->D);
-    h->labels = ae_xmalloc((size_t)n);
-    memcpy(h->images, d->images, (size_t)n * (size_t)d->D);
-    memcpy(h->labels, d->labels, (size_t)n);
-    return h;
-}
-
-void dataset_label_counts(const Dataset *d, int *counts) {
-    memset(counts, 0, sizeof *counts * (size_t)d->C);
-    for (int i = 0; i < d->n; i++) {
-        AE_ASSERT(d->labels[i] < d->C);
-        counts[d->labels[i]]++;
-    }
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Writing IDX files.
  */
-static bool write_all(int fd, const void *buf, size_t n) {
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
+/* raw (n bytes) as a gzip stream, deflate level 6 (gzip's default), in a new buffer of *out_n
+ * bytes; NULL with errno set when zlib or the memory for it fails. */
+static unsigned char *gzip_bytes(const unsigned char *raw, size_t n, size_t *out_n) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t cap = n / 2 + 4096, len = 0;
+    unsigned char *out = malloc(cap);
+    int rc = Z_OK;
+    while (out && rc == Z_OK) {
+        if (zs.avail_in == 0 && n > 0) { /* zlib counts in uInt: hand it 1 GiB at a time */
+            uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+            zs.next_in = (Bytef *)raw;
+            zs.avail_in = k;
+            raw += k;
+            n -= k;
         }
-        p += w;
-        n -= (size_t)w;
+        if (len == cap) {
+            unsigned char *grown = realloc(out, 2 * cap);
+            if (!grown) break;
+            out = grown;
+            cap *= 2;
+        }
+        size_t room = cap - len > (1u << 30) ? (1u << 30) : cap - len;
+        zs.next_out = out + len;
+        zs.avail_out = (uInt)room;
+        rc = deflate(&zs, n == 0 ? Z_FINISH : Z_NO_FLUSH);
+        len += room - zs.avail_out;
     }
-    return true;
-}
-
-static bool gz_write_all(gzFile gz, const void *buf, size_t n) {
-    const unsigned char *p = buf;
-    while (n) {
-        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-        if (gzwrite(gz, p, chunk) != (int)chunk) return false;
-        p += chunk;
-        n -= chunk;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        errno = ENOMEM;
+        return NULL;
     }
-    return true;
+    *out_n = len;
+    return out;
 }
 
 bool idx_write(const char *path, const uint8_t *data, const int *dims, int rank, AeError *err) {
     AE_ASSERT(rank >= 1 && rank <= 255);
-    unsigned char hdr[4 + 4 * 255];
     size_t nelems = 1;
-    hdr[0] = hdr[1] = 0;
-    hdr[2] = 0x08;
-    hdr[3] = (unsigned char)rank;
     for (int k = 0; k < rank; k++) {
         AE_ASSERT(dims[k] > 0);
-        uint32_t v = (uint32_t)dims[k];
-        hdr[4 + 4 * k] = (unsigned char)(v >> 24);
-        hdr[5 + 4 * k] = (unsigned char)(v >> 16);
-        hdr[6 + 4 * k] = (unsigned char)(v >> 8);
-        hdr[7 + 4 * k] = (unsigned char)v;
         nelems *= (size_t)dims[k];
     }
     size_t hlen = 4 + 4 * (size_t)rank;
-    size_t plen = strlen(path);
+    unsigned char *raw = ae_xmalloc(hlen + nelems);
+    raw[0] = raw[1] = 0;
+    raw[2] = 0x08;
+    raw[3] = (unsigned char)rank;
+    for (int k = 0; k < rank; k++) {
+        uint32_t v = (uint32_t)dims[k];
+        for (int j = 0; j < 4; j++) raw[4 + 4 * k + j] = (unsigned char)(v >> (24 - 8 * j));
+    }
+    memcpy(raw + hlen, data, nelems);
+    size_t plen = strlen(path), n = hlen + nelems;
     bool gzip = plen > 3 && strcmp(path + plen - 3, ".gz") == 0;
-
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return ae_fail(err, "%s: error: cannot write: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return ae_fail(err, "%s: error: cannot write: %s", tmp, strerror(errno));
-    bool ok;
-    int e = 0;
-    if (gzip) {
-        int fd2 = dup(fd);
-        gzFile gz = fd2 >= 0 ? gzdopen(fd2, "wb6") : NULL;
-        if (!gz) {
-            e = errno;
-            if (fd2 >= 0) close(fd2);
-            ok = false;
-        } else {
-            ok = gz_write_all(gz, hdr, hlen) && gz_write_all(gz, data, nelems);
-            if (!ok) e = errno;
-            if (gzclose(gz) != Z_OK && ok) {
-                ok = false;
-                e = errno;
-            }
-        }
-    } else {
-        ok = write_all(fd, hdr, hlen) && write_all(fd, data, nelems);
-        if (!ok) e = errno;
-    }
-    if (ok && fsync(fd) != 0) {
-        ok = false;
-        e = errno;
-    }
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return ae_fail(err, "%s: error: cannot write: %s", path, strerror(e ? e : EIO));
-    }
+    unsigned char *bytes = gzip ? gzip_bytes(raw, n, &n) : raw;
+    int e = bytes ? fs_write_atomic_errno(path, bytes, n) : errno;
+    if (bytes != raw) free(bytes);
+    free(raw);
+    if (e) return ae_fail(err, "%s: error: cannot write: %s", path, strerror(e));
     return true;
 }
 
@@ -524,7 +486,12 @@ static void csv_on_field(void *s, size_t len, void *data) {
             return;
         }
         double *p = realloc(L->cur, sizeof *p * (size_t)L->curcap);
-        AE_ASSERT(p != NULL);
+        if (!p) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: record %ld: out of memory for %d columns", L->path,
+                    L->record, L->curcap);
+            return;
+        }
         L->cur = p;
     }
     L->cur[L->ncur++] = v;
@@ -572,10 +539,15 @@ static void csv_on_record(int c, void *data) {
             return;
         }
         uint8_t *pi = realloc(L->images, L->cap * D);
-        uint8_t *pl = realloc(L->labels, L->cap);
-        AE_ASSERT(pi && pl);
-        L->images = pi;
-        L->labels = pl;
+        if (pi) L->images = pi;
+        uint8_t *pl = pi ? realloc(L->labels, L->cap) : NULL;
+        if (pl) L->labels = pl;
+        if (!pi || !pl) {
+            L->failed = true;
+            ae_fail(L->err, "%s: error: record %ld: out of memory for %zu records", L->path,
+                    rec, L->cap);
+            return;
+        }
     }
     int lc = L->label_col < 0 ? L->ncols - 1 : L->label_col;
     uint8_t *row = L->images + L->n * D;

@@ -1,0 +1,33 @@
+/* runner/data.h — reading data sets from IDX files (plain or gzip) and CSV files into the
+ * engine's in-memory Dataset (engine/dataset.h), and writing IDX files.
+ *
+ * Every failure fills err with "PATH: error: WHAT (at byte N, found F, expected E)" style
+ * messages naming the file; runner/datasets.h finds the files of the named data sets.
+ */
+#ifndef AE_DATA_H
+#define AE_DATA_H
+
+#include "dataset.h"
+
+/* Loads an images file and its labels file (IDX, plain or gzip, detected by content).
+ * Validates: magic (0x00000803 for images, 0x00000801 for labels), rank, dimensions > 0,
+ * exact length (a truncated or over-long file is an error), labels < max_classes (10 when 0),
+ * and that both files hold the same number of examples. Returns a new Dataset (owned by the
+ * caller; dataset_free) or NULL. */
+Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
+                          AeError *err);
+
+/* Reads only the header of an IDX images file: count and shape (for `aelab check`). */
+bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err);
+
+/* Loads a CSV file: one example per line, the label in column `label_col` (0-based, -1 for
+ * the last column), the other columns pixel values 0..255 (a header line is skipped when its
+ * first cell is not a number). Returns a new Dataset or NULL. */
+Dataset *dataset_load_csv(const char *path, int label_col, AeError *err);
+
+/* Writes an IDX file (plain, or gzip when the path ends in .gz); for tests and fixtures.
+ * dims has rank entries. type 0x08 (unsigned byte) only. Atomic, through runner/fsutil.h's
+ * writer; false with "PATH: error: cannot write: REASON" when it fails. */
+bool idx_write(const char *path, const uint8_t *data, const int *dims, int rank, AeError *err);
+
+#endif
