@@ -56,11 +56,6 @@ static const char compare_usage[] =
     "Exit status: 0 every baseline metric present and within tolerance; 3 a REGRESSION,\n"
     "IMPROVED or missing metric; 2 a usage error or an unreadable or malformed file.\n";
 
-typedef struct Tol {
-    double v;
-    bool relative; /* v is a percentage of |baseline| */
-} Tol;
-
 typedef struct TolOverride {
     const char *metric; /* borrowed from argv: the text before the last '=' */
     int len;
@@ -75,8 +70,7 @@ static int compare_usage_error(const char *fmt, const char *arg) {
     return COMPARE_EXIT_USAGE;
 }
 
-/* Parses "0.5" or "3%" (>= 0, finite). */
-static bool compare_parse_tol(const char *s, Tol *out) {
+bool compare_parse_tol(const char *s, Tol *out) {
     if (!s || !*s)
         return false;
     char *end;

@@ -1,5 +1,6 @@
 /* runner/compare_internal.h — what runner/compare.c (the verdicts, the text table) hands to
- * runner/compare_report.c (the JUnit, JSON and Markdown reports and the GitHub Actions output).
+ * runner/compare_report.c (the JUnit, JSON and Markdown reports and the GitHub Actions output),
+ * and the tolerance syntax `aelab baseline` (runner/report_baseline.c) checks.
  */
 #ifndef AE_COMPARE_INTERNAL_H
 #define AE_COMPARE_INTERNAL_H
@@ -8,6 +9,15 @@
 #include <stdio.h>
 
 #include "strbuf.h"
+
+typedef struct Tol {
+    double v;
+    bool relative; /* v is a percentage of |baseline| */
+} Tol;
+
+/* Parses a tolerance, "0.5" or "3%" (>= 0, finite; spaces before the '%' allowed). Returns
+ * false, out untouched, when s is not one. */
+bool compare_parse_tol(const char *s, Tol *out);
 
 /* One line of the table; strings are formatted once so the widths can be measured. */
 typedef struct Row {

@@ -21,6 +21,16 @@
  * caller (csvtable_free). */
 CsvTable *report_read_metrics(const char *path, AeError *err);
 
+/* `aelab baseline RUN [--acc N] [--rel TOL] [--no-per-class] [--tol METRIC=TOL]... [-o FILE]`:
+ * writes the baseline `aelab compare` reads (metric,value,tolerance; results/baselines/README.md)
+ * from RUN (a run directory, a summary.csv or a sweep directory, as report_read_metrics reads
+ * it), values copied as written. Tolerances, first found: --tol; for class_K_accuracy twice
+ * --acc (or left out with --no-per-class); for other names ending in "accuracy" --acc (default
+ * 1.0 points); for every other metric --rel (default 3%). To stdout, or atomically to -o FILE.
+ * argv[0] is "baseline". Returns 0; 2 on a usage error, an unreadable RUN, a --tol naming no
+ * metric of RUN, or a value that is not a finite number (a baseline cannot hold it). */
+int report_baseline_main(int argc, char **argv);
+
 /* True when path is a sweep directory as above. */
 bool report_is_sweep(const char *path);
 
