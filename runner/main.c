@@ -29,6 +29,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "plots.h"
+#include "report.h"
 #include "schema_doc.h"
 #include "sweep.h"
 
@@ -45,6 +46,7 @@ static const char USAGE[] =
     "  check FILE.yaml    validate and print the plan (shapes, parameters, FLOPs) without training\n"
     "  plot RUN_DIR       draw the run's pictures again from its data\n"
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
+    "  baseline RUN_DIR   write a baseline for compare from a run's summary\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
@@ -741,7 +743,8 @@ static int cmd_check(int argc, char **argv) { return cmd_run_or_check(argc, argv
 static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_check},
                                    {"plot", cmd_plot},         {"compare", compare_main},
                                    {"datasets", cmd_datasets}, {"gradcheck", cmd_gradcheck},
-                                   {"keys", cmd_keys}};
+                                   {"keys", cmd_keys},
+                                   {"baseline", report_baseline_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {

@@ -278,6 +278,215 @@ static void test_malformed(void) {
     dump_on_failure(f0);
 }
 
+/* The fixed case of the report tests: a regression, a NaN, an ok, a missing and a new metric
+ * (with characters every format must escape), compared from inside the temp directory so that
+ * the paths in the reports are the same every time. */
+static int run_fixed(const char *first, ...) {
+    write_text(at("rb.csv"), "metric,value,tolerance\ntest_accuracy,91.5,0.5\nae_loss,0.1,3%\n"
+                             "class_1_accuracy,90,\ngone,1,\n");
+    write_text(at("rn.csv"), "metric,value\ntest_accuracy,90.0\nae_loss,nan\n"
+                             "class_1_accuracy,90.2\n\"a<b>&\"\"c|d\",3\n");
+    char *argv[16] = {"rb.csv", "rn.csv"};
+    int n = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 14; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof cwd) || chdir(tu_dir()) != 0)
+        return -1;
+    int rc = run(argv[0], argv[1], n > 2 ? argv[2] : NULL, n > 3 ? argv[3] : NULL,
+                 n > 4 ? argv[4] : NULL, n > 5 ? argv[5] : NULL, n > 6 ? argv[6] : NULL,
+                 n > 7 ? argv[7] : NULL, NULL);
+    if (chdir(cwd) != 0)
+        return -1;
+    return rc;
+}
+
+static const char fixed_text[] =
+    "metric            baseline   now  delta  tolerance  verdict\n"
+    "test_accuracy         91.5    90   -1.5        0.5  REGRESSION\n"
+    "ae_loss                0.1   nan      -         3%  REGRESSION\n"
+    "class_1_accuracy        90  90.2   +0.2        0.5  ok\n"
+    "gone                     1     -      -         3%  missing\n"
+    "a<b>&\"c|d                -     3      -          -  new\n"
+    "4 metrics compared: 1 ok, 2 REGRESSION, 0 IMPROVED, 1 missing; 1 new\n";
+
+static const char fixed_junit[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<testsuites name=\"aelab compare\" tests=\"5\" failures=\"3\" errors=\"0\" time=\"0\">\n"
+    "  <testsuite name=\"rb\" tests=\"5\" failures=\"3\" errors=\"0\" skipped=\"1\" time=\"0\">\n"
+    "    <properties>\n"
+    "      <property name=\"baseline\" value=\"rb.csv\"/>\n"
+    "      <property name=\"current\" value=\"rn.csv\"/>\n"
+    "    </properties>\n"
+    "    <testcase classname=\"rb\" name=\"test_accuracy\" time=\"0\">\n"
+    "      <failure type=\"REGRESSION\" message=\"REGRESSION: baseline 91.5, now 90, delta -1.5, "
+    "tolerance 0.5\">test_accuracy: REGRESSION\n"
+    "baseline 91.5, now 90, delta -1.5, tolerance 0.5\n"
+    "baseline file: rb.csv\n"
+    "current: rn.csv</failure>\n"
+    "    </testcase>\n"
+    "    <testcase classname=\"rb\" name=\"ae_loss\" time=\"0\">\n"
+    "      <failure type=\"REGRESSION\" message=\"REGRESSION: baseline 0.1, now nan (not a number), "
+    "tolerance 3%\">ae_loss: REGRESSION\n"
+    "baseline 0.1, now nan (not a number), tolerance 3%\n"
+    "baseline file: rb.csv\n"
+    "current: rn.csv</failure>\n"
+    "    </testcase>\n"
+    "    <testcase classname=\"rb\" name=\"class_1_accuracy\" time=\"0\"/>\n"
+    "    <testcase classname=\"rb\" name=\"gone\" time=\"0\">\n"
+    "      <failure type=\"missing\" message=\"missing: baseline 1, now absent (not in the run), "
+    "tolerance 3%\">gone: missing\n"
+    "baseline 1, now absent (not in the run), tolerance 3%\n"
+    "baseline file: rb.csv\n"
+    "current: rn.csv</failure>\n"
+    "    </testcase>\n"
+    "    <testcase classname=\"rb\" name=\"a&lt;b&gt;&amp;&quot;c|d\" time=\"0\">\n"
+    "      <skipped message=\"new: not in the baseline, now 3\"/>\n"
+    "    </testcase>\n"
+    "  </testsuite>\n"
+    "</testsuites>\n";
+
+static const char fixed_markdown[] =
+    "### rb: FAILED\n"
+    "\n"
+    "| metric | baseline | now | delta | tolerance | verdict |\n"
+    "| --- | ---: | ---: | ---: | ---: | --- |\n"
+    "| test_accuracy | 91.5 | 90 | -1.5 | 0.5 | **REGRESSION** |\n"
+    "| ae_loss | 0.1 | not a number | - | 3% | **REGRESSION** |\n"
+    "| class_1_accuracy | 90 | 90.2 | +0.2 | 0.5 | ok |\n"
+    "| gone | 1 | - | - | 3% | **missing** |\n"
+    "| a&lt;b&gt;&amp;\"c\\|d | - | 3 | - | - | new |\n"
+    "\n"
+    "4 metrics compared: 1 ok, 2 REGRESSION, 0 IMPROVED, 1 missing; 1 new\n"
+    "\n";
+
+static const char fixed_json[] =
+    "{\n"
+    "  \"name\": \"rb\",\n"
+    "  \"baseline\": \"rb.csv\",\n"
+    "  \"current\": \"rn.csv\",\n"
+    "  \"passed\": false,\n"
+    "  \"counts\": {\"compared\": 4, \"ok\": 1, \"regression\": 2, \"improved\": 0, "
+    "\"missing\": 1, \"new\": 1},\n"
+    "  \"metrics\": [\n"
+    "    {\"metric\": \"test_accuracy\", \"baseline\": 91.5, \"now\": 90, \"delta\": -1.5, "
+    "\"tolerance\": \"0.5\", \"verdict\": \"REGRESSION\"},\n"
+    "    {\"metric\": \"ae_loss\", \"baseline\": 0.1, \"now\": null, \"delta\": null, "
+    "\"tolerance\": \"3%\", \"verdict\": \"REGRESSION\", \"note\": \"not a number\"},\n"
+    "    {\"metric\": \"class_1_accuracy\", \"baseline\": 90, \"now\": 90.2, \"delta\": 0.2, "
+    "\"tolerance\": \"0.5\", \"verdict\": \"ok\"},\n"
+    "    {\"metric\": \"gone\", \"baseline\": 1, \"now\": null, \"delta\": null, "
+    "\"tolerance\": \"3%\", \"verdict\": \"missing\", \"note\": \"not in the run\"},\n"
+    "    {\"metric\": \"a<b>&\\\"c|d\", \"baseline\": null, \"now\": 3, \"delta\": null, "
+    "\"tolerance\": null, \"verdict\": \"new\", \"note\": \"not in the baseline\"}\n"
+    "  ]\n"
+    "}\n";
+
+static void test_formats(void) {
+    int f0 = tu_failures;
+    unsetenv("GITHUB_STEP_SUMMARY");
+    CHECK(run_fixed(NULL) == 3);
+    CHECK_STR(out, fixed_text);
+    CHECK(run_fixed("--format", "junit", NULL) == 3);
+    CHECK_STR(out, fixed_junit);
+    CHECK(run_fixed("--format=markdown", NULL) == 3);
+    CHECK_STR(out, fixed_markdown);
+    CHECK(run_fixed("--format", "json", NULL) == 3);
+    CHECK_STR(out, fixed_json);
+    CHECK(run_fixed("--format", "text", NULL) == 3);
+    CHECK_STR(out, fixed_text);
+
+    /* -o FILE: the report there, the text table still on stdout; --name renames the suite. */
+    CHECK(run_fixed("--format", "junit", "-o", "r.xml", NULL) == 3);
+    CHECK_STR(out, fixed_text);
+    slurp_into(errtext, sizeof errtext, at("r.xml"));
+    CHECK_STR(errtext, fixed_junit);
+    CHECK(run_fixed("--format", "junit", "--output=r.xml", "--name", "x&y", NULL) == 3);
+    slurp_into(errtext, sizeof errtext, at("r.xml"));
+    CHECK(strstr(errtext, "<testsuite name=\"x&amp;y\" tests=\"5\"") != NULL);
+    CHECK(strstr(errtext, "<testcase classname=\"x&amp;y\" name=\"gone\"") != NULL);
+
+    CHECK(run_fixed("--format", "xml", NULL) == 2);
+    CHECK(strstr(errtext, "--format: expected text, json, markdown or junit, got 'xml'") != NULL);
+    CHECK(run_fixed("-o", NULL) == 2);
+    CHECK(run_fixed("-o", "nosuchdir/r.xml", "--format", "junit", NULL) == 2);
+    CHECK(strstr(errtext, "nosuchdir/r.xml") != NULL);
+    dump_on_failure(f0);
+}
+
+/* GITHUB_STEP_SUMMARY: the Markdown appended (twice: two comparisons), one ::error per failing
+ * metric on stdout after the table; a passing comparison adds its section and no error. */
+static void test_github(void) {
+    int f0 = tu_failures;
+    write_text(at("summary.md"), "# before\n");
+    setenv("GITHUB_STEP_SUMMARY", at("summary.md"), 1);
+    CHECK(run_fixed(NULL) == 3);
+    CHECK(run_fixed("--format", "junit", "-o", "r.xml", NULL) == 3);
+    char want[8192];
+    snprintf(want, sizeof want, "%s"
+             "::error title=rb test_accuracy REGRESSION::baseline 91.5, now 90, delta -1.5, "
+             "tolerance 0.5\n"
+             "::error title=rb ae_loss REGRESSION::baseline 0.1, now nan (not a number), "
+             "tolerance 3%%25\n"
+             "::error title=rb gone missing::baseline 1, now absent (not in the run), "
+             "tolerance 3%%25\n",
+             fixed_text);
+    CHECK_STR(out, want);
+    static char md[1 << 15];
+    slurp_into(md, sizeof md, at("summary.md"));
+    snprintf(want, sizeof want, "# before\n%s%s", fixed_markdown, fixed_markdown);
+    CHECK_STR(md, want);
+
+    write_text(at("summary.md"), "");
+    write_text(at("b1.csv"), "metric,value\nx_accuracy,1\n");
+    CHECK(run(at("b1.csv"), at("b1.csv"), "--name", "a:b,c", NULL) == 0);
+    CHECK(strstr(out, "::error") == NULL);
+    slurp_into(md, sizeof md, at("summary.md"));
+    CHECK(strncmp(md, "### a:b,c: passed\n", 18) == 0);
+    write_text(at("n1.csv"), "metric,value\nx_accuracy,0\n");
+    CHECK(run(at("b1.csv"), at("n1.csv"), "--name", "a:b,c", NULL) == 3);
+    CHECK(strstr(out, "::error title=a%3Ab%2Cc x_accuracy REGRESSION::baseline 1, now 0") !=
+          NULL);
+    unsetenv("GITHUB_STEP_SUMMARY");
+    dump_on_failure(f0);
+}
+
+/* Either side: a run directory, a summary.csv, a baseline, a sweep directory (point by point). */
+static void test_sides(void) {
+    int f0 = tu_failures;
+    AeError err;
+    CHECK(fs_mkdir_p(at("sw1/sweep/0_l1=0.1"), &err));
+    CHECK(fs_mkdir_p(at("sw1/sweep/1_l1=0.2"), &err));
+    CHECK(fs_mkdir_p(at("sw2/sweep/0_l1=0.1"), &err));
+    CHECK(fs_mkdir_p(at("sw2/sweep/1_l1=0.2"), &err));
+    write_text(at("sw1/sweep/0_l1=0.1/summary.csv"), "metric,value\ntest_accuracy,90\n");
+    write_text(at("sw1/sweep/1_l1=0.2/summary.csv"), "metric,value\ntest_accuracy,80\n");
+    write_text(at("sw2/sweep/0_l1=0.1/summary.csv"), "metric,value\ntest_accuracy,90.1\n");
+    write_text(at("sw2/sweep/1_l1=0.2/summary.csv"), "metric,value\ntest_accuracy,70\n");
+    CHECK(run(at("sw1"), at("sw2"), NULL) == 3);
+    CHECK(ends_with(line_of("0_l1=0.1/test_accuracy"), "ok"));
+    CHECK(ends_with(line_of("1_l1=0.2/test_accuracy"), "REGRESSION"));
+    CHECK(strstr(out, "2 metrics compared: 1 ok, 1 REGRESSION") != NULL);
+    /* a point without summary.csv: its metrics are missing */
+    CHECK(remove(at("sw2/sweep/1_l1=0.2/summary.csv")) == 0);
+    CHECK(run(at("sw1"), at("sw2"), NULL) == 3);
+    CHECK(ends_with(line_of("1_l1=0.2/test_accuracy"), "missing"));
+
+    /* a run directory as the baseline, a baseline file as the current side */
+    CHECK(fs_mkdir_p(at("runb"), &err));
+    write_text(at("runb/summary.csv"), "metric,value\ntest_accuracy,90\n");
+    write_text(at("bl.csv"), "metric,value,tolerance\ntest_accuracy,90.2,0.1\n");
+    CHECK(run(at("runb"), at("bl.csv"), NULL) == 0);
+    CHECK(ends_with(line_of("test_accuracy"), "ok"));
+    write_text(at("runb/summary.csv"), "metric,value\ntest_accuracy,x\n");
+    CHECK(run(at("runb"), at("bl.csv"), NULL) == 2);
+    CHECK(strstr(errtext, "runb/summary.csv:2: error: test_accuracy: value") != NULL);
+    dump_on_failure(f0);
+}
+
 int main(void) {
     tu_tmpdir("compare");
     test_pass_and_table();
@@ -285,5 +494,8 @@ int main(void) {
     test_relative_and_overrides();
     test_run_dir_and_usage();
     test_malformed();
+    test_formats();
+    test_github();
+    test_sides();
     return tu_tmpdir_done(tu_summary("test_compare"));
 }
