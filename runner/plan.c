@@ -5,6 +5,7 @@
 #include "plan.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct PLayer {
@@ -157,7 +158,8 @@ static void print_stack(FILE *out, const PModel *m) {
     for (int i = 0; i < m->ndec; i++) fprintf(out, "-%d", m->dec[i].O);
 }
 
-void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
+/* Prints the plan (plan_print) and returns its largest training step, in bytes. */
+static uint64_t plan_walk(FILE *out, const Config *c, const int *data_dims_or_null) {
     int D = 784, C = 10, N = 60000;
     if (data_dims_or_null) {
         D = data_dims_or_null[0];
@@ -318,4 +320,20 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
     char a[32], g[32];
     fprintf(out, "total: %d training stage%s, %s; largest step %s bytes\n", ntrain,
             ntrain == 1 ? "" : "s", gflop(total_flops, g, sizeof g), commas(peak, a, sizeof a));
+    return peak;
+}
+
+void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
+    plan_walk(out, c, data_dims_or_null);
+}
+
+uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *sink = open_memstream(&text, &len); /* the walk prints as it goes; nobody reads it */
+    if (!sink) return 0;
+    uint64_t peak = plan_walk(sink, c, data_dims_or_null);
+    fclose(sink);
+    free(text);
+    return peak;
 }

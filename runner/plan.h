@@ -15,6 +15,7 @@
 #ifndef AE_PLAN_H
 #define AE_PLAN_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -22,5 +23,10 @@
 /* Prints the plan of a validated config to out. data_dims_or_null: {D, C, N} (features,
  * classes, training examples, e.g. from the IDX header) or NULL for MNIST's 784, 10, 60000. */
 void plan_print(FILE *out, const Config *c, const int *data_dims_or_null);
+
+/* The plan's largest training step (the "largest step" plan_print ends with), in bytes: the
+ * memory one training step of the config needs, by the model above (the data set itself not
+ * counted). data_dims_or_null as for plan_print. 0 when nothing trains. */
+uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null);
 
 #endif
