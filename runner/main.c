@@ -75,8 +75,17 @@ static const char USAGE_RUN[] =
     "  --emit commands        print one self-contained `aelab run ... --point K` command per\n"
     "                         point (for GNU parallel, parallel --sshloginfile)\n"
     "  --emit slurm           write ROOT/sweep.sbatch, a Slurm job array (task K runs point K)\n"
-    "                         whose task 0 submits the job that collects sweep.csv afterwards\n"
-    "  --collect              write sweep.csv and the plot from the points' run directories\n"
+    "                         whose first task submits the job that collects sweep.csv; with\n"
+    "                         --cpus-per-task (--threads, else the config's), --mem (the plan's)\n"
+    "                         and -j N as a throttle (%N)\n"
+    "    --time T             each task's time limit (Slurm's formats: 30, 2:00:00, 1-12)\n"
+    "    --sbatch 'OPTIONS'   more sbatch options for the array and the collecting job\n"
+    "                         ('--partition=gpu --gres=gpu:1 --account=X'); repeatable\n"
+    "    --max-array-size N   the cluster's MaxArraySize (default: scontrol's, else 1001):\n"
+    "                         larger sweeps are split into arrays of N\n"
+    "  --missing              with --emit: only the points that are not complete\n"
+    "  --collect              write sweep.csv and the plot from the points' run directories;\n"
+    "                         names the points not complete, with their logs' last lines\n"
     "  --metric NAME          the metric plotted against each parameter (test_accuracy)\n"
     "a sweep exits 1 when any point failed (the others still run), 130 when interrupted.\n";
 
@@ -165,10 +174,12 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
     int point = -1, jobs = -1;
     bool force = false;
     const char *metric = NULL;
+    SweepEmitOptions emit = {0};
+    char why[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
-        int act = -1;
+        int act = -1, r;
         if (is_help(a)) {
             fputs(run ? USAGE_RUN : USAGE_CHECK, stdout);
             return 0;
@@ -223,6 +234,8 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
             act = strcmp(argv[++i], "commands") == 0 ? DO_EMIT_COMMANDS : DO_EMIT_SLURM;
         } else if (run && strcmp(a, "--collect") == 0) {
             act = DO_COLLECT;
+        } else if (run && (r = sweep_emit_parse_arg(argc, argv, &i, &emit, why, sizeof why))) {
+            if (r < 0) return usage_error(cmd, "%s", why);
         } else if (run && strcmp(a, "--force") == 0) {
             force = true;
         } else if (run && strcmp(a, "--metric") == 0) {
@@ -248,6 +261,9 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         }
     }
     if (!file) return usage_error(cmd, "missing the config file (%s)", "FILE.yaml");
+    if (!sweep_emit_args_fit(&emit, action == DO_EMIT_COMMANDS, action == DO_EMIT_SLURM, why,
+                             sizeof why))
+        return usage_error(cmd, "%s", why);
     /* `aelab run --resume RUN_DIR`: the run directory's resolved config, written back there */
     static char resolved[4096];
     if (run && opt.resume && fs_is_dir(file)) {
@@ -276,7 +292,8 @@ static int cmd_run_or_check(int argc, char **argv, bool run) {
         SweepOptions so = {.jobs = jobs < 0 ? 1 : jobs, .threads = opt.threads,
                            .quiet = opt.quiet, .force = force, .metric = metric,
                            .share_stages = !opt.no_cache, .no_plots = !opt.plots,
-                           .child_args = fwd, .nchild_args = nfwd};
+                           .child_args = fwd, .nchild_args = nfwd, .emit = emit,
+                           .explain = action == DO_COLLECT};
         if (!run) {
             rc = sweep_check(sweep);
             Config *cfg = sweep_point_config(sweep, sweep_first_valid(sweep), NULL, NULL);
