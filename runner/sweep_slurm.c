@@ -332,6 +332,7 @@ typedef struct SlurmPlan {
     const Sweep *s;
     const SweepOptions *opt;
     char cwd[SWEEP_PATH_MAX];
+    char root[2 * SWEEP_PATH_MAX + 2];  /* ROOT, absolute */
     char logs[2 * SWEEP_PATH_MAX + 32]; /* ROOT/sweep, absolute, as the two scripts' paths */
     char script[2 * SWEEP_PATH_MAX + 32], collect_script[2 * SWEEP_PATH_MAX + 32];
     char sbatch_dir[SWEEP_PATH_MAX];
@@ -389,7 +390,7 @@ static void script_header(const SlurmPlan *p, StrBuf *b) {
                       "submitted with the argument OFFSET running\n# point OFFSET+K (a throttle "
                       "applies to each array).\n", p->max_array, p->max_array, p->max_array_from);
     strbuf_printf(b, "# The first task submits the collecting job, %s, which waits for the whole "
-                  "sweep\n# (afterany) and writes %s/sweep.csv.\n", p->collect_script, s->root);
+                  "sweep\n# (afterany) and writes %s/sweep.csv.\n", p->collect_script, p->root);
     strbuf_printf(b, "# Resources of each task: ");
     if (p->user_cpus) strbuf_printf(b, "your CPUs option");
     else strbuf_printf(b, "--cpus-per-task=%d (the threads of a point)", p->threads);
@@ -405,7 +406,7 @@ static void script_header(const SlurmPlan *p, StrBuf *b) {
                   "data at the same paths on every node. Logs: %s/slurm-JOB_TASK.out.\n# After "
                   "failures: `aelab run ... --collect` names the points that did not complete, "
                   "`... --emit slurm\n# --missing` writes this script again for them alone.\n",
-                  p->cwd, s->root, exe, p->logs);
+                  p->cwd, p->root, exe, p->logs);
 }
 
 /* Appends `export NAME='value'` when the variable is set here. */
@@ -565,7 +566,7 @@ static void collect_script(const SlurmPlan *p, StrBuf *b) {
     strbuf_printf(b, "#!/bin/bash\n# sweep_collect.sbatch — written by aelab %s: writes %s/sweep.csv "
                   "from the points of the sweep\n# of %s once its arrays have ended; the first "
                   "task of %s submits it\n# (sbatch --dependency=afterany:JOBS %s).\n",
-                  AE_VERSION, s->root, s->file, p->script, p->collect_script);
+                  AE_VERSION, p->root, s->file, p->script, p->collect_script);
     strbuf_printf(b, "#SBATCH --job-name=aelab-%s-collect\n", s->name);
     static const char *const *const own[] = {MEM_OPTS, CPU_OPTS, TIME_OPTS, NULL};
     sbatch_lines(b, &p->words, own);
@@ -587,12 +588,12 @@ static void collect_script(const SlurmPlan *p, StrBuf *b) {
 static void plan_fill(SlurmPlan *p, SlurmBlock *blk) {
     const SweepEmitOptions *eo = &p->opt->emit;
     if (!getcwd(p->cwd, sizeof p->cwd)) snprintf(p->cwd, sizeof p->cwd, ".");
-    char root[SWEEP_PATH_MAX * 2 + 2]; /* absolute: Slurm opens the logs before the script's cd */
-    if (p->s->root[0] == '/') snprintf(root, sizeof root, "%s", p->s->root);
-    else snprintf(root, sizeof root, "%s/%s", p->cwd, p->s->root);
-    snprintf(p->logs, sizeof p->logs, "%s/sweep", root);
-    snprintf(p->script, sizeof p->script, "%s/sweep.sbatch", root);
-    snprintf(p->collect_script, sizeof p->collect_script, "%s/sweep_collect.sbatch", root);
+    /* absolute: Slurm opens the logs before the script's cd */
+    if (p->s->root[0] == '/') snprintf(p->root, sizeof p->root, "%s", p->s->root);
+    else snprintf(p->root, sizeof p->root, "%s/%s", p->cwd, p->s->root);
+    snprintf(p->logs, sizeof p->logs, "%s/sweep", p->root);
+    snprintf(p->script, sizeof p->script, "%s/sweep.sbatch", p->root);
+    snprintf(p->collect_script, sizeof p->collect_script, "%s/sweep_collect.sbatch", p->root);
     sbatch_dir(p->sbatch_dir, sizeof p->sbatch_dir);
     p->words = blk->sbatch;
     blk->sbatch = (StrList){0};
