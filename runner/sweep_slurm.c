@@ -146,20 +146,21 @@ static const char *words_value(const StrList *words, const char *const *names) {
 /* Appends words as #SBATCH lines, one per option with the values that follow it, leaving out
  * the options named in skip (NULL-terminated lists; NULL: none) and their values. */
 static void sbatch_lines(StrBuf *b, const StrList *words, const char *const *const *skip) {
-    bool skipping = false;
+    bool skipping = false, any = false;
     for (int i = 0; i < words->n; i++) {
         char name[64];
         option_name(words->v[i], name, sizeof name);
         if (name[0]) {
             skipping = false;
             for (int j = 0; skip && skip[j]; j++) skipping |= name_in(name, skip[j]);
-            if (!skipping) strbuf_printf(b, "%s#SBATCH ", i ? "\n" : "");
+            if (!skipping) strbuf_printf(b, "%s#SBATCH ", any ? "\n" : "");
+            any |= !skipping;
         } else if (!skipping) {
             strbuf_printf(b, " ");
         }
         if (!skipping) sweep_shell_word(b, words->v[i]);
     }
-    if (words->n) strbuf_printf(b, "\n");
+    if (any) strbuf_printf(b, "\n");
 }
 
 /* ---- time limits ---- */
