@@ -126,7 +126,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 
 .PHONY: print-config
-.PHONY: all help deps data data-only run test test-gpu regress regress-asan bench bench-deps asan fuzz valgrind clean
+.PHONY: all help deps data data-only run test test-gpu test-slurm regress regress-asan bench bench-deps asan fuzz valgrind clean
 all: $(BIN) $(CUDA_SO)
 
 help:
@@ -136,6 +136,7 @@ help:
 	@echo "make run        deps + build + data, then run lecture 17 on MNIST"
 	@echo "make test       deps + build + data, then every test (pass/fail)"
 	@echo "make test-gpu   compare the CUDA backend with the CPU (skips without a GPU)"
+	@echo "make test-slurm a sweep through a single-node Slurm it starts on localhost (as root)"
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
 	@echo "make bench      benchmarks, written to bench/results.md (bench-deps: PyTorch peer)"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
@@ -189,6 +190,12 @@ test: deps
 
 test-gpu: all $(TEST_BIN)
 	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh gpu
+
+# a sweep through a real single-node Slurm that tests/test_slurm.sh starts on localhost and
+# stops (it installs slurm-wlm and munge when missing); not part of `make test`
+test-slurm: deps
+	@$(MAKE) --no-print-directory data-only all
+	@AELAB=$(BIN) AELAB_TEST_SLURM=1 bash tests/test_slurm.sh
 
 regress: deps
 	@$(MAKE) --no-print-directory data-only all

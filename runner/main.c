@@ -95,8 +95,17 @@ static const char USAGE_RUN[] =
     "  --emit commands        print one self-contained `aelab run ... --point K` command per\n"
     "                         point (for GNU parallel, parallel --sshloginfile)\n"
     "  --emit slurm           write ROOT/sweep.sbatch, a Slurm job array (task K runs point K)\n"
-    "                         whose task 0 submits the job that collects sweep.csv afterwards\n"
-    "  --collect              write sweep.csv and the plot from the points' run directories\n"
+    "                         whose first task submits the job that collects sweep.csv; with\n"
+    "                         --cpus-per-task (--threads, else the config's), --mem (the plan's)\n"
+    "                         and -j N as a throttle (%N)\n"
+    "    --time T             each task's time limit (Slurm's formats: 30, 2:00:00, 1-12)\n"
+    "    --sbatch 'OPTIONS'   more sbatch options for the array and the collecting job\n"
+    "                         ('--partition=gpu --gres=gpu:1 --account=X'); repeatable\n"
+    "    --max-array-size N   the cluster's MaxArraySize (default: scontrol's, else 1001):\n"
+    "                         larger sweeps are split into arrays of N\n"
+    "  --missing              with --emit: only the points that are not complete\n"
+    "  --collect              write sweep.csv and the plot from the points' run directories;\n"
+    "                         names the points not complete, with their logs' last lines\n"
     "  --metric NAME          the metric plotted against each parameter (test_accuracy)\n"
     "a sweep exits 1 when any point failed (the others still run), 130 when interrupted.\n";
 
@@ -142,7 +151,8 @@ static const char USAGE_KEYS[] =
 /* Long-only options: vals above every character (runner/cliopt.h). */
 enum {
     OPT_SET = CLI_LONG_ONLY, OPT_DEVICE, OPT_THREADS, OPT_NO_PLOTS, OPT_NO_CACHE, OPT_RESUME,
-    OPT_LIST, OPT_POINT, OPT_FORCE, OPT_EMIT, OPT_COLLECT, OPT_METRIC, OPT_TOL, OPT_VERSION
+    OPT_LIST, OPT_POINT, OPT_FORCE, OPT_EMIT, OPT_COLLECT, OPT_METRIC, OPT_TOL, OPT_VERSION,
+    OPT_MISSING, OPT_SBATCH, OPT_TIME, OPT_MAX_ARRAY_SIZE
 };
 
 static const struct option HELP_OPTIONS[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -262,6 +272,7 @@ typedef struct RunArgs {
     int point, jobs;
     bool force;
     const char *metric;
+    SweepEmitOptions emit;      /* --missing, --sbatch, --time, --max-array-size */
 } RunArgs;
 
 static const struct option RUN_OPTIONS[] = {
@@ -281,6 +292,10 @@ static const struct option RUN_OPTIONS[] = {
     {"emit", required_argument, NULL, OPT_EMIT},
     {"collect", no_argument, NULL, OPT_COLLECT},
     {"metric", required_argument, NULL, OPT_METRIC},
+    {"missing", no_argument, NULL, OPT_MISSING},
+    {"sbatch", required_argument, NULL, OPT_SBATCH},
+    {"time", required_argument, NULL, OPT_TIME},
+    {"max-array-size", required_argument, NULL, OPT_MAX_ARRAY_SIZE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -306,6 +321,19 @@ static bool metric_name_ok(const char *v) {
                strlen(v);
 }
 
+/* --emit's own options, validated by runner/sweep_emit.c (which reads them as NAME VALUE). */
+static int emit_option(RunArgs *a, const CliParser *p) {
+    const char *name = p->opt == OPT_MISSING ? "--missing" : p->opt == OPT_SBATCH ? "--sbatch"
+                       : p->opt == OPT_TIME ? "--time" : "--max-array-size";
+    char *argv[2] = {(char *)name, (char *)p->arg};
+    int i = 0;
+    char why[512];
+    if (p->opt != OPT_MISSING && !p->arg) return usage_error(a->cmd, "%s needs a value", name);
+    if (sweep_emit_parse_arg(p->arg ? 2 : 1, argv, &i, &a->emit, why, sizeof why) < 0)
+        return usage_error(a->cmd, "%s", why);
+    return GO_ON;
+}
+
 /* The sweep options of `run`; v is NULL when the option ended the command line. */
 static int sweep_option(RunArgs *a, const CliParser *p) {
     const char *cmd = a->cmd, *v = p->arg;
@@ -328,6 +356,10 @@ static int sweep_option(RunArgs *a, const CliParser *p) {
             return usage_error(cmd, "--emit: expected commands or slurm, got '%s'", v ? v : "");
         return set_action(a, strcmp(v, "commands") == 0 ? DO_EMIT_COMMANDS : DO_EMIT_SLURM,
                           p->name);
+    case OPT_MISSING:
+    case OPT_SBATCH:
+    case OPT_TIME:
+    case OPT_MAX_ARRAY_SIZE: return emit_option(a, p);
     case OPT_METRIC:
         if (!v || !metric_name_ok(v))
             return usage_error(cmd, "--metric: expected a metric name of summary.csv "
@@ -395,6 +427,10 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
         if (rc != GO_ON) return rc;
     }
     if (!a->file) return usage_error(a->cmd, "missing the config file (%s)", "FILE.yaml");
+    char why[512];
+    if (!sweep_emit_args_fit(&a->emit, a->action == DO_EMIT_COMMANDS,
+                             a->action == DO_EMIT_SLURM, why, sizeof why))
+        return usage_error(a->cmd, "%s", why);
     return GO_ON;
 }
 
@@ -528,7 +564,8 @@ static int run_sweep(RunArgs *a, const Sweep *sweep) {
     SweepOptions so = {.jobs = a->jobs < 0 ? 1 : a->jobs, .threads = a->opt.threads,
                        .quiet = a->opt.quiet, .force = a->force, .metric = a->metric,
                        .share_stages = !a->opt.no_cache, .no_plots = !a->opt.plots,
-                       .child_args = fwd, .nchild_args = nfwd};
+                       .child_args = fwd, .nchild_args = nfwd, .emit = a->emit,
+                       .explain = a->action == DO_COLLECT};
     if (!a->run) return check_sweep(a, sweep);
     switch (a->action) {
     case DO_LIST: return sweep_list(sweep, stdout);

@@ -774,6 +774,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         if (training) summarise_stage(&r, i);
         if (rc == 0 && training) {
             r.ntrained++;
+            progress_note(&r.prog, "[%d/%d %s] trained", i + 1, cfg->nstages, r.stage->label);
             if (!save_stage_result(&r, key, h64, &err)) rc = 1;
         }
         if (rc == 0 && pipeline_interrupted) rc = 130;

@@ -456,6 +456,28 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
             commas(tot.peak, a, sizeof a));
 }
 
+uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null) {
+    PlanState ps;
+    plan_init(&ps, data_dims_or_null);
+    uint64_t peak = 0;
+    for (int k = 0; k < c->nstages; k++) {
+        const StageCfg *s = &c->stages[k];
+        StagePlan sp;
+        plan_stage(&ps, s, k, &sp);
+        Cost cost;
+        if (sp.train.n > 0) {
+            chain_cost(&ps.m, &sp.train, &s->train, &ps.data, ps.N, &cost);
+            if (cost.bytes > peak) peak = cost.bytes;
+        }
+        if (sp.tune.n > 0) {
+            TrainCfg tune = tune_cfg(s);
+            chain_cost(&ps.m, &sp.tune, &tune, &ps.data, ps.N, &cost);
+            if (cost.bytes > peak) peak = cost.bytes;
+        }
+    }
+    return peak;
+}
+
 /* ==== checking against the machine ==== */
 
 /* Where an error about a key of stage k points: the key's node in the YAML tree (after --set),

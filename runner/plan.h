@@ -46,4 +46,9 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null);
  * Returns the number of errors reported. */
 int plan_validate(const Config *c, const YNode *root, const MachineLimits *lim, Diag *d);
 
+/* The plan's largest training step (the "largest step" plan_print ends with), in bytes: the
+ * memory one training step of the config needs, by the model above (the data set itself not
+ * counted). data_dims_or_null as for plan_print. 0 when nothing trains. */
+uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null);
+
 #endif

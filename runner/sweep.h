@@ -14,6 +14,8 @@
  *            attach_classifier.hidden: [[32], [64]]
  *          seeds: 2                    # seeds 1..2; or a list: [1, 7]
  *          add_noise.std: [0.1, 0.2]   # any other key: shorthand for a grid entry
+ *          slurm: {time: "1:00:00", sbatch: [--partition=gpu]}  # not a dimension: for
+ *                                      # --emit slurm (sweep_emit_slurm)
  *    A value list is a YAML sequence (items of any shape), a helper call, or one scalar.
  *  - helpers, in the block or on the command line: range(a, b[, step]) (a, a+step, ... < b),
  *    linspace(a, b, n) (n values from a to b), logspace(a, b, n) (10^a ... 10^b, n values).
@@ -38,7 +40,8 @@
  *   ROOT/sweep_plots/METRIC.{dat,gp,png} the metric against each swept parameter (METRIC.gp sets
  *                                        variables and loads plots/sweep.gp, the template, which
  *                                        is copied into ROOT/sweep_plots/plots/);
- *   ROOT/sweep.sbatch                   from --emit slurm.
+ *   ROOT/sweep.sbatch                   from --emit slurm; its tasks' logs are
+ *                                        ROOT/sweep/slurm-*.out.
  * A point is complete when its point.status says exit_code 0 with the fingerprint of what now
  * determines it (aelab's version, the YAML file's bytes, the --set arguments that apply to it;
  * not the device or thread count) and its summary.csv exists; complete points are skipped
@@ -59,6 +62,18 @@
 
 typedef struct Sweep Sweep;
 
+#define SWEEP_MAX_SBATCH 16 /* --sbatch options */
+
+/* What --emit adds (aelab run --help): the command line's choices; for --emit slurm, the
+ * `slurm:` entry of the sweep block (sweep_emit_slurm) fills in what they leave unset. */
+typedef struct SweepEmitOptions {
+    bool missing;              /* --missing: only the points that are not complete */
+    const char *sbatch[SWEEP_MAX_SBATCH]; /* --sbatch 'OPTIONS', as given (shell words) */
+    int nsbatch;
+    const char *time;          /* --time: each array task's limit, in Slurm's formats */
+    int max_array_size;        /* --max-array-size N; 0: not given */
+} SweepEmitOptions;
+
 /* How the driver runs points (sweep_run) and what the emitted commands carry. */
 typedef struct SweepOptions {
     int jobs;                  /* points at a time; 0: one per core */
@@ -74,6 +89,8 @@ typedef struct SweepOptions {
                                   "gpu", "--no-plots", "--no-cache"; borrowed */
     int nchild_args;
     const char *exe;           /* the aelab binary to run points with; NULL: /proc/self/exe */
+    SweepEmitOptions emit;     /* --emit's options */
+    bool explain;              /* sweep_collect names every point that is not ok (--collect) */
 } SweepOptions;
 
 /* Reads the sweep of FILE with these --set arguments (sets, as given; borrowed for the life of
@@ -151,21 +168,64 @@ int sweep_run(const Sweep *s, const SweepOptions *opt);
  * opt->no_plots). A metric no point has is a warning, not an error. Prints what it wrote unless
  * opt->quiet. Returns 0 when every point is ok, 1 when some are not, a file could not be
  * written, the template plots/sweep.gp was not found (looked for as runner/plots.h's templates)
- * or gnuplot failed (printed). */
+ * or gnuplot failed (printed). With opt->explain (--collect), every point that is not ok is
+ * named on stderr with its state and the last lines of its newest log (the stderr.log the driver
+ * writes, or a Slurm task's ROOT/sweep/slurm-*.out), and their indices follow on stdout as an
+ * --array= list, with the command that re-submits them (--emit slurm --missing). */
 int sweep_collect(const Sweep *s, const SweepOptions *opt);
 
-/* --emit commands: one self-contained shell command per point, point order:
+/* --emit commands: one self-contained shell command per point to run, point order:
  *   cd 'CWD' && 'EXE' run 'FILE' --set '...'... --point K [--out 'DIR'] [--threads T] ARGS -q
  * where T is opt->threads when given, else max(1, cores / opt->jobs) when opt->jobs > 0, and
- * ARGS are opt->child_args. Returns 0. */
+ * ARGS are opt->child_args. The points to run: all, or with opt->emit.missing those that are not
+ * complete (none: a note on stderr, nothing on out). Every point is validated first, as
+ * `aelab check` does (its config, its data set found): an invalid point refuses the emit with
+ * its errors. Returns 0, or 2 after such errors (nothing emitted). */
 int sweep_emit_commands(const Sweep *s, const SweepOptions *opt, FILE *out);
 
-/* --emit slurm: writes ROOT/sweep.sbatch, a Slurm job-array script (#SBATCH --array=0-(N-1),
- * with %J when opt->jobs > 0; --cpus-per-task when opt->threads > 0): array task K runs point K;
- * task 0 first submits the collecting job (`--dependency=afterany:$SLURM_ARRAY_JOB_ID`, which runs
- * `aelab run FILE --set... --collect`). Prints the script's path on out. Returns 0, or 1 when
- * the file cannot be written (printed). */
+/* --emit slurm: writes ROOT/sweep.sbatch, a Slurm job-array script, and prints its path on out;
+ * `sbatch ROOT/sweep.sbatch` submits the sweep. Array task K of the job submitted with the
+ * script argument OFFSET (none: the first chunk's) runs point OFFSET+K. The script holds:
+ *  - resources: --cpus-per-task, the threads of each point (opt->threads when > 0, else the
+ *    config's `threads` when > 0, else 1); --mem, the most any point to run needs: the plan's
+ *    largest training step (runner/plan.h) plus its data set as 32-bit floats (a CSV data set:
+ *    twice its files' size), times 1.5, plus 256 MiB for the program, in MiB rounded up;
+ *    --time, opt->emit.time or the block's `time` (none when neither is given); then the options
+ *    of the block's `sbatch` and opt->emit.sbatch, in that order (#SBATCH lines; Slurm keeps
+ *    the last of an option). A memory, CPU or time option among them replaces aelab's own.
+ *  - the array: the points to run (all, or with opt->emit.missing those that are not complete;
+ *    none: a note, nothing written), in chunks of MaxArraySize indices (opt->emit.max_array_size,
+ *    else `scontrol show config`'s when it answers, else the block's `max_array_size`, else
+ *    Slurm's default 1001), each limited to opt->jobs tasks at a time (%N; the block's
+ *    `throttle` when opt->jobs is 0). The first chunk is the script's #SBATCH --array; the
+ *    first task of that job submits the other chunks (`sbatch --array=LIST sweep.sbatch
+ *    OFFSET`), then the collecting job: `aelab run FILE --set... --collect` once every chunk
+ *    has ended (--dependency=afterany), with the same sbatch options but --cpus-per-task=1,
+ *    --mem=1G and a --time of at most 30 minutes. A submission that fails is reported in that
+ *    task's log, with what to do, and never stops the task's own point.
+ *  - logs: ROOT/sweep/slurm-JOB_TASK.out (ROOT/sweep/slurm-JOB_TASK+OFFSET.out past the first
+ *    chunk), one per task: the point's progress, one line per stage (trained or reused); the
+ *    collecting job's in ROOT/sweep/slurm-collect-JOB.out.
+ *  - the environment: AELAB_DATA, AELAB_CACHE, SLURM_CONF and OPENBLAS_CORETYPE (the BLAS
+ *    kernels, which the numbers depend on) as they were at emit time (when set), so that it
+ *    runs the same under --export=NONE. It assumes a shared filesystem: the
+ *    working directory, ROOT, the aelab binary and the data at the same paths on every node.
+ * The sweep block's `slurm:` entry: {sbatch: "OPTIONS" or [OPTION, ...], time: T, throttle: N,
+ * max_array_size: N}. Every point is validated first (as sweep_emit_commands). Returns 0; 2
+ * after errors in the points or the `slurm:` entry (printed, nothing written); 1 when the file
+ * cannot be written (printed). */
 int sweep_emit_slurm(const Sweep *s, const SweepOptions *opt, FILE *out);
+
+/* Reads argv[*i] when it is one of --emit's options (--missing, --sbatch OPTIONS, --time T,
+ * --max-array-size N) into eo: returns 1 with *i on its last word, 0 when argv[*i] is not one
+ * of them, -1 with why filled (a usage error: a missing or bad value). */
+int sweep_emit_parse_arg(int argc, char **argv, int *i, SweepEmitOptions *eo, char *why,
+                         size_t whysize);
+
+/* Whether the options in eo fit the action: --sbatch, --time and --max-array-size are for
+ * --emit slurm, --missing for either --emit. False with why filled when not. */
+bool sweep_emit_args_fit(const SweepEmitOptions *eo, bool emit_commands, bool emit_slurm,
+                         char *why, size_t whysize);
 
 /* ---- pieces, exported for tests ---- */
 

@@ -5,12 +5,17 @@
  */
 #include "sweep_internal.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "fsutil.h"
 #include "plots.h"
+
+#define SWEEP_COLLECT_TAIL 6 /* lines of a point's log that --collect shows */
 
 /* ---- the points' results ---- */
 
@@ -197,6 +202,107 @@ static CsvTable *results_table(const Sweep *s, const PointResult *res, const Str
     return t;
 }
 
+/* ---- the points that are not complete (--collect) ---- */
+
+void sweep_print_log_tail(const char *path, int nlines) {
+    AeError err;
+    char *text = fs_read_file(path, NULL, &err);
+    if (!text) return;
+    int nl = 0;
+    size_t n = strlen(text);
+    while (n && text[n - 1] == '\n') text[--n] = '\0';
+    size_t i = n;
+    while (i > 0 && nl < nlines) {
+        i--;
+        if (text[i] == '\n') nl++;
+    }
+    const char *p = text + i + (text[i] == '\n');
+    for (char *line = strtok((char *)p, "\n"); line; line = strtok(NULL, "\n"))
+        fprintf(stderr, "      | %s\n", line);
+    free(text);
+}
+
+/* A point's newest log: its path (new) and modification time. */
+typedef struct PointLog {
+    char *path;
+    time_t mtime;
+} PointLog;
+
+/* Keeps path as point k's log when it is newer than the one found so far. */
+static void log_offer(PointLog *logs, int k, const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || (logs[k].path && st.st_mtime < logs[k].mtime)) return;
+    free(logs[k].path);
+    logs[k].path = xstrdup(path);
+    logs[k].mtime = st.st_mtime;
+}
+
+/* Every point's newest log: the stderr.log in its run directory (the driver's) or a Slurm task's
+ * ROOT/sweep/slurm-JOB_TASK[+OFFSET].out, which is point TASK+OFFSET. A new array. */
+static PointLog *point_logs(const Sweep *s) {
+    PointLog *logs = ae_xcalloc((size_t)s->npoints, sizeof *logs);
+    char path[SWEEP_PATH_MAX + 300];
+    for (int k = 0; k < s->npoints; k++) {
+        sweep_status_path(s, k, path, sizeof path, SWEEP_LOG_FILE);
+        log_offer(logs, k, path);
+    }
+    snprintf(path, sizeof path, "%s/sweep", s->root);
+    DIR *dir = opendir(path);
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        unsigned long job, task, off = 0;
+        int end = 0;
+        if (sscanf(e->d_name, "slurm-%lu_%lu%n", &job, &task, &end) < 2) continue;
+        if (e->d_name[end] == '+') {
+            int more = 0;
+            if (sscanf(e->d_name + end, "+%lu%n", &off, &more) < 1) continue;
+            end += more;
+        }
+        if (strcmp(e->d_name + end, ".out") != 0 || task + off >= (unsigned long)s->npoints)
+            continue;
+        snprintf(path, sizeof path, "%s/sweep/%s", s->root, e->d_name);
+        log_offer(logs, (int)(task + off), path);
+    }
+    if (dir) closedir(dir);
+    return logs;
+}
+
+/* Names every point that is not ok on stderr, with its state and its newest log's last lines;
+ * then their indices as an --array= list, and how to run them again, on stdout. */
+static void explain_incomplete(const Sweep *s, const SweepOptions *opt, const PointResult *res) {
+    fflush(stdout); /* what was written comes first */
+    PointLog *logs = point_logs(s);
+    bool *todo = ae_xcalloc((size_t)s->npoints, sizeof *todo);
+    for (int k = 0; k < s->npoints; k++) {
+        if (strcmp(res[k].state, "ok") == 0) continue;
+        todo[k] = true;
+        StrBuf pp = {0};
+        sweep_point_params(s, k, &pp);
+        fprintf(stderr, "aelab: point %d (%s): %s", k, pp.s ? pp.s : "", res[k].state);
+        if (strcmp(res[k].state, "failed") == 0 && res[k].st.exit_code > 0)
+            fprintf(stderr, " with exit code %d", res[k].st.exit_code);
+        if (logs[k].path) {
+            fprintf(stderr, "; log %s:\n", logs[k].path);
+            sweep_print_log_tail(logs[k].path, SWEEP_COLLECT_TAIL);
+        } else {
+            fprintf(stderr, "; no log\n");
+        }
+        free(pp.s);
+        free(logs[k].path);
+    }
+    free(logs);
+    if (!opt->quiet) {
+        StrBuf list = {0}, again = {0};
+        sweep_array_list(todo, 0, s->npoints, 0, &list);
+        sweep_emit_prefix(s, opt, &again, false);
+        printf("not complete: --array=%s\nto run them again: %s --emit slurm --missing (with the "
+               "options of the first --emit), or the same sweep without --collect\n", list.s,
+               again.s);
+        strbuf_free(&list);
+        strbuf_free(&again);
+    }
+    free(todo);
+}
+
 /* ---- collecting ---- */
 
 /* The plot of the metric, or a warning when no point has it. Returns 1 after an error (printed),
@@ -254,6 +360,7 @@ int sweep_collect(const Sweep *s, const SweepOptions *opt) {
         for (int k = 0; k < s->npoints; k++) nmissing += strcmp(res[k].state, "ok") != 0;
         if (!quiet)
             printf("%d of %d points are not complete (see the status column)\n", nmissing, s->npoints);
+        if (opt->explain) explain_incomplete(s, opt, res);
         if (rc == 0) rc = 1;
     }
 out:

@@ -25,7 +25,6 @@
 #include "stagekey.h"
 
 #define SWEEP_MAX_JOBS 1024
-#define SWEEP_LOG_FILE "stderr.log"
 #define SWEEP_LOG_TAIL 6 /* lines of a failed point's log shown by the driver */
 
 int sweep_cores(void) {
@@ -127,25 +126,6 @@ static pid_t launch(const Sweep *s, const SweepOptions *opt, const char *exe, in
 
 /* ---- reporting ---- */
 
-/* Prints the last lines of a failed point's log, indented. */
-static void print_log_tail(const char *path) {
-    AeError err;
-    char *text = fs_read_file(path, NULL, &err);
-    if (!text) return;
-    int nl = 0;
-    size_t n = strlen(text);
-    while (n && text[n - 1] == '\n') text[--n] = '\0';
-    size_t i = n;
-    while (i > 0 && nl < SWEEP_LOG_TAIL) {
-        i--;
-        if (text[i] == '\n') nl++;
-    }
-    const char *p = text + i + (text[i] == '\n');
-    for (char *line = strtok((char *)p, "\n"); line; line = strtok(NULL, "\n"))
-        fprintf(stderr, "      | %s\n", line);
-    free(text);
-}
-
 /* The value of metric `name` in point k's summary.csv ("" when absent). */
 static void summary_value(const Sweep *s, int k, const char *name, char *buf, size_t n) {
     char path[SWEEP_PATH_MAX + 32];
@@ -198,7 +178,7 @@ static void report_point(const Sweep *s, const SweepOptions *opt, int k, int sta
         else
             fprintf(stderr, "[%d/%d] point %d (%s): FAILED with exit code %d; log in %s:\n", ndone,
                     ntodo, k, pp.s ? pp.s : "", code, log);
-        print_log_tail(log);
+        sweep_print_log_tail(log, SWEEP_LOG_TAIL);
     }
     free(pp.s);
 }

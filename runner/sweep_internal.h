@@ -11,7 +11,8 @@
  *   sweep_exec.c     the driver: points as child processes, -j at a time, signals passed on
  *   sweep_collect.c  sweep.csv and sweep_by_params.csv from the points' run directories
  *   sweep_plot.c     the picture: METRIC.dat and a METRIC.gp that loads plots/sweep.gp
- *   sweep_emit.c     --emit commands and --emit slurm
+ *   sweep_emit.c     --emit commands, and what both emits share (shell words, validation)
+ *   sweep_slurm.c    --emit slurm: the job array script
  *
  * Conventions: a point is "the config + the single-valued --set arguments + KEY=VALUE for each of
  * its parameters", so every point is an ordinary run that `aelab run FILE --set...` could do by
@@ -22,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -33,6 +35,7 @@
 
 #define SWEEP_PATH_MAX 4096
 #define SWEEP_STATUS_FILE "point.status"
+#define SWEEP_LOG_FILE "stderr.log"      /* a point's stderr, when the driver ran it */
 
 /* ---- strings (sweep_values.c) ---- */
 
@@ -181,11 +184,64 @@ bool sweep_same_others(const Sweep *s, int a, int b, int except);
 /* The mean of v[0..n) (NAN when n = 0) and its sample standard deviation (NAN when n < 2). */
 void sweep_mean_std(const double *v, int n, double *mean, double *sd);
 
+/* Prints the last n lines of the log at path on stderr, each after "      | " (nothing when it
+ * cannot be read). */
+void sweep_print_log_tail(const char *path, int n);
+
 /* Writes ROOT/sweep_plots/METRIC.{dat,gp} and the template ROOT/sweep_plots/plots/sweep.gp,
  * and renders METRIC.png when gnuplot exists (see sweep.h for what is drawn). res: every point's
  * result. *drawn says whether there was anything to draw (nothing is written otherwise).
  * Returns false on an I/O or gnuplot error (err filled). */
 bool sweep_plot_write(const Sweep *s, const PointResult *res, const char *metric, bool *drawn,
                       AeError *err);
+
+/* ---- emitting (sweep_emit.c, sweep_slurm.c) ---- */
+
+#define SWEEP_MAX_ARRAY_SIZE 4000001 /* Slurm's own bound on MaxArraySize */
+
+/* Appends s to a shell command line as one word: bare when it holds only safe characters,
+ * else in single quotes. */
+void sweep_shell_word(StrBuf *b, const char *s);
+
+/* `'EXE' run 'FILE' --set ... [--out 'DIR']`: every point's command up to its own part; with
+ * cd, after `cd 'CWD' && `. */
+void sweep_emit_prefix(const Sweep *s, const SweepOptions *opt, StrBuf *b, bool cd);
+
+/* The options passed on to every point (opt->child_args), as shell words after a space each. */
+void sweep_emit_child_args(const SweepOptions *opt, StrBuf *b);
+
+/* Appends the indices k in [from, to) with todo[k], minus offset, as a Slurm --array list
+ * ("0-3,7,9-10"). Returns how many there are. */
+int sweep_array_list(const bool *todo, int from, int to, int offset, StrBuf *b);
+
+/* The data set of a point, as far as emitting needs it. */
+typedef struct SweepDataShape {
+    bool known;        /* dims read from the IDX headers (else MNIST's, what the plan assumes) */
+    int dims[3];       /* features, classes, training examples: plan_print's data dims */
+    int ntest;         /* test examples in the file; 0: none or unknown */
+    uint64_t csv_bytes; /* csv: the files' sizes */
+} SweepDataShape;
+
+typedef void (*SweepPointFn)(const Config *cfg, const SweepDataShape *data, int k, void *ctx);
+
+/* Validates every point as `aelab check` does: its config, and that its data set is found and
+ * its header readable. Prints the errors of each invalid point after a line naming it, then a
+ * count; calls each (when not NULL) with every valid point's config and data set. Returns the
+ * number of invalid points. */
+int sweep_emit_check_points(const Sweep *s, SweepPointFn each, void *ctx);
+
+/* The points to emit: all, or with missing those not complete (sweep_point_complete). A new
+ * array of npoints flags, their count in *ntodo; when it is 0, says so on stderr. */
+bool *sweep_emit_todo(const Sweep *s, bool missing, int *ntodo);
+
+/* Whether text, an --sbatch value, is a list of sbatch options aelab can carry (shell words,
+ * each option starting with '-', none of those the script sets itself: --array, --dependency,
+ * --output, --error, --wrap); why filled when not. */
+bool sweep_sbatch_check(const char *text, char *why, size_t whysize);
+
+/* A Slurm time limit (MINUTES, MINUTES:SECONDS, HOURS:MINUTES:SECONDS, DAYS-HOURS,
+ * DAYS-HOURS:MINUTES, DAYS-HOURS:MINUTES:SECONDS, UNLIMITED or INFINITE) in minutes, rounded
+ * up; INT_MAX for no limit; -1 when text is none of these. */
+int sweep_slurm_minutes(const char *text);
 
 #endif

@@ -274,6 +274,8 @@ static bool read_block(DimList *grid, DimList *zip, DimList *seeds, const YNode 
             if (!ynode_is_null(p->value)) ok &= block_zip(zip, p->value, d);
         } else if (strcmp(k, "seeds") == 0) {
             ok &= block_seeds(seeds, p, d);
+        } else if (strcmp(k, "slurm") == 0) {
+            continue; /* --emit slurm's options (runner/sweep_slurm.c), not a dimension */
         } else {
             ok &= block_entry(grid, p, "", d);
         }
