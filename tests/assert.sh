@@ -4,6 +4,7 @@
 #   contains TEXT        $out contains TEXT (fixed string)
 #   lacks TEXT           $out does not contain TEXT
 #   ok / bad MESSAGE     count a pass / a failure (the failure is printed)
+#   skip_without_mnist CONFIG   exit 77 (with the reason) when `aelab check CONFIG` cannot find MNIST
 # ASSERT_QUOTE: how many characters of $out a failure quotes (default 600).
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -15,3 +16,10 @@ expect() {
 }
 contains() { if grep -qF -- "$1" <<<"$out"; then ok; else bad "output lacks '$1': $(head -c "${ASSERT_QUOTE:-600}" <<<"$out")"; fi; }
 lacks() { if grep -qF -- "$1" <<<"$out"; then bad "output has '$1': $(head -c "${ASSERT_QUOTE:-600}" <<<"$out")"; else ok; fi; }
+skip_without_mnist() {
+    local err
+    if ! err=$("$AELAB" check "$1" 2>&1 >/dev/null); then
+        echo "skip: MNIST is not available ($(head -n 1 <<<"$err")); run 'make data'"
+        exit 77
+    fi
+}

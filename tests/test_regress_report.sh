@@ -23,10 +23,7 @@ pipeline:
   - evaluate: {}
 YAML
 done
-if ! "$AELAB" check "$tmp/exp/tiny.yaml" >/dev/null 2>"$tmp/check.err"; then
-    echo "skip: MNIST is not available ($(head -n 1 "$tmp/check.err")); run 'make data'"
-    exit 77
-fi
+skip_without_mnist "$tmp/exp/tiny.yaml"
 printf 'name: broken\npipeline:\n  - load_dataset: {name: mnist, subset: 300}\n  - bogus_stage: {}\n' \
     >"$tmp/exp/broken.yaml"
 expect 0 "$AELAB" run "$tmp/exp/tiny.yaml" --out "$tmp/first" -q --no-plots --threads 1

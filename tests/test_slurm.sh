@@ -79,10 +79,7 @@ pipeline:
   - attach_classifier: {classes: 10, loss: nll, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
   - evaluate: {split: test}
 YAML
-if ! "$AELAB" check "$tmp/tiny.yaml" >/dev/null 2>"$tmp/check.err"; then
-    echo "skip: MNIST is not available ($(head -n 1 "$tmp/check.err")); run 'make data'"
-    exit 77
-fi
+skip_without_mnist "$tmp/tiny.yaml"
 
 # ---- a single-node cluster on localhost ----
 slurm_cannot_start() {

@@ -47,10 +47,7 @@ pipeline:
   - attach_classifier: {classes: 10, loss: nll, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
   - evaluate: {split: test}
 YAML
-if ! "$AELAB" check "$tmp/tiny.yaml" >/dev/null 2>"$tmp/check.err"; then
-    echo "skip: MNIST is not available ($(head -n 1 "$tmp/check.err")); run 'make data'"
-    exit 77
-fi
+skip_without_mnist "$tmp/tiny.yaml"
 F=$tmp/tiny.yaml
 GRID=(--set add_sparsity.weight=0.01,0.1 --set 'attach_classifier.optimizer.lr=0.1, 0.5')
 R=$tmp/grid
