@@ -36,22 +36,12 @@ static bool read_full(int fd, unsigned char *p, size_t n, size_t *got) {
     return true;
 }
 
-/* Opens path for reading; -1 with the message when it cannot be opened or is a directory.
- * *size is its length. */
+/* Opens path for reading when it is a regular file (runner/fsutil.h); -1 with the message
+ * otherwise. *size is its length. */
 static int open_regular(const char *path, unsigned long long *size, AeError *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ae_fail(err, "%s: error: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    if (e) {
-        close(fd);
-        ae_fail(err, "%s: error: cannot open: %s", path, strerror(e));
-        return -1;
-    }
-    *size = (unsigned long long)st.st_size;
+    char why[256];
+    int fd = fs_open_regular(path, size, why, sizeof why);
+    if (fd < 0) ae_fail(err, "%s: error: %s", path, why);
     return fd;
 }
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -835,6 +836,22 @@ static void build_pipeline(Config *c, const YNode *pipeline, Diag *d) {
     free(src);
 }
 
+/* The directories aelab keeps under results/ for itself (tests/regress.sh's baselines and its
+ * runs, the stage cache): a run of one of these names would write into them. */
+static const char *const RESERVED_RUN_NAMES[] = {"baselines", "regress", "regress-short",
+                                                 ".cache"};
+
+static void check_reserved_name(const Config *c, const YNode *root, Diag *d) {
+    for (size_t i = 0; i < sizeof RESERVED_RUN_NAMES / sizeof *RESERVED_RUN_NAMES; i++) {
+        /* case-insensitive: on such a file system "Baselines" is the same directory */
+        if (strcasecmp(c->name, RESERVED_RUN_NAMES[i]) != 0) continue;
+        at_node(d, DIAG_ERROR, ynode_get(root, "name"),
+                "name: '%s' is reserved: aelab keeps results/%s/ for its own files; choose "
+                "another name",
+                c->name, RESERVED_RUN_NAMES[i]);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------
  * Loading
  * ---------------------------------------------------------------------------------------- */
@@ -856,6 +873,7 @@ static Config *load(const char *name, const char *text, size_t len, const char *
                 root->kind == YNODE_SEQ ? "list" : "single value");
     } else {
         schema_apply(schema_top(), root, root, "", c, d);
+        check_reserved_name(c, root, d);
         const YNode *pipeline = ynode_get(root, "pipeline");
         if (pipeline) build_pipeline(c, pipeline, d);
         const YPair *sweep = ynode_get_pair(root, "sweep");
@@ -892,9 +910,15 @@ Config *config_load_string(const char *name_for_messages, const char *yaml_text,
  * reporting why not. */
 static char *read_config(const char *path, size_t *len, Diag *d) {
     bool from_stdin = strcmp(path, "-") == 0;
-    FILE *f = from_stdin ? stdin : fopen(path, "rb");
+    char why[256];
+    int fd = from_stdin ? -1 : fs_open_regular(path, NULL, why, sizeof why);
+    FILE *f = from_stdin ? stdin : fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        diag_emit(d, DIAG_ERROR, NULL, 0, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0) {
+            snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+            close(fd);
+        }
+        diag_emit(d, DIAG_ERROR, NULL, 0, 0, "%s", why);
         return NULL;
     }
     char *text = ae_xmalloc(CONFIG_MAX_BYTES + 1);

@@ -53,19 +53,9 @@ typedef struct IdxIn {
 static bool in_open(IdxIn *f, const char *path, AeError *err) {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ae_fail(err, "%s: error: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ae_fail(err, "%s: error: cannot open: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return ae_fail(err, "%s: error: cannot open: %s", path, strerror(EISDIR));
-    }
-    f->fsize = (ull)st.st_size;
+    char why[256];
+    int fd = fs_open_regular(path, &f->fsize, why, sizeof why);
+    if (fd < 0) return ae_fail(err, "%s: error: %s", path, why);
     unsigned char m[2] = {0, 0};
     f->gzip = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
     f->gz = gzdopen(fd, "rb");
@@ -289,6 +279,30 @@ bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *er
     *rows = (int)h.dims[1];
     *cols = (int)h.dims[2];
     return true;
+}
+
+bool idx_label_histogram(const char *path, int limit, unsigned hist[256], int *n, AeError *err) {
+    IdxIn f;
+    IdxHeader h;
+    memset(hist, 0, 256 * sizeof *hist);
+    if (!in_open(&f, path, err)) return false;
+    bool ok = idx_header_read(&f, 1, &h, err) && idx_check_room(&f, &h, err);
+    ull want = ok && limit > 0 && (ull)limit < h.nelems ? (ull)limit : h.nelems, got = 0;
+    uint8_t *labels = ok ? malloc(want) : NULL;
+    if (ok && !labels) ok = ae_fail(err, "%s: error: out of memory for %llu labels", path, want);
+    if (ok && !in_read(&f, labels, want, &got, err)) ok = false;
+    if (ok && got < want) {
+        char shape[128];
+        idx_shape_text(&h, shape, sizeof shape);
+        ok = ae_fail(err, "%s: error: truncated: expected %llu bytes%s (%s), found %llu", path,
+                     h.hdr_bytes + h.nelems, f.gzip ? " (decompressed)" : "", shape,
+                     h.hdr_bytes + got);
+    }
+    for (ull i = 0; ok && i < want; i++) hist[labels[i]]++;
+    if (ok) *n = (int)want;
+    free(labels);
+    in_close(&f);
+    return ok;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -20,6 +20,11 @@ Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int 
 /* Reads only the header of an IDX images file: count and shape (for `aelab check`). */
 bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err);
 
+/* Counts the labels of an IDX labels file (idx1, plain or gzip), the first `limit` of them when
+ * limit > 0 (a subset), into hist (256 entries, zeroed first); *n says how many were counted.
+ * Reads only as far as those labels; the header is validated as dataset_load_idx does. */
+bool idx_label_histogram(const char *path, int limit, unsigned hist[256], int *n, AeError *err);
+
 /* Loads a CSV file: one example per line, the label in column `label_col` (0-based, -1 for
  * the last column), the other columns pixel values 0..255 (a header line is skipped when its
  * first cell is not a number). Returns a new Dataset or NULL. */

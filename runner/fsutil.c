@@ -245,13 +245,58 @@ int fs_write_atomic_errno(const char *path, const void *data, size_t n) {
     return ok ? 0 : f.errnum;
 }
 
+/* What kind of file a non-regular mode is, for messages. */
+static const char *file_type_name(mode_t m) {
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a plain file";
+}
+
+int fs_open_regular(const char *path, unsigned long long *size, char *why, size_t why_cap) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(why, why_cap, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_cap, "cannot open: %s, not a regular file", file_type_name(st.st_mode));
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_cap, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        snprintf(why, why_cap, "cannot open: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_cap, "cannot open: %s, not a regular file", file_type_name(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    if (size) *size = (unsigned long long)st.st_size;
+    return fd;
+}
+
 char *fs_read_file(const char *path, size_t *n, AeError *err) {
     AE_ASSERT(path);
     char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
+    char why[256];
+    int fd = fs_open_regular(path, NULL, why, sizeof why);
+    FILE *fp = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!fp) {
-        int e = errno;
-        ae_fail(err, "%s: error: cannot open: %s", path, strerror(e));
+        if (fd >= 0) {
+            snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+            close(fd);
+        }
+        ae_fail(err, "%s: error: %s", path, why);
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;

@@ -20,6 +20,15 @@
 #include "common.h"
 #include "xalloc.h"
 
+/* Opens path for reading when it is a regular file, so that a FIFO, a directory or a device
+ * given as an input is refused instead of blocking or being read as data: stat() first (nothing
+ * else is opened), then open(O_NONBLOCK) and fstat() again on the descriptor (closing the race
+ * with a file replaced in between), then blocking mode restored. Returns the descriptor
+ * (O_CLOEXEC; *size, when size is not NULL, is the file's length), or -1 with why (why_cap
+ * bytes) holding the reason without a "PATH: error:" prefix: "cannot open: No such file or
+ * directory", "cannot open: a FIFO, not a regular file". */
+int fs_open_regular(const char *path, unsigned long long *size, char *why, size_t why_cap);
+
 /* Creates `path` and its missing parents (mode 0777 & ~umask); an existing directory is fine.
  * Fails (false, err filled with the component that failed and why) when a component exists and is
  * not a directory, or on permissions. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "data.h"
+#include "datacheck.h"
 
 /* ---- checked sizes: saturate at SIZE_OVER instead of wrapping ---- */
 
@@ -634,5 +635,5 @@ int plan_validate(const Config *c, const YNode *root, const MachineLimits *lim, 
             nerrors += check_step(&ps, c, k, &sp.tune, &tune, true, pipeline, lim, d, &rep);
         }
     }
-    return nerrors;
+    return nerrors + datacheck_validate(c, root, d); /* labels against the head */
 }

@@ -42,6 +42,7 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null);
  *      than this machine's 23.5 GiB
  *    A key already blamed for an earlier stage is not reported again for the later stages
  *    that carry the same layer.
+ * Then the checks against the data set's labels (runner/datacheck.h).
  * The data set's shape is the IDX header's for `idx` (when it can be read), else MNIST's.
  * Returns the number of errors reported. */
 int plan_validate(const Config *c, const YNode *root, const MachineLimits *lim, Diag *d);

@@ -113,7 +113,14 @@ int main(void) {
     expect_file_refused("missing", tu_path("none.ckpt"), "cannot open: No such file or directory");
     const char *dir = tu_path("a-directory.ckpt");
     CHECK(mkdir(dir, 0755) == 0);
-    expect_file_refused("directory", dir, "cannot open: Is a directory");
+    expect_file_refused("directory", dir, "cannot open: a directory, not a regular file");
+    const char *fifo = tu_path("a-fifo.ckpt");
+    CHECK(mkfifo(fifo, 0644) == 0);
+    alarm(10); /* a reader that blocks on the FIFO fails the test instead of hanging it */
+    expect_file_refused("fifo", fifo, "cannot open: a FIFO, not a regular file");
+    expect_file_refused("character device", "/dev/zero",
+                        "cannot open: a character device, not a regular file");
+    alarm(0);
 
     /* ---- foreign files ---- */
     uint8_t pix[4 * 2 * 2] = {0};

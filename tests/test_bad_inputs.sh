@@ -204,7 +204,7 @@ bad idx_labels_missing 1 "$D/none-lab: error: cannot open: No such file or direc
 bad idx_test_images_missing 1 "$D/none-test: error: cannot open: No such file or directory" \
     -- $(run_idx idx_test_images_missing "$D/img" "$D/lab" "$D/none-test" "$D/lab")
 mkdir -p "$D/a-directory"
-bad idx_images_is_directory 1 "$D/a-directory: error: cannot open: Is a directory" \
+bad idx_images_is_directory 1 "$D/a-directory: error: cannot open: a directory, not a regular file" \
     -- $(run_idx idx_images_is_directory "$D/a-directory" "$D/lab")
 
 : >"$D/empty"
@@ -361,7 +361,7 @@ bad csv_unterminated_quote 1 "~$D/quote\\.csv: error: .*" \
 # ==== 4. config files that are not YAML text (tests/bad_configs/ has the YAML errors) ========
 bad config_missing 2 "$C/none.yaml: error: cannot open: No such file or directory" -- aelab check "$C/none.yaml"
 mkdir -p "$C/dir.yaml"
-bad config_is_directory 2 "$C/dir.yaml: error: cannot read: Is a directory" -- aelab check "$C/dir.yaml"
+bad config_is_directory 2 "$C/dir.yaml: error: cannot open: a directory, not a regular file" -- aelab check "$C/dir.yaml"
 head -c 64 "$AELAB" >"$C/elf.yaml"
 bad config_binary 2 "$C/elf.yaml: error: control characters are not allowed at byte 0" -- aelab check "$C/elf.yaml"
 printf 'name: a\x00b\npipeline: [load_dataset]\n' >"$C/nul.yaml"
@@ -505,7 +505,7 @@ P=$(resume_dir resume_ckpt_is_directory)
 rm -f "$P"
 mkdir -p "$P"
 ALLOW=$PROGRESS bad resume_ckpt_is_directory 1 \
-    "warning: ignoring $P: error: cannot open: Is a directory" \
+    "warning: ignoring $P: error: cannot open: a directory, not a regular file" \
     "$P: error: cannot write: Is a directory" \
     -- aelab run "$C/ok.yaml" "${RESUME[@]}" --out "$O/resume_ckpt_is_directory"
 # a file where the checkpoints directory should be
@@ -589,6 +589,133 @@ if [[ $mnist_ok -eq 1 && $ONLY == '*' ]]; then
         fail=$((fail + 1)); echo "FAIL nan_loss_keeps_checkpoint: want checkpoints/01_pretrain_layer.ckpt and no 02_*: $(ls "$O/nan/checkpoints" 2>&1)"
     fi
 fi
+
+# ==== 9a. the data against the config: labels past the head, classes missing, no test split ===
+# (runner/datacheck.c, when the config is loaded: `check` reports them, `run` refuses before
+# training, exit 2). $D/lab holds labels 0..9; $D/lab3 labels 0..2 only; $D/lab0 all 0.
+{ printf '\x00\x00\x08\x01'; be32 100; for ((i = 0; i < 100; i++)); do printf "\\x0$((i % 3))"; done; } >"$D/lab3"
+{ printf '\x00\x00\x08\x01'; be32 100; head -c 100 /dev/zero; } >"$D/lab0"
+# head_config FILE NAME TRAIN_LABELS TEST_LABELS HEAD_ARGS [EVAL]: idx 4x4 data and a classifier
+head_config() {
+    cat >"$1" <<EOF
+name: $2
+seed: 1
+pipeline:
+  - load_dataset: {name: idx, train_images: $D/img, train_labels: $3${4:+, test_images: $D/img, test_labels: $4}, batch_size: 10}
+  - attach_classifier: {${5:+$5, }optimizer: {name: sgd, lr: 0.1}, epochs: 1}
+${6:-}
+EOF
+}
+no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the point
+head_config "$C/head3.yaml" head3 "$D/lab" "" "classes: 3"
+CLS="error: pipeline[1].attach_classifier.classes: 3, but the training labels go up to 9 (10 classes in $D/lab); set classes: 10 or leave it out"
+bad labels_past_head_check 2 "$C/head3.yaml:5:34: $CLS" -- aelab check "$C/head3.yaml"
+bad labels_past_head_run 2 "$C/head3.yaml:5:34: $CLS" \
+    -- aelab run "$C/head3.yaml" -q --no-plots --no-cache --device cpu --out "$O/labels_past_head_run"
+if [[ ! -e $O/labels_past_head_run ]]; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL labels_past_head_run_nothing_written: $O/labels_past_head_run exists"; fi
+bad labels_past_head_set 2 "--set attach_classifier.classes=4: error: pipeline[1].attach_classifier.classes: 4, but the training labels go up to 9 (10 classes in $D/lab); set classes: 10 or leave it out" \
+    -- aelab check "$C/head3.yaml" --set attach_classifier.classes=4
+head_config "$C/head3test.yaml" head3test "$D/lab3" "$D/lab" "classes: 3"
+bad labels_past_head_test_split 2 "$C/head3test.yaml:5:34: error: pipeline[1].attach_classifier.classes: 3, but the test labels go up to 9 (10 classes in $D/lab); set classes: 10 or leave it out" \
+    -- aelab check "$C/head3test.yaml"
+printf '1,2,3,0\n4,5,6,5\n7,8,9,2\n' >"$D/lab5.csv"
+cat >"$C/head-csv.yaml" <<EOF
+name: head-csv
+pipeline:
+  - load_dataset: {name: csv, train_csv: $D/lab5.csv, batch_size: 2}
+  - attach_classifier: {classes: 2, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
+EOF
+bad labels_past_head_csv 2 "$C/head-csv.yaml:4:34: error: pipeline[1].attach_classifier.classes: 2, but the training labels go up to 5 (6 classes in $D/lab5.csv); set classes: 6 or leave it out" \
+    -- aelab check "$C/head-csv.yaml"
+sed 's/{name: idx, [^}]*}/{name: mnist, subset: 100, batch_size: 10}/' "$C/head3.yaml" >"$C/head3-mnist.yaml"
+mnist_bad labels_past_head_mnist 2 "~$C/head3-mnist\\.yaml:5:34: error: pipeline\\[1\\]\\.attach_classifier\\.classes: 3, but the training labels go up to 9 \\(10 classes in .*/mnist/train-labels-idx1-ubyte(\\.gz)?\\); set classes: 10 or leave it out" \
+    -- aelab check "$C/head3-mnist.yaml"
+# fewer classes than the head: a warning per split, naming the missing ones
+head_config "$C/head-missing.yaml" head-missing "$D/lab3" "$D/lab"
+bad labels_missing_in_training 0 "$C/head-missing.yaml:5:5: warning: pipeline[1].attach_classifier: the head has 10 classes but the training labels (100 in $D/lab3) hold 3 of them; missing: 3..9" \
+    -- no_stdout aelab check "$C/head-missing.yaml"
+head_config "$C/head-missing-test.yaml" head-missing-test "$D/lab" "$D/lab3" "classes: 12"
+bad labels_missing_in_both 0 \
+    "$C/head-missing-test.yaml:5:5: warning: pipeline[1].attach_classifier: the head has 12 classes but the training labels (100 in $D/lab) hold 10 of them; missing: 10, 11" \
+    "$C/head-missing-test.yaml:5:5: warning: pipeline[1].attach_classifier: the head has 12 classes but the test labels (100 in $D/lab3) hold 3 of them; missing: 3..11" \
+    -- no_stdout aelab check "$C/head-missing-test.yaml"
+head_config "$C/head-one.yaml" head-one "$D/lab0" ""
+bad labels_one_class 2 "$C/head-one.yaml:5:5: error: pipeline[1].attach_classifier: the training labels are all 0 (100 of them in $D/lab0): a classifier needs at least 2 classes (set classes: to the number the data has)" \
+    -- aelab check "$C/head-one.yaml"
+head_config "$C/head-one10.yaml" head-one10 "$D/lab0" "" "classes: 10"
+bad labels_one_class_of_ten 0 "$C/head-one10.yaml:5:5: warning: pipeline[1].attach_classifier: the head has 10 classes but the training labels (100 in $D/lab0) hold 1 of them; missing: 1..9" \
+    -- aelab run "$C/head-one10.yaml" -q --no-plots --no-cache --device cpu --out "$O/labels_one_class_of_ten"
+sed 's/batch_size: 10}/subset: 5, batch_size: 5}/' "$C/head-missing.yaml" >"$C/head-subset.yaml"
+bad labels_missing_after_subset 0 "$C/head-subset.yaml:5:5: warning: pipeline[1].attach_classifier: the head has 10 classes but the training labels (5 in $D/lab3) hold 3 of them; missing: 3..9" \
+    -- aelab run "$C/head-subset.yaml" -q --no-plots --no-cache --device cpu --out "$O/labels_missing_after_subset"
+
+# evaluate on a test split the data set does not have: an error at the evaluate stage
+head_config "$C/eval-notest.yaml" eval-notest "$D/lab" "" "" "  - evaluate: {split: test}"
+EVT="error: pipeline[2].evaluate.split: test, but the data set has no test split (idx); give load_dataset test_images and test_labels, or use split: train"
+bad evaluate_test_missing_check 2 "$C/eval-notest.yaml:6:23: $EVT" -- aelab check "$C/eval-notest.yaml"
+bad evaluate_test_missing_run 2 "$C/eval-notest.yaml:6:23: $EVT" \
+    -- aelab run "$C/eval-notest.yaml" -q --no-plots --no-cache --device cpu --out "$O/evaluate_test_missing_run"
+head_config "$C/eval-default.yaml" eval-default "$D/lab" "" "" "  - evaluate"
+bad evaluate_default_split_missing 2 "$C/eval-default.yaml:6:5: $EVT" -- aelab check "$C/eval-default.yaml"
+bad evaluate_test_missing_set 2 "--set evaluate.split=test: $EVT" \
+    -- aelab check "$C/eval-default.yaml" --set evaluate.split=test
+cat >"$C/eval-csv.yaml" <<EOF
+name: eval-csv
+pipeline:
+  - load_dataset: {name: csv, train_csv: $D/ok.csv, batch_size: 2}
+  - attach_classifier: {optimizer: {name: sgd, lr: 0.1}, epochs: 1}
+  - evaluate: {split: test}
+EOF
+bad evaluate_test_missing_csv 2 "$C/eval-csv.yaml:5:23: error: pipeline[2].evaluate.split: test, but the data set has no test split (csv); give load_dataset test_csv, or use split: train" \
+    -- aelab check "$C/eval-csv.yaml"
+head_config "$C/eval-train.yaml" eval-train "$D/lab" "" "" "  - evaluate: {split: train}"
+bad evaluate_train_without_test_ok 0 -- no_stdout aelab check "$C/eval-train.yaml"
+
+# ==== 9b. inputs that are not regular files: refused at once, never waited on ================
+# (every case under `timeout 10`: a reader that blocks on the FIFO fails the case, not the suite)
+t10() { timeout 10 bash -c 'aelab "$@"' _ "$@"; }
+mkfifo "$D/fifo" "$C/fifo.yaml" "$D/fifo.csv"
+bad fifo_config 2 "$C/fifo.yaml: error: cannot open: a FIFO, not a regular file" -- t10 check "$C/fifo.yaml"
+bad fifo_config_run 2 "$C/fifo.yaml: error: cannot open: a FIFO, not a regular file" \
+    -- t10 run "$C/fifo.yaml" -q --out "$O/fifo_config_run"
+bad chardev_config 2 "/dev/null: error: cannot open: a character device, not a regular file" -- t10 check /dev/null
+idx_config "$C/fifo-img.yaml" fifo-img "$D/fifo" "$D/lab"
+bad fifo_images 1 "$D/fifo: error: cannot open: a FIFO, not a regular file" \
+    -- t10 run "$C/fifo-img.yaml" -q --no-plots --no-cache --device cpu --out "$O/fifo_images"
+idx_config "$C/fifo-lab.yaml" fifo-lab "$D/img" "$D/fifo"
+bad fifo_labels 1 "$D/fifo: error: cannot open: a FIFO, not a regular file" \
+    -- t10 run "$C/fifo-lab.yaml" -q --no-plots --no-cache --device cpu --out "$O/fifo_labels"
+head_config "$C/fifo-head.yaml" fifo-head "$D/fifo" "" "classes: 3"
+bad fifo_labels_check_with_head 0 -- no_stdout t10 check "$C/fifo-head.yaml"
+idx_config "$C/chardev-img.yaml" chardev-img /dev/zero "$D/lab"
+bad chardev_images 1 "/dev/zero: error: cannot open: a character device, not a regular file" \
+    -- t10 run "$C/chardev-img.yaml" -q --no-plots --no-cache --device cpu --out "$O/chardev_images"
+csv_config "$C/fifo-csv.yaml" fifo-csv "$D/fifo.csv"
+bad fifo_csv 1 "$D/fifo.csv: error: cannot open: a FIFO, not a regular file" \
+    -- t10 run "$C/fifo-csv.yaml" -q --no-plots --no-cache --device cpu --out "$O/fifo_csv"
+P=$(resume_dir resume_ckpt_fifo)
+rm -f "$P"
+mkfifo "$P"
+# (trained again, and the new checkpoint replaces the FIFO: the atomic writer renames over it)
+ALLOW=$PROGRESS bad resume_ckpt_fifo 0 \
+    "warning: ignoring $P: error: cannot open: a FIFO, not a regular file" \
+    -- t10 run "$C/ok.yaml" "${RESUME[@]}" --out "$O/resume_ckpt_fifo"
+
+# ==== 9c. run names that collide with a directory aelab keeps under results/ ===================
+for rn in baselines regress regress-short Baselines; do
+    sed "s/^name: .*/name: $rn/" "$C/ok.yaml" >"$C/reserved-$rn.yaml"
+    lower=$(tr 'A-Z' 'a-z' <<<"$rn")
+    bad "reserved_name_$rn" 2 "$C/reserved-$rn.yaml:1:7: error: name: '$rn' is reserved: aelab keeps results/$lower/ for its own files; choose another name" \
+        -- aelab check "$C/reserved-$rn.yaml"
+done
+bad reserved_name_run 2 "$C/reserved-regress.yaml:1:7: error: name: 'regress' is reserved: aelab keeps results/regress/ for its own files; choose another name" \
+    -- aelab run "$C/reserved-regress.yaml" -q --no-plots --no-cache --device cpu
+bad reserved_name_set 2 "--set name=regress-short: error: name: 'regress-short' is reserved: aelab keeps results/regress-short/ for its own files; choose another name" \
+    -- aelab check "$C/ok.yaml" --set name=regress-short
+bad reserved_name_dot_cache 2 "--set name=.cache: error: name: expected a name of letters, digits, '_', '.' and '-', not starting with '.' or '-', got \".cache\"" \
+    -- aelab check "$C/ok.yaml" --set name=.cache
+bad reserved_name_prefix_ok 0 -- no_stdout aelab check "$C/ok.yaml" --set name=baselines-2
 
 # ==== 9. fuzz findings: every reproducer saved in tests/fuzz/crashes/ must pass its harness =====
 # (tests/fuzz/run.sh replays them under clang and libFuzzer too; here gcc builds the harness with

@@ -193,7 +193,7 @@ int main(void) {
     CHECK(ckptfile_save(path, m, NULL, &err)); /* over the old one */
     CHECK(!temp_left());
     expect_file_refused(tu_path("missing.ckpt"), "cannot open: No such file or directory", __LINE__);
-    expect_file_refused(tu_dir(), "cannot open: Is a directory", __LINE__);
+    expect_file_refused(tu_dir(), "cannot open: a directory, not a regular file", __LINE__);
     CHECK(!ckptfile_save("/nonexistent-dir/m.ckpt", m, &meta, &err));
     CHECK_STR(err.msg, "/nonexistent-dir/m.ckpt: error: cannot write: No such file or directory");
 

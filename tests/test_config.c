@@ -303,7 +303,7 @@ static void test_fields(void) {
     const char *t =
         "name: d\n"
         "pipeline:\n"
-        "  - load_dataset: {name: csv, train_csv: a.csv}\n"
+        "  - load_dataset: {name: csv, train_csv: a.csv, test_csv: b.csv}\n"
         "  - add_sparsity: {kind: kl}\n"
         "  - pretrain_layer: {units: 5, activation: sigmoid, optimizer: {name: lbfgs}, "
         "epochs: 40}\n"

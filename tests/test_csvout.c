@@ -294,7 +294,7 @@ static void test_fsutil(void) {
     CHECK(s && len == 5 && strcmp(s, "hello") == 0);
     free(s);
     CHECK(fs_read_file(tu_dir(), &len, &err) == NULL); /* a directory */
-    CHECK(strstr(err.msg, "Is a directory") != NULL);
+    CHECK(strstr(err.msg, "a directory, not a regular file") != NULL);
 }
 
 int main(void) {

@@ -178,7 +178,7 @@ static void test_corrupt(void) {
                 tu_path("nope"));
     EXPECT_FAIL(good_i, tu_path("nope-l"), 0, "%s: error: cannot open: No such file or directory",
                 tu_path("nope-l"));
-    EXPECT_FAIL(tu_dir(), good_l, 0, "%s: error: cannot open: Is a directory", tu_dir());
+    EXPECT_FAIL(tu_dir(), good_l, 0, "%s: error: cannot open: a directory, not a regular file", tu_dir());
 
     /* labels file given as images, and the other way round: wrong rank */
     EXPECT_FAIL(good_l, good_l, 0,
