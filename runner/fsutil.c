@@ -159,11 +159,6 @@ FILE *af_file(AtomicFile *af) {
     return af->fp;
 }
 
-const char *af_path(const AtomicFile *af) {
-    AE_ASSERT(af);
-    return af->path;
-}
-
 /* Test hook for tests/test_resume_kill.sh: with AELAB_TEST_STALL_COMMIT=SUBSTRING in the
  * environment, a commit whose final path contains SUBSTRING waits 30 s with its temp file
  * complete but not yet renamed, so that the test can kill the process at that point. */

@@ -69,9 +69,6 @@ AtomicFile *af_open(const char *final_path, AeError *err);
 /* The stream to write to; borrowed, valid until af_commit/af_abort. Do not fclose it. */
 FILE *af_file(AtomicFile *af);
 
-/* The final path given to af_open (borrowed, same lifetime as af). */
-const char *af_path(const AtomicFile *af);
-
 /* Flushes, checks the stream's error flag, fsyncs, closes and renames the temp over the final
  * path, then frees af. On failure removes the temp, frees af and returns false with err naming
  * the final path and the reason (e.g. "No space left on device"). af == NULL returns false and
