@@ -138,10 +138,6 @@ else
   GPU_SRC :=
   CUDA_SO :=
 endif
-# Where the CUDA backend's library is built (when it is). Its absolute path is baked into the
-# loader as the last place to look (the tests under $(BUILD)/tests/ find it there); without CUDA
-# the loader never gets that far. tag-cuda-lib: the name is runner/cudaload.c's AE_CUDA_LIB_NAME.
-$(BUILD)/runner/cudaload.o: CFLAGS += -DAE_CUDA_LIB_PATH='"$(abspath $(CUDA_LIB))"'
 ENGINE_SRC := $(wildcard engine/*.c)
 RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC))
