@@ -63,6 +63,22 @@ fi
 if [[ $driver -eq 0 ]]; then
     expect 0 env LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/auto"
     lacks libcublas; lacks libaelab-cuda
+    # device auto says why it runs on the CPU, once on stderr (not with -q) and in the provenance
+    expect 0 "$AELAB" "${tiny[@]/-q/--threads=1}" --out "$tmp/auto2"
+    contains "aelab: note: device auto runs on the CPU: no CUDA driver: libcuda.so.1"
+    if [[ $(grep -c 'device auto runs on the CPU' <<<"$out") -eq 1 ]]; then ok; else bad "the auto note is not said exactly once"; fi
+    if grep -q "^  device_reason: 'no CUDA driver: libcuda.so.1" "$tmp/auto2/config.yaml"; then ok
+    else bad "config.yaml's provenance lacks device_reason: $(grep -A12 '^provenance:' "$tmp/auto2/config.yaml")"; fi
+    if grep -q '^  backend: cpu$' "$tmp/auto2/config.yaml"; then ok; else bad "device auto did not record backend: cpu"; fi
+    expect 0 "$AELAB" "${tiny[@]}" --out "$tmp/auto3"
+    lacks "device auto"
+    if grep -q "^  device_reason: 'no CUDA driver:" "$tmp/auto3/config.yaml"; then ok; else bad "-q dropped device_reason"; fi
+fi
+# a run that asked for the CPU has no reason to give
+expect 0 "$AELAB" "${tiny[@]}" --out "$tmp/cpu2" --device cpu
+lacks "device auto"
+if ! grep -q device_reason "$tmp/cpu2/config.yaml"; then ok; else bad "a --device cpu run recorded a device_reason"; fi
+if [[ $driver -eq 0 ]]; then :
 else
     echo "note: a CUDA driver is installed: device auto loads the CUDA backend, so only --device cpu is checked"
 fi
