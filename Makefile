@@ -149,7 +149,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 
 .PHONY: print-config
-.PHONY: all help deps data data-only run test test-gpu regress regress-asan bench bench-deps asan fuzz valgrind clean
+.PHONY: all help deps data data-only run test test-gpu device-check regress regress-asan bench bench-deps asan fuzz valgrind clean
 all: $(BIN) $(CUDA_SO)
 
 help:
@@ -159,6 +159,7 @@ help:
 	@echo "make run        deps + build + data, then run lecture 17 on MNIST"
 	@echo "make test       deps + build + data, then every test (pass/fail)"
 	@echo "make test-gpu   compare the CUDA backend with the CPU (skips without a GPU)"
+	@echo "make device-check  on a GPU machine: build, test-gpu, gradcheck, determinism, memcheck and\n                  every experiment GPU vs CPU, one report in results/device-check/"
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
 	@echo "make bench      benchmarks, written to bench/results.md (bench-deps: PyTorch peer)"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
@@ -222,6 +223,11 @@ test: deps
 
 test-gpu: all $(TEST_BIN)
 	@AELAB=$(BIN) BUILD=$(BUILD) tests/run.sh gpu
+
+# the CUDA backend's whole check on a GPU machine, one report (scripts/device_check.sh); 77 without
+# a GPU
+device-check:
+	@AELAB=$(BIN) scripts/device_check.sh
 
 regress: deps
 	@$(MAKE) --no-print-directory data-only all
