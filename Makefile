@@ -3,14 +3,15 @@
 # Switches (defaults in brackets):
 #   CUDA      [auto] auto: build gpu/ when nvcc is found; 1: require it; 0: leave gpu/ out.
 #   GPU       [1]    GPU=0 is a synonym for CUDA=0 (the name the GPU issue uses).
-#   CUDA_ARCH [90]   SM architecture for the CUDA backend (sm_XX code plus PTX for it).
+#   CUDA_ARCH [70 80 86 89 90]  SM architectures of the CUDA backend: machine code (sm_XX) for
+#                    each, plus PTX for the newest, which newer GPUs compile at load time.
 #   SAN       []     asan: AddressSanitizer + UBSan build in build-asan/ (see `make asan`).
 #   WERROR    [1]    warnings are errors; WERROR=0 to relax while hacking.
 #   THREADS   []     thread count for test runs (default: all cores).
 
 CUDA      ?= auto
 GPU       ?= 1
-CUDA_ARCH ?= 90
+CUDA_ARCH ?= 70 80 86 89 90
 SAN       ?=
 WERROR    ?= 1
 
@@ -90,12 +91,38 @@ ifneq ($(NVCC),)
     NVCC :=
   endif
 endif
+# CUDA_ARCH: a list of two- or three-digit compute capabilities ("80 90"); the newest also gets
+# PTX. The list is compiled into gpu/backend.cu (AE_CUDA_ARCHS), which refuses a device none of
+# them can run on, before any kernel is launched.
 ifneq ($(NVCC),)
-  $(info aelab: CUDA backend ON (nvcc: $(NVCC), libraries: $(CUDA_LIBDIR), sm_$(CUDA_ARCH)))
+  ifneq ($(words $(CUDA_ARCH)),$(words $(filter $(foreach a,1 2 3 4 5 6 7 8 9,$(foreach b,0 1 2 3 4 5 6 7 8 9,$(a)$(b) $(a)$(b)0)),$(CUDA_ARCH))))
+    $(error CUDA_ARCH must be a list of compute capabilities such as "80 90", not '$(CUDA_ARCH)')
+  endif
+  ifeq ($(strip $(CUDA_ARCH)),)
+    $(error CUDA_ARCH must name at least one compute capability, such as "90")
+  endif
+  # nvcc drops old architectures (CUDA 13 has no sm_70): those of the default list that this
+  # nvcc cannot build are left out with a note; one asked for in CUDA_ARCH is an error.
+  CUDA_ARCH_KNOWN := $(patsubst compute_%,%,$(filter compute_%,$(shell $(NVCC) --list-gpu-arch 2>/dev/null)))
+  CUDA_ARCH_ASKED := $(shell printf '%s\n' $(CUDA_ARCH) | sort -un | tr '\n' ' ')
+  CUDA_ARCH_LIST := $(if $(CUDA_ARCH_KNOWN),$(filter $(CUDA_ARCH_KNOWN),$(CUDA_ARCH_ASKED)),$(CUDA_ARCH_ASKED))
+  CUDA_ARCH_DROPPED := $(filter-out $(CUDA_ARCH_LIST),$(CUDA_ARCH_ASKED))
+  ifneq ($(CUDA_ARCH_DROPPED),)
+    ifeq ($(origin CUDA_ARCH),file)
+      $(info aelab: note: $(NVCC) cannot build $(patsubst %,sm_%,$(CUDA_ARCH_DROPPED)); left out)
+    else
+      $(error CUDA_ARCH: $(NVCC) cannot build $(patsubst %,sm_%,$(CUDA_ARCH_DROPPED)) (it knows $(CUDA_ARCH_KNOWN)))
+    endif
+  endif
+  ifeq ($(CUDA_ARCH_LIST),)
+    $(error CUDA_ARCH: $(NVCC) cannot build any of $(CUDA_ARCH))
+  endif
+  CUDA_ARCH_PTX := $(lastword $(CUDA_ARCH_LIST))
+  $(info aelab: CUDA backend ON (nvcc: $(NVCC), libraries: $(CUDA_LIBDIR), $(patsubst %,sm_%,$(CUDA_ARCH_LIST))+ PTX compute_$(CUDA_ARCH_PTX)))
   CFLAGS += -DAE_WITH_CUDA
   NVCCFLAGS := -O2 -std=c++17 -I. -Iengine -Igpu -DAE_WITH_CUDA \
-      -gencode arch=compute_$(CUDA_ARCH),code=sm_$(CUDA_ARCH) \
-      -gencode arch=compute_$(CUDA_ARCH),code=compute_$(CUDA_ARCH) \
+      $(foreach a,$(CUDA_ARCH_LIST),-gencode arch=compute_$(a),code=sm_$(a)) \
+      -gencode arch=compute_$(CUDA_ARCH_PTX),code=compute_$(CUDA_ARCH_PTX) \
       -Xcompiler -Wall,-Wextra$(if $(filter 1,$(WERROR)),$(comma)-Werror)
   GPU_SRC := $(wildcard gpu/*.cu)
   # The CUDA backend is a shared object that runner/cudaload.c dlopen()s the first time a GPU
@@ -111,10 +138,6 @@ else
   GPU_SRC :=
   CUDA_SO :=
 endif
-# Where the CUDA backend's library is built (when it is). Its absolute path is baked into the
-# loader as the last place to look (the tests under $(BUILD)/tests/ find it there); without CUDA
-# the loader never gets that far. tag-cuda-lib: the name is runner/cudaload.c's AE_CUDA_LIB_NAME.
-$(BUILD)/runner/cudaload.o: CFLAGS += -DAE_CUDA_LIB_PATH='"$(abspath $(CUDA_LIB))"'
 ENGINE_SRC := $(wildcard engine/*.c)
 RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC))
@@ -126,7 +149,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 
 .PHONY: print-config
-.PHONY: all help deps data data-only run test test-gpu test-slurm regress regress-asan bench bench-deps asan fuzz valgrind clean
+.PHONY: all help deps data data-only run test test-gpu test-slurm device-check regress regress-asan bench bench-deps asan fuzz valgrind clean
 all: $(BIN) $(CUDA_SO)
 
 help:
@@ -137,6 +160,7 @@ help:
 	@echo "make test       deps + build + data, then every test (pass/fail)"
 	@echo "make test-gpu   compare the CUDA backend with the CPU (skips without a GPU)"
 	@echo "make test-slurm a sweep through a single-node Slurm it starts on localhost (as root)"
+	@echo "make device-check  on a GPU machine: build, test-gpu, gradcheck, determinism, memcheck and\n                  every experiment GPU vs CPU, one report in results/device-check/"
 	@echo "make regress    run every lecture experiment and compare with results/baselines"
 	@echo "make bench      benchmarks, written to bench/results.md (bench-deps: PyTorch peer)"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
@@ -161,7 +185,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/pic/gpu/%.o: gpu/%.cu
+# The architectures are part of every object: a stamp holding the list, rewritten only when it
+# changes, makes a new CUDA_ARCH rebuild gpu/ (print-config, the probe's target, leaves it alone).
+CUDA_ARCH_STAMP := $(BUILD)/pic/cuda_arch
+ifneq ($(NVCC),)
+  ifneq ($(MAKECMDGOALS),print-config)
+    $(shell mkdir -p $(BUILD)/pic && { [ "$$(cat $(CUDA_ARCH_STAMP) 2>/dev/null)" = "$(CUDA_ARCH_LIST)" ] || echo "$(CUDA_ARCH_LIST)" >$(CUDA_ARCH_STAMP); })
+  endif
+endif
+$(BUILD)/pic/gpu/backend.o: NVCCFLAGS += -DAE_CUDA_ARCHS='"$(strip $(CUDA_ARCH_LIST))"' \
+    -DAE_CUDA_ARCH_PTX=$(CUDA_ARCH_PTX)
+$(BUILD)/pic/gpu/%.o: gpu/%.cu $(CUDA_ARCH_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c -o $@ $<
 
@@ -196,6 +230,10 @@ test-gpu: all $(TEST_BIN)
 test-slurm: deps
 	@$(MAKE) --no-print-directory data-only all
 	@AELAB=$(BIN) AELAB_TEST_SLURM=1 bash tests/test_slurm.sh
+# the CUDA backend's whole check on a GPU machine, one report (scripts/device_check.sh); 77 without
+# a GPU
+device-check:
+	@AELAB=$(BIN) scripts/device_check.sh
 
 regress: deps
 	@$(MAKE) --no-print-directory data-only all
@@ -235,6 +273,8 @@ print-config:
 	@echo "nvcc=$(NVCC)"
 	@echo "cuda_libdir=$(CUDA_LIBDIR)"
 	@echo "cuda_lib=$(CUDA_SO)"
+	@echo "cuda_archs=$(strip $(CUDA_ARCH_LIST))"
+	@echo "nvccflags=$(NVCCFLAGS)"
 	@echo "blas_libs=$(BLAS_LIBS)"
 	@echo "cflags=$(CFLAGS)"
 

@@ -49,7 +49,16 @@ typedef struct NoiseSpec {
     float fraction;
 } NoiseSpec;
 
+/* The version of this table's layout and meaning. Raise it whenever a member is added, removed,
+ * reordered or changes what it does: runner/cudaload.c refuses a libaelab-cuda.so built from
+ * another engine/backend.h (its abi or size differs) instead of calling through a wrong table. */
+#define AE_BACKEND_ABI 1
+
 typedef struct Backend {
+    /* First, and never moved, so that any version of the table can read them: AE_BACKEND_ABI
+     * and sizeof(Backend) of the backend.h the table was built from. */
+    int abi;
+    size_t size;
     const char *name; /* "cpu" or "cuda" */
 
     /* ---- memory ---- */

@@ -686,6 +686,8 @@ static void cpu_confusion_acc(int32_t *conf, const float *Y, const int32_t *labe
 }
 
 static const Backend CPU_BACKEND = {
+    .abi = AE_BACKEND_ABI,
+    .size = sizeof(Backend),
     .name = "cpu",
     .alloc = cpu_alloc,
     .free = cpu_free,

@@ -17,7 +17,9 @@ extern "C" {
 /* Opens device 0 (the first visible one; choose with CUDA_VISIBLE_DEVICES) and creates the cuBLAS
  * handle, then returns the CUDA backend's table (static; never freed). Returns NULL and writes a
  * reason into why (if not NULL, size n) when cudaGetDeviceCount fails or finds no device, when the
- * device cannot be initialised, or when cuBLAS cannot be. Later calls after a success return the
+ * device cannot be initialised, when it cannot run this library's kernels (its compute capability
+ * is not among the architectures built, CUDA_ARCH, or a probe kernel fails), or when cuBLAS
+ * cannot be initialised. Later calls after a success return the
  * same table at once. Not thread-safe: call once at start-up. */
 GpuBackendCreate gpu_backend_create; /* const Backend *gpu_backend_create(char *why, size_t n) */
 

@@ -41,6 +41,7 @@ typedef struct Run {
     const Config *cfg;
     const RunOptions *opt;
     const Backend *be;
+    const char *device_reason; /* why device auto runs on the CPU; "" otherwise */
     int threads;
     char dir[CFG_PATH_MAX];
     Progress prog;
@@ -694,17 +695,27 @@ static bool write_resolved(Run *r, AeError *err) {
     snprintf(blas, sizeof blas, "%s (core %s)", backend_cpu_blas_config(), backend_cpu_blas_core());
     const char *kv[] = {"version", AE_VERSION, "git_commit", commit, "seed", seed, "backend",
                         r->be->name, "threads", threads, "blas", blas, "date", date,
-                        "overrides", sets};
+                        "overrides", sets, "device_reason", r->device_reason};
+    int nkv = (int)(sizeof kv / sizeof kv[0]) / 2;
+    if (!r->device_reason[0]) nkv--; /* device_reason, last, only when there is one */
     char path[CFG_PATH_MAX + 32];
     path_join(path, sizeof path, r->dir, "config.yaml");
-    return config_write_resolved(r->cfg, path, kv, (int)(sizeof kv / sizeof kv[0]) / 2, err);
+    return config_write_resolved(r->cfg, path, kv, nkv, err);
 }
 
-static const Backend *pick_backend(const char *device, char *why, size_t n) {
+/* The backend for device cpu, gpu or auto. gpu: the CUDA backend, or NULL with the reason in
+ * why (size n). auto: the CUDA backend when it loads, else the CPU with the reason in why, said
+ * once per process on stderr unless quiet (a sweep runs many points), and in each run's
+ * provenance (device_reason) in any case. */
+static const Backend *pick_backend(const char *device, bool quiet, char *why, size_t n) {
+    why[0] = '\0';
     if (strcmp(device, "cpu") == 0) return backend_cpu();
     const Backend *g = cudaload_backend(why, n);
     if (g) return g;
     if (strcmp(device, "gpu") == 0) return NULL;
+    static bool said;
+    if (!said && !quiet) fprintf(stderr, "aelab: note: device auto runs on the CPU: %s\n", why);
+    said = true;
     return backend_cpu();
 }
 
@@ -715,7 +726,8 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     progress_init(&r.prog, opt->quiet);
     const char *device = opt->device ? opt->device : cfg->device;
     char why[512] = "";
-    r.be = pick_backend(device, why, sizeof why);
+    r.be = pick_backend(device, opt->quiet, why, sizeof why);
+    r.device_reason = why;
     if (!r.be) {
         fprintf(stderr, "aelab: error: device gpu requested, but %s\n", why);
         return 2;

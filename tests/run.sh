@@ -7,6 +7,11 @@ set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}" "${AELAB:=bin/aelab}"
 export AELAB BUILD
+# The test programs under $BUILD/tests/ find the CUDA backend as bin/aelab's own lookup allows
+# anyone to (runner/cudaload.h): through $AELAB_CUDA_LIB, here the library next to $AELAB.
+if [[ -z ${AELAB_CUDA_LIB:-} && -f $(dirname "$AELAB")/libaelab-cuda.so ]]; then
+    export AELAB_CUDA_LIB=$(dirname "$AELAB")/libaelab-cuda.so
+fi
 # Tests never share the stage cache of real runs (results/.cache).
 export AELAB_CACHE=$BUILD/test-cache
 rm -rf "$AELAB_CACHE"

@@ -11,7 +11,11 @@
 #      libcuda.so.1 with nothing in it makes cudart report an insufficient driver, and that is
 #      the message gpu_backend_create gives, not a loader error;
 #   5. the normal path: with no driver, `--device gpu` says so; with a GPU, a tiny run trains
-#      on it.
+#      on it;
+#   6. a library built from another engine/backend.h (a stand-in whose table says another
+#      AE_BACKEND_ABI, or another size) is refused with both versions named, before any of its
+#      ops is called (the driver probe skipped by the loader's test hook,
+#      AELAB_TEST_NO_DRIVER_CHECK=1, which works only for a library named by AELAB_CUDA_LIB).
 # Skips (77) when aelab was built without CUDA.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -24,6 +28,7 @@ if ! "$AELAB" --version | grep -q 'cuda'; then
     exit 77
 fi
 lib=$(dirname "$AELAB")/libaelab-cuda.so
+unset AELAB_CUDA_LIB AELAB_TEST_NO_DRIVER_CHECK # bin/aelab's own lookup: the library next to it
 tmp=$(mktemp -d /tmp/aelab-cuda-loader-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -58,6 +63,22 @@ fi
 if [[ $driver -eq 0 ]]; then
     expect 0 env LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/auto"
     lacks libcublas; lacks libaelab-cuda
+    # device auto says why it runs on the CPU, once on stderr (not with -q) and in the provenance
+    expect 0 "$AELAB" "${tiny[@]/-q/--threads=1}" --out "$tmp/auto2"
+    contains "aelab: note: device auto runs on the CPU: no CUDA driver: libcuda.so.1"
+    if [[ $(grep -c 'device auto runs on the CPU' <<<"$out") -eq 1 ]]; then ok; else bad "the auto note is not said exactly once"; fi
+    if grep -q "^  device_reason: 'no CUDA driver: libcuda.so.1" "$tmp/auto2/config.yaml"; then ok
+    else bad "config.yaml's provenance lacks device_reason: $(grep -A12 '^provenance:' "$tmp/auto2/config.yaml")"; fi
+    if grep -q '^  backend: cpu$' "$tmp/auto2/config.yaml"; then ok; else bad "device auto did not record backend: cpu"; fi
+    expect 0 "$AELAB" "${tiny[@]}" --out "$tmp/auto3"
+    lacks "device auto"
+    if grep -q "^  device_reason: 'no CUDA driver:" "$tmp/auto3/config.yaml"; then ok; else bad "-q dropped device_reason"; fi
+fi
+# a run that asked for the CPU has no reason to give
+expect 0 "$AELAB" "${tiny[@]}" --out "$tmp/cpu2" --device cpu
+lacks "device auto"
+if ! grep -q device_reason "$tmp/cpu2/config.yaml"; then ok; else bad "a --device cpu run recorded a device_reason"; fi
+if [[ $driver -eq 0 ]]; then :
 else
     echo "note: a CUDA driver is installed: device auto loads the CUDA backend, so only --device cpu is checked"
 fi
@@ -102,6 +123,38 @@ else
     else
         bad "run --device gpu exited $rc: $(head -c 600 <<<"$out")"
     fi
+fi
+
+# 6. the ABI check, with stand-in libraries whose tables come from "another" backend.h
+abi=$(sed -n 's/^#define AE_BACKEND_ABI \([0-9]*\).*/\1/p' engine/backend.h)
+cat >"$tmp/fake.c" <<'END'
+#include "backend.h"
+/* a table that says ABI FAKE_ABI and FAKE_EXTRA bytes more than this backend.h's */
+const Backend *gpu_backend_create(char *why, size_t n) {
+    static Backend b = {.name = "fake"};
+    (void)why, (void)n;
+    b.abi = FAKE_ABI;
+    b.size = sizeof(Backend) + FAKE_EXTRA;
+    return &b;
+}
+END
+printf '#include <stdio.h>\n#include "backend.h"\nint main(void) { printf("%%zu", sizeof(Backend)); }\n' >"$tmp/size.c"
+cc=${CC:-cc}
+if $cc -Iengine -o "$tmp/size" "$tmp/size.c" && size=$("$tmp/size") &&
+   $cc -shared -fPIC -Iengine -DFAKE_ABI=$((abi + 1)) -DFAKE_EXTRA=8 -o "$tmp/fake_abi.so" "$tmp/fake.c" &&
+   $cc -shared -fPIC -Iengine -DFAKE_ABI="$abi" -DFAKE_EXTRA=8 -o "$tmp/fake_size.so" "$tmp/fake.c"; then
+    hook=(env AELAB_TEST_NO_DRIVER_CHECK=1)
+    expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/fake_abi.so" "$AELAB" "${tiny[@]}" --out "$tmp/f1" --device gpu
+    contains "aelab: error: device gpu requested, but cannot use the CUDA backend $tmp/fake_abi.so: it was built from engine/backend.h ABI $((abi + 1)) (a $((size + 8))-byte table), this aelab from ABI $abi ($size bytes)"
+    expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/fake_size.so" "$AELAB" gradcheck --device gpu
+    contains "built from engine/backend.h ABI $abi (a $((size + 8))-byte table), this aelab from ABI $abi ($size bytes)"
+    # the hook needs the library named: without AELAB_CUDA_LIB the driver is still probed
+    if [[ $driver -eq 0 ]]; then
+        expect 2 "${hook[@]}" "$AELAB" "${tiny[@]}" --out "$tmp/f2" --device gpu
+        contains "no CUDA driver:"
+    fi
+else
+    bad "cannot build the stand-in libraries with $cc"
 fi
 
 echo "cuda loader: $pass checks passed, $fail failed"

@@ -1,8 +1,10 @@
 /* tests/test_gpu.c — the CUDA backend against the CPU backend, op by op, then a short training
  * run.
  *
- * Skips (exit 77, saying why) when cudaload_backend() gives no backend: built without CUDA, or no
- * device visible. Otherwise every op of engine/backend.h runs on both backends from the same
+ * Skips (exit 77, saying why) when cudaload_backend() gives no backend: built without CUDA, no
+ * library, no driver or no usable device. The library is found as bin/aelab finds it
+ * (runner/cudaload.h): $AELAB_CUDA_LIB, which tests/run.sh sets to the one next to $AELAB, else
+ * libaelab-cuda.so next to this program. Otherwise every op of engine/backend.h runs on both backends from the same
  * random inputs (engine/rng.h, fixed seeds) and the results are compared element by element with
  * tol = abs + rel*|ref| (the CPU is the reference; llm.c's validate_result), printing each op's
  * largest error and its fraction of the tolerance. Tolerances:
@@ -673,10 +675,7 @@ int main(int argc, char **argv) {
     CPU = backend_cpu();
     GPU = self ? backend_cpu() : cudaload_backend(why, sizeof why);
     if (!GPU) {
-        if (backend_cuda_compiled())
-            printf("SKIP: no CUDA device visible (%s)\n", why);
-        else
-            printf("SKIP: %s\n", why);
+        printf("SKIP: no usable CUDA backend: %s\n", why);
         return 77;
     }
     printf("comparing backend '%s' with '%s'%s\n", GPU->name, CPU->name,

@@ -65,5 +65,32 @@ out5=$(probe "$tmp/wrap:$base" CUDA=0)
 check "CUDA=0: backend off" test -z "$(field nvcc "$out5")"
 check "CUDA=0: says so" grep -q "CUDA backend OFF (nvcc not found or CUDA=0)" <<<"$out5"
 
+# 5. CUDA_ARCH: machine code for each listed architecture plus PTX for the newest. The default
+#    list (70 80 86 89 90) loses only what this nvcc cannot build (CUDA 13 has no sm_70); a
+#    list asked for explicitly must be buildable, and must be compute capabilities.
+known=$("$real" --list-gpu-arch 2>/dev/null | sed -n 's/^compute_//p' | tr '\n' ' ')
+out6=$(probe "$tmp/wrap:$base")
+want=""
+for a in 70 80 86 89 90; do [[ -z $known || " $known " == *" $a "* ]] && want+="$a "; done
+check "default archs: '${want% }' (got '$(field cuda_archs "$out6")')" test "$(field cuda_archs "$out6")" = "${want% }"
+for a in $want; do
+    check "default archs: sm_$a code" grep -q -- "arch=compute_$a,code=sm_$a" <<<"$(field nvccflags "$out6")"
+done
+check "default archs: PTX for the newest" grep -q -- "arch=compute_90,code=compute_90" <<<"$(field nvccflags "$out6")"
+out7=$(probe "$tmp/wrap:$base" CUDA_ARCH="90 80")
+flags7=$(field nvccflags "$out7")
+check "CUDA_ARCH=\"90 80\": sorted list (got '$(field cuda_archs "$out7")')" test "$(field cuda_archs "$out7")" = "80 90"
+check "CUDA_ARCH=\"90 80\": sm_80 and sm_90 code" grep -q -- "code=sm_80 .*code=sm_90 " <<<"$flags7"
+check "CUDA_ARCH=\"90 80\": PTX compute_90 only" test "$(grep -o 'code=compute_[0-9]*' <<<"$flags7")" = "code=compute_90"
+check "CUDA_ARCH=\"90 80\": no sm_86" bash -c '! grep -q sm_86 <<<"$1"' _ "$flags7"
+out8=$(probe "$tmp/wrap:$base" CUDA_ARCH=86)
+check "CUDA_ARCH=86: one arch, its own PTX" test "$(grep -o 'code=[a-z_]*[0-9]*' <<<"$(field nvccflags "$out8")" | tr '\n' ' ')" = "code=sm_86 code=compute_86 "
+out9=$(probe "$tmp/wrap:$base" CUDA_ARCH=sm_80); rc=$?
+check "CUDA_ARCH=sm_80: make fails" test "$rc" -ne 0
+check "CUDA_ARCH=sm_80: says what is wanted" grep -q 'CUDA_ARCH must be a list of compute capabilities such as "80 90"' <<<"$out9"
+out10=$(probe "$tmp/wrap:$base" CUDA_ARCH="10 90"); rc=$?
+check "CUDA_ARCH=\"10 90\": make fails" test "$rc" -ne 0
+check "CUDA_ARCH=\"10 90\": names sm_10" grep -q "CUDA_ARCH: .* cannot build sm_10" <<<"$out10"
+
 echo "make probe: $((checks - fails))/$checks checks passed"
 [[ $fails -eq 0 ]]
