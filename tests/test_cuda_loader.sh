@@ -64,7 +64,8 @@ if [[ $driver -eq 0 ]]; then
     expect 0 env LD_DEBUG=files "$AELAB" "${tiny[@]}" --out "$tmp/auto"
     lacks libcublas; lacks libaelab-cuda
     # device auto says why it runs on the CPU, once on stderr (not with -q) and in the provenance
-    expect 0 "$AELAB" "${tiny[@]/-q/--threads=1}" --out "$tmp/auto2"
+    # (tiny without -q; not by ${tiny[@]/-q/...}, which would also edit a temp path holding "-q")
+    expect 0 "$AELAB" run "$tmp/tiny.yaml" --threads 1 --no-plots --no-cache --out "$tmp/auto2"
     contains "aelab: note: device auto runs on the CPU: no CUDA driver: libcuda.so.1"
     if [[ $(grep -c 'device auto runs on the CPU' <<<"$out") -eq 1 ]]; then ok; else bad "the auto note is not said exactly once"; fi
     if grep -q "^  device_reason: 'no CUDA driver: libcuda.so.1" "$tmp/auto2/config.yaml"; then ok
