@@ -610,11 +610,17 @@ Dataset *dataset_load_csv(const char *path, int label_col, AeError *err) {
     parser_ready = true;
     const size_t chunk = 1 << 16;
     buf = ae_xmalloc(chunk);
+    bool first = true;
     for (;;) {
         ull got = 0;
         if (!in_read(&f, buf, chunk, &got, err)) goto fail;
         if (got == 0) break;
-        if (csv_parse(&p, buf, (size_t)got, csv_on_field, csv_on_record, &L) != got) {
+        /* a UTF-8 byte-order mark (some spreadsheets write one) is not part of the first field */
+        size_t skip = 0;
+        if (first && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) skip = 3;
+        first = false;
+        if (csv_parse(&p, buf + skip, (size_t)got - skip, csv_on_field, csv_on_record, &L) !=
+            (size_t)got - skip) {
             ae_fail(err, "%s: error: CSV parse error: %s", path, csv_strerror(csv_error(&p)));
             goto fail;
         }

@@ -358,6 +358,22 @@ printf '1,"2\n3\n' >"$D/quote.csv"
 bad csv_unterminated_quote 1 "~$D/quote\\.csv: error: .*" \
     -- $(run_csv csv_unterminated_quote "$D/quote.csv")
 
+# A UTF-8 byte-order mark at the start of the file is dropped (the first field stays a number or
+# a header name); the shape is checked against a test set written without one
+printf '\xEF\xBB\xBF1,2,3,0\n4,5,6,1\n' >"$D/bom.csv"
+printf '\xEF\xBB\xBFa,b,c,label\n1,2,3,0\n4,5,6,1\n' >"$D/bom-header.csv"
+bad csv_bom_ok 0 -- $(run_csv csv_bom_ok "$D/bom.csv" "$D/ok.csv")
+bad csv_bom_header_ok 0 -- $(run_csv csv_bom_header_ok "$D/bom-header.csv" "$D/bom.csv")
+bad csv_bom_label_first_ok 0 -- $(run_csv csv_bom_label_first_ok "$D/bom.csv" "$D/ok.csv" 0)
+printf '1,2,3,0\n\xEF\xBB\xBF4,5,6,1\n' >"$D/bom-middle.csv"
+bad csv_bom_in_the_middle 1 "$D/bom-middle.csv: error: record 2, column 1: expected a number, got \"???4\"" \
+    -- $(run_csv csv_bom_in_the_middle "$D/bom-middle.csv")
+printf '\xEF\xBB\xBF' >"$D/bom-only.csv"
+bad csv_bom_only 1 "$D/bom-only.csv: error: no data records" -- $(run_csv csv_bom_only "$D/bom-only.csv")
+printf '\xEF\xBB\xBF1,2,0\n' >"$D/bom-narrow.csv"
+bad csv_bom_test_width_mismatch 1 "aelab: error: the test set has 2 features per example but the training set 3" \
+    -- $(run_csv csv_bom_test_width_mismatch "$D/ok.csv" "$D/bom-narrow.csv")
+
 # ==== 4. config files that are not YAML text (tests/bad_configs/ has the YAML errors) ========
 bad config_missing 2 "$C/none.yaml: error: cannot open: No such file or directory" -- aelab check "$C/none.yaml"
 mkdir -p "$C/dir.yaml"

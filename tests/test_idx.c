@@ -352,6 +352,23 @@ static void test_csv(void) {
     CHECK(d && d->images[3] == 4 && d->labels[0] == 2);
     dataset_free(d);
 
+    /* a UTF-8 byte-order mark at the start is dropped: before data, before a header, in gzip */
+    const char *bom_ok[] = {"\xEF\xBB\xBF" "1,2,3,4,0\n5,6,7,8,1\n",
+                            "\xEF\xBB\xBF" "a,b,c,d,label\n1,2,3,4,0\n5,6,7,8,1\n"};
+    for (size_t k = 0; k < 2; k++) {
+        p = tu_path("bom.csv");
+        tu_write_file(p, bom_ok[k], strlen(bom_ok[k]));
+        d = dataset_load_csv(p, -1, &err);
+        CHECK(d && d->n == 2 && d->D == 4 && d->rows == 2 && d->C == 2);
+        CHECK(d && d->images[0] == 1 && d->labels[1] == 1);
+        dataset_free(d);
+    }
+    p = tu_path("bom.csv.gz");
+    write_gz(p, bom_ok[0], strlen(bom_ok[0]));
+    d = dataset_load_csv(p, 0, &err);
+    CHECK(d && d->n == 2 && d->D == 4 && d->labels[0] == 1 && d->images[0] == 2);
+    dataset_free(d);
+
     struct {
         const char *text, *want; /* want: the message after "PATH: error: " */
         int label_col;
@@ -365,6 +382,10 @@ static void test_csv(void) {
         {"only\n", "no data records", -1},
         {"", "no data records", -1},
         {"7\n", "record 1: 1 column, expected a label and pixels", -1},
+        {"1,2,3\n\xEF\xBB\xBF" "4,5,6\n", "record 2, column 1: expected a number, got \"???4\"", -1},
+        {"1,2,3\n4,\xEF\xBB\xBF" "5,6\n", "record 2, column 2: expected a number, got \"???5\"", -1},
+        {"\xEF\xBB\xBF", "no data records", -1},
+        {"\xEF\xBB\xBF" "1,2,3\n4,5,\xEF\xBB\xBF" "6\n", "record 2, column 3: expected a number, got \"???6\"", -1},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         p = tu_path("bad.csv");
