@@ -273,7 +273,10 @@ static void explain_incomplete(const Sweep *s, const SweepOptions *opt, const Po
     PointLog *logs = point_logs(s);
     bool *todo = ae_xcalloc((size_t)s->npoints, sizeof *todo);
     for (int k = 0; k < s->npoints; k++) {
-        if (strcmp(res[k].state, "ok") == 0) continue;
+        if (strcmp(res[k].state, "ok") == 0) {
+            free(logs[k].path); /* complete points have logs too */
+            continue;
+        }
         todo[k] = true;
         StrBuf pp = {0};
         sweep_point_params(s, k, &pp);
