@@ -52,7 +52,7 @@ typedef struct NoiseSpec {
 /* The version of this table's layout and meaning. Raise it whenever a member is added, removed,
  * reordered or changes what it does: runner/cudaload.c refuses a libaelab-cuda.so built from
  * another engine/backend.h (its abi or size differs) instead of calling through a wrong table. */
-#define AE_BACKEND_ABI 1
+#define AE_BACKEND_ABI 2
 
 typedef struct Backend {
     /* First, and never moved, so that any version of the table can read them: AE_BACKEND_ABI
@@ -122,6 +122,10 @@ typedef struct Backend {
      * labels may be NULL). images: uint8 (N,D); labels: uint8 (N); idx: int32 (B). */
     void (*gather)(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                    const int32_t *idx, int B, int D, float scale);
+    /* X (B,D) = rows[idx[r]] for each row r (float rows (N,D), e.g. codes computed once);
+     * y (B) = labels[idx[r]] (y may be NULL, labels may be NULL). */
+    void (*gather_rows)(float *X, int32_t *y, const float *rows, const uint8_t *labels,
+                        const int32_t *idx, int B, int D);
     /* Xn (n) = corrupt(X) (NoiseSpec); element i uses the random numbers of
      * (key, counter + i) from engine/rng.h, so both backends draw the same values. */
     void (*noise)(float *Xn, const float *X, const NoiseSpec *spec, uint64_t key,

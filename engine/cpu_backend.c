@@ -549,6 +549,15 @@ static void cpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_
         for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
 }
 
+static void cpu_gather_rows(float *X, int32_t *y, const float *rows, const uint8_t *labels,
+                            const int32_t *idx, int B, int D) {
+#pragma omp parallel for schedule(static) if ((size_t)B * D > PAR_MIN)
+    for (int r = 0; r < B; r++)
+        memcpy(X + (size_t)r * D, rows + (size_t)idx[r] * D, (size_t)D * sizeof *X);
+    if (y && labels)
+        for (int r = 0; r < B; r++) y[r] = labels[idx[r]];
+}
+
 /* One Gaussian-noise value: x + mean + std z, clamped to [lo, hi] when clamp. Scalars, not the
  * NoiseSpec: a load through the pointer in the loop below would stop its vectorisation. */
 static inline float gauss_value(float x, float z, float mean, float sd, float lo, float hi,
@@ -706,6 +715,7 @@ static const Backend CPU_BACKEND = {
     .kl_penalty = cpu_kl_penalty,
     .weight_decay = cpu_weight_decay,
     .gather = cpu_gather,
+    .gather_rows = cpu_gather_rows,
     .noise = cpu_noise,
     .sgd_step = cpu_sgd_step,
     .adam_step = cpu_adam_step,

@@ -288,6 +288,15 @@ static void ref_gather(float *X, int32_t *y, const uint8_t *images, const uint8_
     }
 }
 
+/* X[r][j] = rows[idx_r][j]; y_r = labels[idx_r] */
+static void ref_gather_rows(float *X, int32_t *y, const float *rows, const uint8_t *labels,
+                            const int32_t *idx, int B, int D) {
+    for (int r = 0; r < B; r++) {
+        for (int j = 0; j < D; j++) X[(size_t)r * D + j] = rows[(size_t)idx[r] * D + j];
+        if (y && labels) y[r] = labels[idx[r]];
+    }
+}
+
 /* Element i, with u = rng_uniform(key, counter + i) and g = rng_normal(key, counter + i):
  *   none:        x;
  *   gaussian:    x + mean + std * g, then clamped to [lo, hi] when clamp is set;
@@ -392,6 +401,7 @@ static const Backend REF_BACKEND = {
     .kl_penalty = ref_kl_penalty,
     .weight_decay = ref_weight_decay,
     .gather = ref_gather,
+    .gather_rows = ref_gather_rows,
     .noise = ref_noise,
     .sgd_step = ref_sgd_step,
     .adam_step = ref_adam_step,

@@ -26,8 +26,9 @@
 
 #define MAX_CHAIN (2 * AE_MAX_LAYERS + AE_MAX_LAYERS)
 
-/* Rows per chunk of a full-batch (L-BFGS) evaluation. */
+/* Rows per chunk of a full-batch (L-BFGS) evaluation, and per batch of its test evaluations. */
 #define LBFGS_CHUNK 10000
+#define LBFGS_EVAL_BATCH 10000
 
 typedef struct Chain {
     Layer *L[MAX_CHAIN];
@@ -50,6 +51,7 @@ typedef struct StageBuffers {
     int nslots;
     int32_t *conf;           /* (C, C) training confusion counts */
     float *opt_m[MAX_CHAIN], *opt_v[MAX_CHAIN]; /* optimizer state per trained layer */
+    float *codes;            /* (n, dim_first) the frozen prefix's outputs, or NULL */
 } StageBuffers;
 
 static double now_seconds(void) {
@@ -97,6 +99,7 @@ static void buffers_free(StageBuffers *s) {
     be->free(s->perm);
     be->free(s->slots);
     be->free(s->conf);
+    be->free(s->codes);
     for (int i = 0; i < MAX_CHAIN; i++) {
         be->free(s->opt_m[i]);
         be->free(s->opt_v[i]);
@@ -172,6 +175,7 @@ typedef struct StepCtx {
     uint64_t noise_counter;
     int per_batch;   /* slots per batch */
     float sgd_lr;    /* > 0: plain SGD applied inside the backward pass (step_forward_backward) */
+    const float *test_codes; /* (test n, dim_first) the frozen prefix's test outputs, or NULL */
 } StepCtx;
 
 /* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
@@ -188,12 +192,18 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
     float *slots = s->slots + slot0;
     bool ae = t->kind == TASK_AUTOENCODER;
 
-    be->gather(s->A[0], ae ? NULL : s->labels, x->data->images, ae ? NULL : x->data->labels,
-               s->perm + offset, B, x->data->D, 1.0f / 255.0f);
+    /* The batch enters at `from`: the image, or the frozen prefix's output computed once. */
+    int from = s->codes ? c->first : 0;
+    if (s->codes)
+        be->gather_rows(s->A[from], ae ? NULL : s->labels, s->codes, ae ? NULL : x->data->labels,
+                        s->perm + offset, B, dim_in(c, from));
+    else
+        be->gather(s->A[0], ae ? NULL : s->labels, x->data->images, ae ? NULL : x->data->labels,
+                   s->perm + offset, B, x->data->D, 1.0f / 255.0f);
 
     const float *target = NULL;
     if (ae) {
-        chain_forward(be, c, s->A, 0, c->target, B);
+        chain_forward(be, c, s->A, from, c->target, B);
         int d = dim_in(c, c->target);
         if (t->noise.kind != NOISE_NONE) {
             be->copy(s->T, s->A[c->target], (size_t)B * d * sizeof(float));
@@ -206,7 +216,7 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
         }
         chain_forward(be, c, s->A, c->target, c->n, B);
     } else {
-        chain_forward(be, c, s->A, 0, c->n, B);
+        chain_forward(be, c, s->A, from, c->n, B);
     }
 
     int top = c->n;
@@ -325,6 +335,59 @@ static double confusion_accuracy(const int32_t *conf, int C) {
     return all ? 100.0 * (double)right / (double)all : NAN;
 }
 
+static bool eval_pass(const Backend *be, Chain *c, const DeviceData *data, int B, int pass,
+                      const float *codes, EvalResult *out, AeError *err);
+
+/* The classifier's accuracy on test in batches of B, as model_evaluate finds it; from the frozen
+ * prefix's test outputs (x->test_codes) through the trained layers only, when there are. */
+static bool stage_test_accuracy(StepCtx *x, const DeviceData *test, int B, double *accuracy,
+                                AeError *err) {
+    EvalResult ev = {.accuracy = NAN};
+    bool ok;
+    if (x->test_codes) {
+        Chain h = {.code = -1, .target = -1};
+        for (int i = x->c->first; i < x->c->n; i++) h.L[h.n++] = x->c->L[i];
+        if (h.n == 0) return ae_fail(err, "no trained layers to evaluate");
+        int Be = B > 0 && B < test->n ? B : test->n;
+        ok = eval_pass(x->be, &h, test, Be, 0, x->test_codes, &ev, err);
+    } else {
+        ok = model_evaluate(x->m, test, B, &ev, err);
+    }
+    *accuracy = ev.accuracy;
+    eval_result_clear(&ev);
+    return ok;
+}
+
+/* *out (n, dim) = the outputs of c's layers [0, upto) for rows [0, n) of d, in batches of B rows
+ * in order, as an evaluation pass computes them. */
+static bool prefix_codes(const Backend *be, const Chain *c, int upto, const DeviceData *d, int n,
+                         int B, float **out, AeError *err) {
+    if (upto < 1 || upto > c->n) return ae_fail(err, "no frozen layers to compute");
+    Chain p = {.code = -1, .target = -1};
+    for (int i = 0; i < upto; i++) p.L[p.n++] = c->L[i];
+    p.first = p.n;
+    int dim = dim_in(c, upto);
+    float *P = be->alloc((size_t)n * dim * sizeof(float));
+    if (!P)
+        return ae_fail(err, "out of %s memory for the frozen layers' outputs (%d rows of %d)",
+                       be->name, n, dim);
+    StageBuffers s;
+    if (!buffers_create(&s, be, &p, B, n, 1, 0, OPT_COUNT, false, err)) {
+        be->free(P);
+        return false;
+    }
+    upload_identity_perm(be, s.perm, n);
+    for (int off = 0; off < n; off += B) {
+        int rows = n - off < B ? n - off : B;
+        be->gather(s.A[0], NULL, d->images, NULL, s.perm + off, rows, d->D, 1.0f / 255.0f);
+        chain_forward(be, &p, s.A, 0, p.n, rows);
+        be->copy(P + (size_t)off * dim, s.A[p.n], (size_t)rows * dim * sizeof(float));
+    }
+    buffers_free(&s);
+    *out = P;
+    return true;
+}
+
 /* ---- minibatch training (SGD, Adam) ---- */
 
 static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const TrainHooks *hooks,
@@ -403,14 +466,9 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
         if (C) {
             be->download(hconf, s->conf, (size_t)C * C * sizeof *hconf);
             st.train_accuracy = confusion_accuracy(hconf, C);
-            if (test) {
-                EvalResult ev;
-                if (!model_evaluate(x->m, test, t->batch_size, &ev, err)) {
-                    status = TRAIN_ERROR;
-                    break;
-                }
-                st.test_accuracy = ev.accuracy;
-                eval_result_clear(&ev);
+            if (test && !stage_test_accuracy(x, test, t->batch_size, &st.test_accuracy, err)) {
+                status = TRAIN_ERROR;
+                break;
             }
         }
         st.seconds = now_seconds() - t0;
@@ -491,14 +549,10 @@ static bool lbfgs_iter(void *vctx, int iter, double f, int evals) {
                      .mean_activation = x->task->kind == TASK_AUTOENCODER ? lc->last.act : NAN,
                      .test_accuracy = NAN, .train_accuracy = NAN, .evaluations = evals};
     const TrainHooks *h = lc->hooks;
-    if (x->task->kind == TASK_CLASSIFIER && lc->test) {
-        EvalResult ev;
-        if (!model_evaluate(x->m, lc->test, 10000, &ev, lc->err)) {
-            lc->failed = true;
-            return false;
-        }
-        st.test_accuracy = ev.accuracy;
-        eval_result_clear(&ev);
+    if (x->task->kind == TASK_CLASSIFIER && lc->test &&
+        !stage_test_accuracy(x, lc->test, LBFGS_EVAL_BATCH, &st.test_accuracy, lc->err)) {
+        lc->failed = true;
+        return false;
     }
     double t1 = now_seconds();
     st.seconds = t1 - lc->t0;
@@ -588,17 +642,36 @@ TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
     int C = t->kind == TASK_CLASSIFIER ? dim_in(&c, c.n) : 0;
     if (C && (!labels_fit(train, C, err) || (test && !labels_fit(test, C, err))))
         return TRAIN_ERROR;
+    /* A frozen prefix's outputs, once: for the training rows in the stage's batches, for the
+     * test rows in the batches its per-epoch evaluation uses. */
+    float *codes = NULL, *test_codes = NULL;
+    bool prefix = c.first > 0 && !t->recompute_prefix;
+    if (prefix && !prefix_codes(be, &c, c.first, train, n, B, &codes, err)) return TRAIN_ERROR;
+    if (prefix && C && test && test->n > 0) {
+        int eb = full ? LBFGS_EVAL_BATCH : t->batch_size;
+        if (!prefix_codes(be, &c, c.first, test, test->n, eb > 0 && eb < test->n ? eb : test->n,
+                          &test_codes, err)) {
+            be->free(codes);
+            return TRAIN_ERROR;
+        }
+    }
     StageBuffers s;
     if (!buffers_create(&s, be, &c, B, n, nb * per_batch, C, t->opt.kind,
-                        t->noise.kind != NOISE_NONE, err))
+                        t->noise.kind != NOISE_NONE, err)) {
+        be->free(codes);
+        be->free(test_codes);
         return TRAIN_ERROR;
+    }
+    s.codes = codes;
     uint64_t stage_seed = train_stage_seed(t->seed, t->stage_index);
     StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = train,
-                 .noise_key = rng_key(stage_seed, RNG_STREAM_NOISE), .per_batch = per_batch};
+                 .noise_key = rng_key(stage_seed, RNG_STREAM_NOISE), .per_batch = per_batch,
+                 .test_codes = test_codes};
     TrainStatus st = full ? train_lbfgs(&x, test, hooks, n, err)
                           : train_minibatch(&x, test, hooks, n, err);
     zero_grads(be, &c);
     buffers_free(&s);
+    be->free(test_codes);
     return st;
 }
 
@@ -679,9 +752,10 @@ void eval_result_clear(EvalResult *r) {
 
 /* One evaluation pass over data in batches of B: pass 0 runs enc + head into the confusion
  * counts (out->confusion, out->accuracy), pass 1 runs enc + dec into the reconstruction
- * errors. c holds the pass's chain. */
+ * errors. c holds the pass's chain. With codes (pass 0 only) the batches are taken from those
+ * float rows (the outputs of layers that come before c) instead of the images. */
 static bool eval_pass(const Backend *be, Chain *c, const DeviceData *data, int B, int pass,
-                      EvalResult *out, AeError *err) {
+                      const float *codes, EvalResult *out, AeError *err) {
     int n = data->n, nb = (n + B - 1) / B;
     int C = pass == 0 ? dim_in(c, c->n) : 0;
     if (C && !labels_fit(data, C, err)) return false;
@@ -697,8 +771,13 @@ static bool eval_pass(const Backend *be, Chain *c, const DeviceData *data, int B
     upload_identity_perm(be, s.perm, n);
     for (int b = 0; b < nb; b++) {
         int off = b * B, rows = off + B <= n ? B : n - off;
-        be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,
-                   pass == 0 ? data->labels : NULL, s.perm + off, rows, data->D, 1.0f / 255.0f);
+        if (codes)
+            be->gather_rows(s.A[0], pass == 0 ? s.labels : NULL, codes,
+                            pass == 0 ? data->labels : NULL, s.perm + off, rows, c->L[0]->I);
+        else
+            be->gather(s.A[0], pass == 0 ? s.labels : NULL, data->images,
+                       pass == 0 ? data->labels : NULL, s.perm + off, rows, data->D,
+                       1.0f / 255.0f);
         chain_forward(be, c, s.A, 0, c->n, rows);
         if (pass == 0) {
             be->confusion_acc(s.conf, s.A[c->n], s.labels, rows, C);
@@ -748,7 +827,7 @@ bool model_evaluate(Model *m, const DeviceData *data, int batch_size, EvalResult
             for (int i = 0; i < m->ndec; i++) c.L[c.n++] = m->dec[i];
         }
         if (c.n == 0) continue;
-        if (!eval_pass(m->be, &c, data, B, pass, out, err)) {
+        if (!eval_pass(m->be, &c, data, B, pass, NULL, out, err)) {
             eval_result_clear(out);
             return false;
         }

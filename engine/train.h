@@ -12,6 +12,10 @@
  * Weight decay applies to the W of every trained layer (of the head only with decay_head_only),
  * never to biases.
  *
+ * A frozen prefix (the layers below the first trained one) does not change during the stage:
+ * its outputs for the training rows (and, for a classifier, the test rows) are computed once
+ * when the stage starts, and the batches are assembled from them (gather_rows).
+ *
  * Random numbers: keys derived from (seed, stage index) per stream (shuffle, noise), so a stage
  * draws the same numbers whether or not earlier stages ran in this process.
  *
@@ -86,6 +90,8 @@ typedef struct TrainTask {
     NoiseSpec noise;         /* autoencoder only */
     uint64_t seed;
     int stage_index;         /* for the random streams */
+    bool recompute_prefix;   /* run a frozen prefix forward every batch instead of computing
+                                its codes once per stage (tests compare the two) */
 } TrainTask;
 
 typedef struct EpochStats {

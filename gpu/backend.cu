@@ -34,6 +34,7 @@ static Backend gpu_table(void) {
     b.kl_penalty = gpu_kl_penalty;
     b.weight_decay = gpu_weight_decay;
     b.gather = gpu_gather;
+    b.gather_rows = gpu_gather_rows;
     b.noise = gpu_noise;
     b.sgd_step = gpu_sgd_step;
     b.adam_step = gpu_adam_step;

@@ -54,6 +54,9 @@ void gpu_weight_decay(float *out, float *dW, const float *W, float lambda, size_
 /* ---- gpu/gather.cu, gpu/noise.cu ---- */
 void gpu_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                 const int32_t *idx, int B, int D, float scale);
+/* ---- gpu/gather_rows.cu ---- */
+void gpu_gather_rows(float *X, int32_t *y, const float *rows, const uint8_t *labels,
+                     const int32_t *idx, int B, int D);
 /* spec is host memory (read before the launch returns). */
 void gpu_noise(float *Xn, const float *X, const NoiseSpec *spec, uint64_t key, uint64_t counter,
                size_t n);

@@ -83,6 +83,7 @@ static int code_dim(const PModel *m) {
 typedef struct Cost {
     int64_t n, B;           /* examples per epoch, batch */
     double flops;           /* GEMM FLOPs of one epoch (lbfgs: of one evaluation) */
+    double once;            /* GEMM FLOPs once per stage: the frozen prefix's outputs */
     uint64_t trained, total;                  /* parameters */
     uint64_t params, grads, opt, acts, bytes; /* memory of one step, bytes */
     int culprit;            /* the chain's layer that needs the most memory; -1: none */
@@ -110,12 +111,17 @@ static void chain_cost(const PModel *m, const Chain *ch, const TrainCfg *t,
     if (t->opt.kind == OPT_LBFGS || c->B > c->n) c->B = c->n;
     if (c->B < 1) c->B = 1;
     uint64_t nopt = opt_vectors(&t->opt), act_floats = ch->n ? (uint64_t)ch->l[0].I : 0;
-    uint64_t most = 0;
+    uint64_t most = 0, codes = 0;
     for (int i = 0; i < ch->n; i++) {
         double io = (double)ch->l[i].I * ch->l[i].O;
-        double per = ch->role[i] == ROLE_TRAINED ? 6.0 : ch->role[i] == ROLE_TRAINED_NO_DX ? 4.0
-                                                                                          : 2.0;
-        c->flops += per * (double)c->n * io;
+        /* A frozen prefix runs forward once per stage (engine/train.c keeps its outputs). */
+        if (ch->role[i] == ROLE_FROZEN) {
+            c->once += 2.0 * (double)c->n * io;
+            if (i + 1 < ch->n && ch->role[i + 1] != ROLE_FROZEN)
+                codes = sz_mul((uint64_t)c->n, (uint64_t)ch->l[i].O);
+        } else {
+            c->flops += (ch->role[i] == ROLE_TRAINED ? 6.0 : 4.0) * (double)c->n * io;
+        }
         if (ch->role[i] != ROLE_FROZEN) c->trained = sz_add(c->trained, layer_params(ch->l[i]));
         act_floats = sz_add(act_floats, (uint64_t)ch->l[i].O);
         uint64_t own = layer_bytes(ch->l[i], ch->role[i], nopt, c->B);
@@ -128,7 +134,7 @@ static void chain_cost(const PModel *m, const Chain *ch, const TrainCfg *t,
     c->params = sz_mul(4, c->total);
     c->grads = sz_mul(4, c->trained);
     c->opt = sz_mul(sz_mul(4, nopt), c->trained);
-    c->acts = sz_mul(sz_mul(8, act_floats), (uint64_t)c->B);
+    c->acts = sz_add(sz_mul(sz_mul(8, act_floats), (uint64_t)c->B), sz_mul(4, codes));
     c->bytes = sz_add(sz_add(c->params, c->grads), sz_add(c->opt, c->acts));
 }
 
@@ -301,6 +307,8 @@ static void print_costs(FILE *out, const PlanState *ps, const Chain *ch, const T
     fprintf(out, "      parameters: %s trained / %s in the model\n",
             commas(c.trained, a, sizeof a), commas(c.total, b, sizeof b));
     long long nbatches = (c.n + c.B - 1) / c.B;
+    if (c.once > 0)
+        fprintf(out, "      frozen layers' outputs, once: %s\n", gflop(c.once, g1, sizeof g1));
     if (t->opt.kind == OPT_LBFGS)
         fprintf(out, "      per evaluation (lbfgs, full batch of %lld): %s; %d iterations\n",
                 (long long)c.n, gflop(c.flops, g1, sizeof g1), t->epochs);
@@ -308,13 +316,13 @@ static void print_costs(FILE *out, const PlanState *ps, const Chain *ch, const T
         fprintf(out, "      per epoch: %lld batch%s of %lld, %s; %d epoch%s, %s in all\n",
                 nbatches, nbatches == 1 ? "" : "es", (long long)c.B,
                 gflop(c.flops, g1, sizeof g1), t->epochs, t->epochs == 1 ? "" : "s",
-                gflop(c.flops * t->epochs, g2, sizeof g2));
+                gflop(c.flops * t->epochs + c.once, g2, sizeof g2));
     fprintf(out,
             "      memory: %s bytes (parameters %s, gradients %s, optimizer %s, activations %s)\n",
             commas(c.bytes, c1, sizeof c1), commas(c.params, c2, sizeof c2),
             commas(c.grads, c3, sizeof c3), commas(c.opt, c4, sizeof c4),
             commas(c.acts, c5, sizeof c5));
-    tot->flops += c.flops * t->epochs;
+    tot->flops += c.flops * t->epochs + c.once;
     if (c.bytes > tot->peak) tot->peak = c.bytes;
 }
 

@@ -278,7 +278,8 @@ static const KeySpec attach_classifier_keys[] = {
      .names = init_names, .def = "pytorch", .help = "initialisation of the head's layers"},
     {.key = "freeze_encoder", .type = KT_BOOL, .ctype = CT_BOOL,
      .offset = offsetof(StageCfg, freeze_encoder), .def = "false",
-     .help = "train the head only (true) or fine-tune the encoder too (false)"},
+     .help = "train the head only (true; the encoder's outputs are then computed once per "
+             "stage, not every batch) or fine-tune the encoder too (false)"},
     {.key = "finetune_epochs", .type = KT_INT, .ctype = CT_INT,
      .offset = offsetof(StageCfg, finetune_epochs), .def = "0", .flags = NONNEG, .min = 0,
      .help = "with freeze_encoder: afterwards, epochs training encoder and head together"},

@@ -615,6 +615,43 @@ static void test_weight_decay(void) {
 
 /* ---- data ---- */
 
+static void test_gather_rows(void) {
+    const int BD[][2] = {{1, 1}, {1, 196}, {7, 29}, {50, 400}};
+    const int N = 60;
+    for (int s = 0; s < 4; s++) {
+        int B = BD[s][0], D = BD[s][1];
+        size_t n = (size_t)B * D;
+        float *rows = ae_xmalloc((size_t)N * D * sizeof(float));
+        uint8_t labels[60];
+        for (size_t i = 0; i < (size_t)N * D; i++)
+            rows[i] = (float)rng_next_below(&RNG, 1u << 24) / (float)(1u << 24) - 0.5f;
+        for (int i = 0; i < N; i++) labels[i] = (uint8_t)rng_next_below(&RNG, 10);
+        int32_t *idx = rand_labels(B, N), yc[50], yr[50];
+        for (int v = 0; v < 3; v++) { /* with labels; y NULL; labels NULL */
+            float *Xc = nans(n), *Xr = nans(n);
+            for (int r = 0; r < B; r++) yc[r] = yr[r] = -7;
+            snprintf(CASE, sizeof CASE, "B=%d D=%d %s", B, D,
+                     v == 0 ? "labels" : v == 1 ? "y NULL" : "labels NULL");
+            CPU->gather_rows(Xc, v == 1 ? NULL : yc, rows, v == 2 ? NULL : labels, idx, B, D);
+            REF->gather_rows(Xr, v == 1 ? NULL : yr, rows, v == 2 ? NULL : labels, idx, B, D);
+            cmp_exact("gather_rows (X)", Xc, Xr, n * sizeof(float));
+            cmp_exact("gather_rows (y)", yc, yr, (size_t)B * sizeof(int32_t));
+            /* and the rows asked for, whatever both backends do */
+            int32_t want[50];
+            for (int r = 0; r < B; r++) {
+                cmp_exact("gather_rows (row)", Xc + (size_t)r * D, rows + (size_t)idx[r] * D,
+                          (size_t)D * sizeof(float));
+                want[r] = v == 0 ? labels[idx[r]] : -7;
+            }
+            cmp_exact("gather_rows (labels)", yc, want, (size_t)B * sizeof(int32_t));
+            free(Xc);
+            free(Xr);
+        }
+        free(rows);
+        free(idx);
+    }
+}
+
 static void test_gather(void) {
     const int BD[][2] = {{1, 1}, {1, 784}, {7, 29}, {50, 784}};
     const int N = 60;
@@ -985,6 +1022,7 @@ int main(void) {
     test_kl();
     test_weight_decay();
     test_gather();
+    test_gather_rows();
     test_noise();
     test_noise_counter();
     test_noise_stats();

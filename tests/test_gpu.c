@@ -435,6 +435,16 @@ static void test_gather(void) {
     CPU->gather(X.c, NULL, I.c, NULL, ix.c, 5, D, 2.0f);
     GPU->gather(X.g, NULL, I.g, NULL, ix.g, 5, D, 2.0f);
     check_exact("gather X (no labels)", X);
+    /* float rows (a frozen prefix's outputs): the same rows, bit for bit */
+    Buf R = buf_rand((size_t)N * 196, -1, 1), X2 = buf_rand((size_t)B * 196, -1, 1);
+    CPU->gather_rows(X2.c, y.c, R.c, L.c, ix.c, B, 196);
+    GPU->gather_rows(X2.g, y.g, R.g, L.g, ix.g, B, 196);
+    check_exact("gather_rows X", X2);
+    check_exact("gather_rows y", y);
+    GPU->gather_rows(X2.g, NULL, R.g, NULL, ix.g, 0, 196); /* empty batch: no launch */
+    check_exact("gather_rows X (empty batch)", X2);
+    buf_free(&R);
+    buf_free(&X2);
     buf_free(&I);
     buf_free(&L);
     buf_free(&X);
