@@ -176,6 +176,8 @@ typedef struct StepCtx {
     int per_batch;   /* slots per batch */
     float sgd_lr;    /* > 0: plain SGD applied inside the backward pass (step_forward_backward) */
     const float *test_codes; /* (test n, dim_first) the frozen prefix's test outputs, or NULL */
+    float *kl_grad;  /* (code dim) KL gradient of the whole full batch, added to every row of
+                        every chunk; NULL: each step's kl_penalty computes its own */
 } StepCtx;
 
 /* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
@@ -184,12 +186,14 @@ typedef struct StepCtx {
  * (else 1): the mean-type terms (loss, normalised L1, weight decay) are weighted by it, so that
  * the chunks' gradients add up to the full batch's; the lecture's L1 (a sum) is not. The loss
  * slot holds the chunk's own mean; the caller weights it. */
-static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, float scale) {
+/* The forward half of a step: the batch of B rows perm[offset..offset+B) through the chain up to
+ * A[upto] (noise applied on the way for an autoencoder). Returns the reconstruction target
+ * (autoencoder; NULL for a classifier). */
+static const float *step_forward(StepCtx *x, int offset, int B, int upto) {
     const Backend *be = x->be;
     const Chain *c = x->c;
     const TrainTask *t = x->task;
     StageBuffers *s = x->s;
-    float *slots = s->slots + slot0;
     bool ae = t->kind == TASK_AUTOENCODER;
 
     /* The batch enters at `from`: the image, or the frozen prefix's output computed once. */
@@ -214,10 +218,21 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
         } else {
             target = s->A[c->target];
         }
-        chain_forward(be, c, s->A, c->target, c->n, B);
+        chain_forward(be, c, s->A, c->target, upto, B);
     } else {
-        chain_forward(be, c, s->A, from, c->n, B);
+        chain_forward(be, c, s->A, from, upto, B);
     }
+    return target;
+}
+
+static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, float scale) {
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    const TrainTask *t = x->task;
+    StageBuffers *s = x->s;
+    float *slots = s->slots + slot0;
+    bool ae = t->kind == TASK_AUTOENCODER;
+    const float *target = step_forward(x, offset, B, c->n);
 
     int top = c->n;
     int dout = dim_in(c, top);
@@ -251,8 +266,11 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
                                (float)B / scale, nh);
                 break;
             case PEN_KL:
-                be->kl_penalty(slots + SLOT_PEN, dcur, s->rhohat, s->A[i + 1], t->sparsity.rho,
-                               t->sparsity.beta, B, l->O);
+                if (x->kl_grad) /* the full batch's, from lbfgs_kl_pass: one row, every row */
+                    be->bias_act_forward(dcur, x->kl_grad, ACT_IDENTITY, B, l->O);
+                else
+                    be->kl_penalty(slots + SLOT_PEN, dcur, s->rhohat, s->A[i + 1],
+                                   t->sparsity.rho, t->sparsity.beta, B, l->O);
                 break;
             default: break;
             }
@@ -486,6 +504,7 @@ typedef struct LbfgsCtx {
     StepCtx *x;
     int n;
     float *hslots;
+    float *kl_host;  /* (code dim) host scratch of lbfgs_kl_pass */
     Sums last;       /* parts of the last evaluation */
     const DeviceData *test;
     const TrainHooks *hooks;
@@ -512,6 +531,39 @@ static void grads_gather(const Backend *be, const Chain *c, float *g, bool param
     }
 }
 
+/* KL sparsity over a full batch evaluated in chunks needs the code's mean activations over all
+ * n rows before any gradient: a forward pass up to the code first, chunk by chunk (drawing the
+ * same noise the gradient pass then draws), summed into rhohat; then, on the host, as
+ * kl_penalty computes them (rhohat clamped to [1e-6, 1-1e-6]), the penalty (returned) and the
+ * gradient row beta/n * (-rho/rhohat + (1-rho)/(1-rhohat)) into x->kl_grad, which
+ * step_forward_backward adds to every row. */
+static double lbfgs_kl_pass(LbfgsCtx *lc) {
+    StepCtx *x = lc->x;
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    int n = lc->n, B = x->s->B, O = dim_in(c, c->code);
+    float rho = x->task->sparsity.rho, beta = x->task->sparsity.beta;
+    uint64_t counter = x->noise_counter;
+    be->fill(x->s->rhohat, 0.0f, (size_t)O);
+    for (int off = 0; off < n; off += B) {
+        int rows = n - off < B ? n - off : B;
+        step_forward(x, off, rows, c->code);
+        be->colsum_acc(x->s->rhohat, x->s->A[c->code], rows, O);
+    }
+    x->noise_counter = counter;
+    be->download(lc->kl_host, x->s->rhohat, (size_t)O * sizeof(float));
+    double kl = 0.0;
+    for (int j = 0; j < O; j++) {
+        float p = lc->kl_host[j] / (float)n;
+        if (p < 1e-6f) p = 1e-6f;
+        if (p > 1.0f - 1e-6f) p = 1.0f - 1e-6f;
+        kl += rho * log((double)rho / p) + (1.0 - rho) * log((1.0 - rho) / (1.0 - p));
+        lc->kl_host[j] = beta / (float)n * (-rho / p + (1.0f - rho) / (1.0f - p));
+    }
+    be->upload(x->kl_grad, lc->kl_host, (size_t)O * sizeof(float));
+    return beta * kl;
+}
+
 /* The full-batch objective and gradient, in chunks of at most x->s->B rows. */
 static double lbfgs_eval(void *vctx, const float *xv, float *g) {
     LbfgsCtx *lc = vctx;
@@ -522,13 +574,14 @@ static double lbfgs_eval(void *vctx, const float *xv, float *g) {
     params_scatter(be, x->c, xv);
     zero_grads(be, x->c);
     be->fill(x->s->slots, 0.0f, (size_t)x->s->nslots);
+    double kl = x->kl_grad ? lbfgs_kl_pass(lc) : 0.0;
     for (int k = 0; k < nchunks; k++) {
         int off = k * B, rows = off + B <= n ? B : n - off;
         step_forward_backward(x, off, rows, k * x->per_batch, (float)rows / n);
     }
     grads_gather(be, x->c, g, false);
     be->download(lc->hslots, x->s->slots, (size_t)nchunks * x->per_batch * sizeof(float));
-    Sums total = {0};
+    Sums total = {.pen = kl};
     for (int k = 0; k < nchunks; k++) {
         int rows = (k + 1) * B <= n ? B : n - k * B;
         Sums sm = slots_sum(lc->hslots + (size_t)k * x->per_batch, ntrained);
@@ -576,12 +629,23 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     size_t np = 0;
     for (int i = c->first; i < c->n; i++) np += c->L[i]->nparams;
     LbfgsCtx lc = {.x = x, .n = n, .test = test, .hooks = hooks, .err = err};
+    /* KL sparsity on a trained code over more than one chunk: two passes (lbfgs_kl_pass). */
+    bool kl2 = x->task->sparsity.kind == PEN_KL && c->code > c->first && n > x->s->B;
+    int O = kl2 ? dim_in(c, c->code) : 0;
     lc.hslots = ae_malloc((size_t)x->s->nslots * sizeof(float), "the chunk losses", err);
-    if (!lc.hslots) return TRAIN_ERROR;
-    float *xv = be->alloc(np * sizeof(float));
-    if (!xv) {
-        ae_fail(err, "out of %s memory for L-BFGS (%zu parameters)", be->name, np);
+    if (kl2 && lc.hslots) lc.kl_host = ae_malloc((size_t)O * sizeof(float), "the KL row", err);
+    if (!lc.hslots || (kl2 && !lc.kl_host)) {
         free(lc.hslots);
+        return TRAIN_ERROR;
+    }
+    float *xv = be->alloc(np * sizeof(float));
+    if (kl2) x->kl_grad = be->alloc((size_t)O * sizeof(float));
+    if (!xv || (kl2 && !x->kl_grad)) {
+        ae_fail(err, "out of %s memory for L-BFGS (%zu parameters)", be->name, np);
+        be->free(xv);
+        be->free(x->kl_grad);
+        free(lc.hslots);
+        free(lc.kl_host);
         return TRAIN_ERROR;
     }
     upload_identity_perm(be, x->s->perm, n);
@@ -599,7 +663,10 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     bool ok = lbfgs_minimize(be, xv, np, lbfgs_eval, lbfgs_iter, &lc, &o, &res, err);
     params_scatter(be, c, xv);
     be->free(xv);
+    be->free(x->kl_grad);
+    x->kl_grad = NULL;
     free(lc.hslots);
+    free(lc.kl_host);
     if (lc.failed) return TRAIN_ERROR;
     if (!ok) {
         if (!isfinite(res.f)) {
@@ -632,9 +699,9 @@ TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
                        c.L[0]->I, train->D), TRAIN_ERROR;
     int n = t->subset > 0 && t->subset < train->n ? t->subset : train->n;
     bool full = t->opt.kind == OPT_LBFGS;
-    /* Full batch in chunks of LBFGS_CHUNK rows, so memory does not grow with the data set;
-     * KL sparsity needs the whole batch's mean activations before any gradient: one chunk. */
-    int chunk = t->sparsity.kind == PEN_KL ? n : t->lbfgs_chunk > 0 ? t->lbfgs_chunk : LBFGS_CHUNK;
+    /* Full batch in chunks of LBFGS_CHUNK rows, so memory does not grow with the data set (KL
+     * sparsity in two passes over the chunks: lbfgs_kl_pass). */
+    int chunk = t->lbfgs_chunk > 0 ? t->lbfgs_chunk : LBFGS_CHUNK;
     int B = full ? (chunk < n ? chunk : n) : (t->batch_size < n ? t->batch_size : n);
     int nb = (n + B - 1) / B;
     int ntrained = c.n - c.first;

@@ -80,8 +80,8 @@ typedef struct TrainTask {
     OptimSpec opt;
     int epochs;              /* for lbfgs: iterations */
     int batch_size;          /* ignored by lbfgs (full batch) */
-    int lbfgs_chunk;         /* lbfgs: rows per chunk of the full batch; 0 = 10000 (not with
-                                KL sparsity, which needs the whole batch at once) */
+    int lbfgs_chunk;         /* lbfgs: rows per chunk of the full batch; 0 = 10000 (with KL
+                                sparsity: a first pass over the chunks for its mean activations) */
     bool shuffle;
     int subset;              /* train on the first `subset` examples; 0 = all */
     SparsitySpec sparsity;   /* on the code; for a classifier only when kept (strip_decoder) */

@@ -1,7 +1,9 @@
 /* tests/test_lbfgs_chunks.c — a full batch evaluated in chunks is the same objective as in one
  * piece: L-BFGS runs of 4 iterations with chunks of 7 rows and with one chunk of all 60 rows
  * end at the same loss (to float rounding), for an autoencoder with normalised L1 and weight
- * decay, one with the lecture's L1 (a sum, not a mean), and a classifier with weight decay. */
+ * decay, one with the lecture's L1 (a sum, not a mean), a classifier with weight decay, and
+ * autoencoders with KL sparsity (whose mean activations span every chunk: a first pass), with
+ * and without masking noise (which both passes must draw alike). */
 #include <string.h>
 
 #include "backend.h"
@@ -10,22 +12,24 @@
 #include "train.h"
 
 typedef struct Last {
-    double loss, objective;
+    double loss, penalty, objective;
 } Last;
 
 static bool keep(void *ctx, const EpochStats *s, AeError *err) {
     (void)err;
     Last *l = ctx;
     l->loss = s->loss;
+    l->penalty = s->penalty;
     l->objective = s->objective;
     return true;
 }
 
-static Last run(const DeviceData *d, TaskKind kind, PenaltyKind pen, int chunk) {
+static Last run(const DeviceData *d, TaskKind kind, PenaltyKind pen, NoiseKind noise, int chunk) {
     const Backend *be = backend_cpu();
     Model *m = model_create(be, 12, NULL);
     RngStream rng = rng_stream(5, RNG_STREAM_INIT);
-    m->enc[m->nenc++] = layer_create(be, 12, 6, ACT_TANH, NULL);
+    /* KL sparsity wants mean activations in (0, 1): a sigmoid code */
+    m->enc[m->nenc++] = layer_create(be, 12, 6, pen == PEN_KL ? ACT_SIGMOID : ACT_TANH, NULL);
     if (kind == TASK_AUTOENCODER) m->dec[m->ndec++] = layer_create(be, 6, 12, ACT_SIGMOID, NULL);
     else m->head[m->nhead++] = layer_create(be, 6, 3, ACT_LOGSOFTMAX, NULL);
     layer_init(be, m->enc[0], INIT_PYTORCH, &rng);
@@ -36,6 +40,9 @@ static Last run(const DeviceData *d, TaskKind kind, PenaltyKind pen, int chunk) 
     t.opt.lr = 1.0f;
     t.sparsity.kind = pen;
     t.sparsity.weight = 0.05f;
+    t.sparsity.rho = 0.1f;
+    t.sparsity.beta = 3.0f;
+    t.noise = (NoiseSpec){.kind = noise, .fraction = 0.2f};
     Last last = {0};
     TrainHooks h = {.ctx = &last, .on_epoch = keep};
     AeError err;
@@ -54,19 +61,24 @@ int main(void) {
     Dataset ds = {.n = N, .rows = 1, .cols = D, .D = D, .C = 3, .images = img, .labels = lab};
     AeError err;
     DeviceData *d = device_data_create(backend_cpu(), &ds, &err);
-    struct { TaskKind kind; PenaltyKind pen; const char *name; } cases[] = {
-        {TASK_AUTOENCODER, PEN_L1_NORMALISED, "ae, normalised L1 + decay"},
-        {TASK_AUTOENCODER, PEN_L1, "ae, lecture L1 + decay"},
-        {TASK_CLASSIFIER, PEN_NONE, "classifier + decay"},
+    struct { TaskKind kind; PenaltyKind pen; NoiseKind noise; const char *name; } cases[] = {
+        {TASK_AUTOENCODER, PEN_L1_NORMALISED, NOISE_NONE, "ae, normalised L1 + decay"},
+        {TASK_AUTOENCODER, PEN_L1, NOISE_NONE, "ae, lecture L1 + decay"},
+        {TASK_CLASSIFIER, PEN_NONE, NOISE_NONE, "classifier + decay"},
+        /* KL: the mean activations of all 60 rows first, then the chunks' gradients */
+        {TASK_AUTOENCODER, PEN_KL, NOISE_NONE, "ae, KL + decay"},
+        {TASK_AUTOENCODER, PEN_KL, NOISE_MASKING, "ae, KL + decay + masking noise"},
     };
-    for (int c = 0; c < 3; c++) {
-        Last whole = run(d, cases[c].kind, cases[c].pen, N);
-        Last chunked = run(d, cases[c].kind, cases[c].pen, 7);
-        printf("%-28s objective %.9g (one chunk) vs %.9g (chunks of 7)\n", cases[c].name,
-               whole.objective, chunked.objective);
+    for (int c = 0; c < 5; c++) {
+        Last whole = run(d, cases[c].kind, cases[c].pen, cases[c].noise, N);
+        Last chunked = run(d, cases[c].kind, cases[c].pen, cases[c].noise, 7);
+        printf("%-32s objective %.9g (one chunk) vs %.9g (chunks of 7); penalty %.9g vs %.9g\n",
+               cases[c].name, whole.objective, chunked.objective, whole.penalty, chunked.penalty);
         CHECK(whole.objective > 0);
         CHECK_NEAR(chunked.objective, whole.objective, 0, 1e-5);
         CHECK_NEAR(chunked.loss, whole.loss, 0, 1e-5);
+        CHECK_NEAR(chunked.penalty, whole.penalty, 1e-7, 1e-5);
+        if (cases[c].pen == PEN_KL) CHECK(whole.penalty > 0.01);
     }
     device_data_free(d);
     return tu_summary("test_lbfgs_chunks");
