@@ -465,10 +465,13 @@ bool bc_run(const Backend *ref, const Backend *test, int which, const BcToleranc
 void bc_print_figures(FILE *out, const char *what, const BcFigures *f) {
     fprintf(out, "%s: %d cases, %d tensors, %d scalars compared, %d failures\n", what, f->cases,
             f->tensors, f->scalars, f->failures);
+    const char *none = "every one exact";
     fprintf(out, "  gradients:  max |err| %.3g, max |err|/max|ref| %.3g, worst %.3f of tolerance "
-            "(%s)\n", f->grad_max_abs, f->grad_max_rel, f->grad_worst, f->grad_worst_at);
+            "(%s)\n", f->grad_max_abs, f->grad_max_rel, f->grad_worst,
+            f->grad_worst_at[0] ? f->grad_worst_at : none);
     fprintf(out, "  parameters: max |err| %.3g, max |err|/max|ref| %.3g, worst %.3f of tolerance "
-            "(%s)\n", f->param_max_abs, f->param_max_rel, f->param_worst, f->param_worst_at);
+            "(%s)\n", f->param_max_abs, f->param_max_rel, f->param_worst,
+            f->param_worst_at[0] ? f->param_worst_at : none);
     fprintf(out, "  metrics:    worst %.3f of tolerance (%s)\n", f->metric_worst,
-            f->metric_worst_at);
+            f->metric_worst_at[0] ? f->metric_worst_at : none);
 }

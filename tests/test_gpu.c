@@ -28,6 +28,7 @@
  * (tests/backend_compare.h: per-tensor gradients, parameters after training, metrics,
  * evaluation; tolerances at GPU_TOL below).
  *
+ * `test_gpu --paths` runs the training paths alone (make device-check reports their figures).
  * `test_gpu --self` runs everything with the CPU backend standing in for the GPU: it checks the
  * test itself on a machine without a device (every comparison is then exact or nearly so).
  */
@@ -909,10 +910,14 @@ static void test_ae1(bool self) {
 }
 
 int main(int argc, char **argv) {
-    bool self = argc > 1 && strcmp(argv[1], "--self") == 0;
-    if (argc > 1 && !self) {
-        fprintf(stderr, "usage: test_gpu [--self]\n");
-        return 2;
+    bool self = false, paths_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--self") == 0) self = true;
+        else if (strcmp(argv[i], "--paths") == 0) paths_only = true;
+        else {
+            fprintf(stderr, "usage: test_gpu [--self] [--paths]\n");
+            return 2;
+        }
     }
     char why[512] = "";
     CPU = backend_cpu();
@@ -924,6 +929,10 @@ int main(int argc, char **argv) {
     printf("comparing backend '%s' with '%s'%s\n", GPU->name, CPU->name,
            self ? " (--self: the CPU stands in for the GPU)" : "");
     RNG = rng_stream(20240917, 99);
+    if (paths_only) { /* --paths: the training paths alone (make device-check's figures) */
+        test_training_paths();
+        return tu_summary("test_gpu --paths");
+    }
     test_memory();
     test_gemm();
     test_bias_act();
