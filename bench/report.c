@@ -559,7 +559,7 @@ static void md_gpu(FILE *f, const Results *R) {
     fprintf(f, "\n## GPU (CUDA backend: AE1, one epoch of 60,000 images resident on the device)"
                "\n\n");
     if (!R->gpu_ran) {
-        fprintf(f, "Not measured: %s.\n", R->gpu_note);
+        fprintf(f, "Not measured: %s\n", R->gpu_note);
         return;
     }
     double e = samples_median(&R->gpu_epoch_s), roof = samples_median(&R->gpu_roof_s);
