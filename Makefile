@@ -203,6 +203,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/lib/libaelab.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# tests/backend_compare.c: the backend-comparison harness (every training path on two backends)
+# that these two tests share
+BC_TESTS := $(BUILD)/tests/test_backend_compare $(BUILD)/tests/test_gpu
+$(BC_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/backend_compare.o $(BUILD)/lib/libaelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 

@@ -399,6 +399,40 @@ static void run_extra_rows(const Options *o, Results *R, const Clock *c) {
     }
 }
 
+/* `bench gpu`: AE1 on the CUDA backend, or the reason it did not run (no GPU: a note). */
+static void run_gpu(const Options *o, Results *R) {
+    char epochs[16];
+    snprintf(epochs, sizeof epochs, "%d", o->epochs);
+    char *argv[] = {(char *)o->self, "gpu", "--epochs", epochs, NULL};
+    Proc p = proc_run(argv, NULL, false);
+    if (p.rc != 0) {
+        snprintf(R->gpu_note, sizeof R->gpu_note, "bench gpu failed (exit %d): %s", p.rc,
+                 p.err_tail);
+        proc_clear(&p);
+        return;
+    }
+    for (const char *l = p.out; l && *l;) {
+        double v;
+        if (strncmp(l, "gpu_skip ", 9) == 0) {
+            const char *e = strchr(l, '\n');
+            snprintf(R->gpu_note, sizeof R->gpu_note, "skipped: %.*s",
+                     (int)(e ? e - l - 9 : (long)strlen(l + 9)), l + 9);
+        } else if (strncmp(l, "gpu_epoch_s ", 12) == 0 && parse_double(l + 12, &v)) {
+            samples_add(&R->gpu_epoch_s, v);
+        } else if (strncmp(l, "gpu_roofline_s ", 15) == 0 && parse_double(l + 15, &v)) {
+            samples_add(&R->gpu_roof_s, v);
+        } else if (strncmp(l, "gpu_warm_s ", 11) == 0 && parse_double(l + 11, &v)) {
+            R->gpu_warm_s = v;
+        }
+        l = strchr(l, '\n');
+        if (l) l++;
+    }
+    R->gpu_ran = R->gpu_epoch_s.n > 0;
+    if (!R->gpu_ran && !R->gpu_note[0])
+        snprintf(R->gpu_note, sizeof R->gpu_note, "bench gpu printed no epoch times");
+    proc_clear(&p);
+}
+
 /* The lecture run, when the time left allows it; a note in the report otherwise. */
 static void run_lecture_in_budget(const Options *o, Results *R, const Clock *c) {
     double left = o->budget_s - (now_seconds() - c->t0), need = lecture_estimate(o, R);
@@ -426,6 +460,9 @@ static int cmd_all(int argc, char **argv, const char *self) {
     say("start-up and loading ...");
     run_startup(&o, R);
     if (o.run_lecture) run_lecture_in_budget(&o, R, &c);
+    say("GPU (bench gpu) ...");
+    run_gpu(&o, R);
+    say("GPU: %s", R->gpu_ran ? "measured" : R->gpu_note);
     R->total_s = now_seconds() - c.t0;
     report_write(&o, R);
     say("wrote %s/results.md and %s/results.csv (%.0f s)", o.outdir, o.outdir, R->total_s);
@@ -436,12 +473,14 @@ static int cmd_all(int argc, char **argv, const char *self) {
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
         fputs("usage: bench work WORKLOAD [--epochs N] [--threads T]\n"
-              "       bench load [--threads T]\n", stderr);
+              "       bench load [--threads T]\n"
+              "       bench gpu [--epochs N]\n", stderr);
         fputs(USAGE_ALL, stderr);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "work") == 0) return cmd_work(argc - 2, argv + 2);
     if (strcmp(argv[1], "load") == 0) return cmd_load(argc - 2, argv + 2);
+    if (strcmp(argv[1], "gpu") == 0) return cmd_gpu(argc - 2, argv + 2);
     if (strcmp(argv[1], "all") == 0) return cmd_all(argc - 2, argv + 2, argv[0]);
-    die("unknown command '%s' (work, load, all)", argv[1]);
+    die("unknown command '%s' (work, load, gpu, all)", argv[1]);
 }

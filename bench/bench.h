@@ -136,6 +136,8 @@ double stream_gbs(size_t nbytes);
 /* `bench work ARGS` and `bench load ARGS` (argv without the command); 0, or they die. */
 int cmd_work(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+/* `bench gpu ARGS` (bench/gpu.c): AE1 on the CUDA backend and its cuBLAS roofline; 0, or dies. */
+int cmd_gpu(int argc, char **argv);
 
 /* ---- child processes (proc.c) ---- */
 
@@ -238,6 +240,11 @@ typedef struct Results {
     long run_rss_kb;
     double run_others;
     char run_note[1400];
+    /* bench gpu: AE1 on the CUDA backend (gpu_note says why not, when it did not run) */
+    bool gpu_ran;
+    char gpu_note[600];
+    double gpu_warm_s;
+    Samples gpu_epoch_s, gpu_roof_s;
     double total_s;
     int rounds_done;
     char budget_note[300];

@@ -554,6 +554,25 @@ static void csv_extras(FILE *f, const Options *o, const Results *R, const char *
                 o->threads, openblas_get_corename());
 }
 
+/* The GPU section: AE1 on the CUDA backend against its cuBLAS roofline and issue 13's target. */
+static void md_gpu(FILE *f, const Results *R) {
+    fprintf(f, "\n## GPU (CUDA backend: AE1, one epoch of 60,000 images resident on the device)"
+               "\n\n");
+    if (!R->gpu_ran) {
+        fprintf(f, "Not measured: %s\n", R->gpu_note);
+        return;
+    }
+    double e = samples_median(&R->gpu_epoch_s), roof = samples_median(&R->gpu_roof_s);
+    fprintf(f, "| figure | seconds |\n| --- | --- |\n");
+    fprintf(f, "| epoch, median of %d (min %.4f, max %.4f) | %.4f |\n", R->gpu_epoch_s.n,
+            samples_min(&R->gpu_epoch_s), samples_max(&R->gpu_epoch_s), e);
+    fprintf(f, "| warm-up epoch | %.4f |\n", R->gpu_warm_s);
+    fprintf(f, "| roofline: the epoch's GEMMs alone through cuBLAS, median of %d | %.4f |\n",
+            R->gpu_roof_s.n, roof);
+    fprintf(f, "\nThe epoch runs at %.0f%% of its roofline; target (issue 13) <= 0.005 s: %s.\n",
+            100.0 * roof / e, e <= 0.005 ? "met" : "not met");
+}
+
 static void csv_write(FILE *f, const Options *o, const Results *R, const char *date) {
     fprintf(f, "date,threads,corename,side,workload,unit,samples,median_s,min_s,max_s,"
                "flops,gflops,roofline_s,roofline_gflops,pct_roofline,elementwise_pct,"
@@ -565,6 +584,15 @@ static void csv_write(FILE *f, const Options *o, const Results *R, const char *d
         if (w == W_LBFGS) csv_lbfgs_iterations(f, o, R, date);
     }
     csv_extras(f, o, R, date);
+    if (R->gpu_ran)
+        fprintf(f, "%s,%d,%s,aelab-cuda,ae1,epoch,%d,%.6f,%.6f,%.6f,,,%.6f,,%.1f,,,,,,,,,\n",
+                date, o->threads, "cuda", R->gpu_epoch_s.n, samples_median(&R->gpu_epoch_s),
+                samples_min(&R->gpu_epoch_s), samples_max(&R->gpu_epoch_s),
+                samples_median(&R->gpu_roof_s),
+                100.0 * samples_median(&R->gpu_roof_s) / samples_median(&R->gpu_epoch_s));
+    else
+        fprintf(f, "%s,%d,cuda,aelab-cuda,ae1,epoch,0,,,,,,,,,,,,,,,,,%s\n", date, o->threads,
+                strchr(R->gpu_note, ',') ? "not measured" : R->gpu_note);
 }
 
 /* ---- the files ---- */
@@ -596,6 +624,7 @@ void report_write(const Options *o, const Results *R) {
     md_ae1(f, o, R);
     md_largest_ops(f, o, R);
     md_targets(f, R);
+    md_gpu(f, R);
     fprintf(f, "\n`make bench` took %.0f s. Raw figures: bench/results.csv.\n", R->total_s);
     out_close(f, path, tmp);
 

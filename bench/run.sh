@@ -72,6 +72,13 @@ fi
 aelabargs=()
 if [[ -x $AELAB ]]; then aelabargs=(--aelab "$AELAB"); fi
 
+# The GPU section (bench gpu) finds the CUDA backend as the test programs do: the library next
+# to $AELAB, unless AELAB_CUDA_LIB says otherwise (runner/cudaload.h); without a GPU it is a
+# note in the report.
+if [[ -z ${AELAB_CUDA_LIB:-} && -f $(dirname "$AELAB")/libaelab-cuda.so ]]; then
+    export AELAB_CUDA_LIB=$(dirname "$AELAB")/libaelab-cuda.so
+fi
+
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ $commit != unknown ]] && ! git diff-index --quiet HEAD -- 2>/dev/null; then
     commit="$commit (with uncommitted changes)"

@@ -171,7 +171,6 @@ static void workload_build(Setup *s, WorkloadId w, const Backend *be, double tra
     case W_LBFGS: build_lbfgs(s); break;
     default: die("unknown workload");
     }
-    AeError err;
     if (!model_check(s->m, &err)) die("%s", err.msg);
     s->t.epochs = 1 + epochs;
 }

@@ -52,7 +52,7 @@ typedef struct NoiseSpec {
 /* The version of this table's layout and meaning. Raise it whenever a member is added, removed,
  * reordered or changes what it does: runner/cudaload.c refuses a libaelab-cuda.so built from
  * another engine/backend.h (its abi or size differs) instead of calling through a wrong table. */
-#define AE_BACKEND_ABI 2
+#define AE_BACKEND_ABI 3 /* 2: gather_rows; 3: memory_info */
 
 typedef struct Backend {
     /* First, and never moved, so that any version of the table can read them: AE_BACKEND_ABI
@@ -150,6 +150,13 @@ typedef struct Backend {
     /* conf (C,C) int32, [true][predicted], += counts of (labels[r], argmax Y[r]) over B rows.
      * Ties go to the lowest index. */
     void (*confusion_acc)(int32_t *conf, const float *Y, const int32_t *labels, int B, int C);
+
+    /* ---- the device ---- */
+    /* *free_bytes, *total_bytes = the backend memory free now and in all (CUDA: cudaMemGetInfo
+     * of the current device) and true; false when the question does not apply (CPU and
+     * reference: their memory is the host's, which runner/machine.c reads) or cannot be
+     * answered. Synchronises nothing; allocates nothing. */
+    bool (*memory_info)(uint64_t *free_bytes, uint64_t *total_bytes);
 } Backend;
 
 /* The CPU backend (OpenBLAS). Never NULL. */

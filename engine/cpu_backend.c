@@ -694,6 +694,14 @@ static void cpu_confusion_acc(int32_t *conf, const float *Y, const int32_t *labe
     }
 }
 
+/* ---- the device ---- */
+
+/* Not applicable: the CPU backend's memory is the host's (runner/machine.c). */
+static bool cpu_memory_info(uint64_t *free_bytes, uint64_t *total_bytes) {
+    (void)free_bytes, (void)total_bytes;
+    return false;
+}
+
 static const Backend CPU_BACKEND = {
     .abi = AE_BACKEND_ABI,
     .size = sizeof(Backend),
@@ -723,6 +731,7 @@ static const Backend CPU_BACKEND = {
     .axpy = cpu_axpy,
     .scal = cpu_scal,
     .confusion_acc = cpu_confusion_acc,
+    .memory_info = cpu_memory_info,
 };
 
 const Backend *backend_cpu(void) { return &CPU_BACKEND; }

@@ -382,6 +382,14 @@ static void ref_confusion_acc(int32_t *conf, const float *Y, const int32_t *labe
     }
 }
 
+/* ---- the device ---- */
+
+/* Not applicable: host memory. */
+static bool ref_memory_info(uint64_t *free_bytes, uint64_t *total_bytes) {
+    (void)free_bytes, (void)total_bytes;
+    return false;
+}
+
 static const Backend REF_BACKEND = {
     .name = "reference",
     .alloc = ref_alloc,
@@ -409,6 +417,7 @@ static const Backend REF_BACKEND = {
     .axpy = ref_axpy,
     .scal = ref_scal,
     .confusion_acc = ref_confusion_acc,
+    .memory_info = ref_memory_info,
 };
 
 const Backend *backend_reference(void) { return &REF_BACKEND; }

@@ -42,6 +42,7 @@ static Backend gpu_table(void) {
     b.axpy = gpu_axpy;
     b.scal = gpu_scal;
     b.confusion_acc = gpu_confusion_acc;
+    b.memory_info = gpu_memory_info;
     return b;
 }
 

@@ -21,5 +21,5 @@ static void colsum_launch(float *db, const float *dZ, int B, int O) {
 }
 
 void gpu_colsum_acc(float *db, const float *dZ, int B, int O) {
-    if (O > 0) colsum_launch(db, dZ, B, O);
+    if (B > 0 && O > 0) colsum_launch(db, dZ, B, O); /* B == 0: nothing to add */
 }

@@ -63,7 +63,14 @@
  * the length only, never on the device. */
 #define GPU_RED_BLOCKS 1024
 
-/* Blocks for an element-wise grid-stride kernel over n elements (at least 1). */
+/* Blocks for an element-wise grid-stride kernel over n elements (at least 1).
+ * Every element-wise kernel of gpu/ is a grid-stride loop over size_t indices (start
+ * blockIdx.x * (size_t)blockDim.x + threadIdx.x, stride (size_t)gridDim.x * blockDim.x), so any n
+ * up to SIZE_MAX is covered by at most GPU_MAX_BLOCKS blocks (within every device's grid limit)
+ * with no int overflow and no index held in a float; row kernels index rows in 64 bits. An op
+ * over no elements (n == 0, B == 0) launches nothing: element-wise ops return at once,
+ * reductions write their empty sum with gpu_write_scalar. tests/test_gpu.c checks both, above
+ * 2^24 elements (65,537 blocks' worth, so the loop wraps) and at 0. */
 static inline unsigned gpu_grid(size_t n) {
     size_t b = (n + GPU_THREADS - 1) / GPU_THREADS;
     if (b < 1) b = 1;
@@ -144,9 +151,16 @@ __device__ __forceinline__ double gpu_column_sum(const float *X, int B, int O) {
     return total;
 }
 
+/* *out = v in device memory without a kernel: what a reduction over no elements writes (the
+ * value of its empty sum, computed on the host as the CPU twin computes it). The copy from
+ * pageable host memory has read v when the call returns, so v may be a local. */
+static inline void gpu_write_scalar(float *out, float v) {
+    CUDA_CHECK(cudaMemcpyAsync(out, &v, sizeof v, cudaMemcpyHostToDevice, 0));
+}
+
 /* Grid for gpu_column_sum over O columns. */
 static inline unsigned gpu_col_grid(int O) {
-    return (unsigned)((O + GPU_COL_TILE - 1) / GPU_COL_TILE);
+    return (unsigned)(((size_t)O + GPU_COL_TILE - 1) / GPU_COL_TILE); /* no int overflow */
 }
 
 #endif

@@ -9,13 +9,14 @@
 
 static __global__ void confusion_kernel(int32_t *conf, const float *Y, const int32_t *labels,
                                         int B, int C) {
-    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < B; r += gridDim.x * blockDim.x) {
+    for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < B;
+         r += (long long)gridDim.x * blockDim.x) {
         const float *y = Y + (size_t)r * C;
         int best = 0;
         for (int j = 1; j < C; j++)
             if (y[j] > y[best]) best = j;
         int lab = labels[r];
-        if (lab >= 0 && lab < C) atomicAdd(&conf[lab * C + best], 1);
+        if (lab >= 0 && lab < C) atomicAdd(&conf[(size_t)lab * C + best], 1);
     }
 }
 

@@ -16,7 +16,8 @@ static __global__ void gather_kernel(float *X, int32_t *y, const uint8_t *images
         X[i] = images[(size_t)idx[r] * D + j] * scale;
     }
     if (y && labels)
-        for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < B; r += gridDim.x * blockDim.x)
+        for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < B;
+             r += (long long)gridDim.x * blockDim.x)
             y[r] = labels[idx[r]];
 }
 

@@ -60,7 +60,8 @@ static __global__ void loss_elem_kernel(float *dY, const float *Y, const float *
 static __global__ void loss_rows_kernel(float *dY, const float *Y, const int32_t *labels,
                                         LossKind kind, int B, int O) {
     double acc = 0.0;
-    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < B; r += gridDim.x * blockDim.x) {
+    for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < B;
+         r += (long long)gridDim.x * blockDim.x) {
         const float *y = Y + (size_t)r * O;
         float *d = dY ? dY + (size_t)r * O : NULL;
         int lab = labels[r];
@@ -99,7 +100,13 @@ static void loss_launch(float *out, float *dY, const float *Y, const float *T,
     size_t n = (size_t)B * O;
     unsigned np;
     double div;
-    if (kind == LOSS_NLL || kind == LOSS_CROSS_ENTROPY) {
+    bool labelled = kind == LOSS_NLL || kind == LOSS_CROSS_ENTROPY;
+    if (labelled ? B <= 0 : n == 0) { /* an empty batch: no launch; the CPU's 0 / div */
+        gpu_write_scalar(out, (float)(0.0 / (kind == LOSS_HALF_SSE || labelled ? (double)B
+                                                                              : (double)n)));
+        return;
+    }
+    if (labelled) {
         np = gpu_red_grid((size_t)B);
         div = (double)B;
         loss_rows_kernel<<<np, GPU_THREADS>>>(dY, Y, labels, kind, B, O);

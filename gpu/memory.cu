@@ -21,6 +21,17 @@ void *gpu_alloc(size_t nbytes) {
     return p;
 }
 
+bool gpu_memory_info(uint64_t *free_bytes, uint64_t *total_bytes) {
+    size_t f = 0, t = 0;
+    if (cudaMemGetInfo(&f, &t) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+    }
+    *free_bytes = f;
+    *total_bytes = t;
+    return true;
+}
+
 void gpu_free(void *p) {
     if (p) CUDA_CHECK(cudaFree(p));
 }

@@ -23,6 +23,9 @@ void gpu_upload(void *dst, const void *src_host, size_t nbytes);
 void gpu_download(void *dst_host, const void *src, size_t nbytes); /* synchronises */
 void gpu_copy(void *dst, const void *src, size_t nbytes);
 void gpu_fill(float *x, float v, size_t n);
+/* cudaMemGetInfo of the current device into *free_bytes and *total_bytes; false (the error
+ * cleared) when it fails. */
+bool gpu_memory_info(uint64_t *free_bytes, uint64_t *total_bytes);
 
 /* ---- gpu/gemm.cu ---- */
 /* Creates the cuBLAS handle (once; later calls return true). False with a reason in why (size

@@ -53,7 +53,8 @@ static void l1_launch(float *out, float *dH, const float *H, float w, float deno
 }
 
 void gpu_l1_penalty(float *out, float *dH, const float *H, float w, float denom, size_t n) {
-    l1_launch(out, dH, H, w, denom, n);
+    if (n) l1_launch(out, dH, H, w, denom, n);
+    else gpu_write_scalar(out, (float)((double)w * 0.0 / (double)denom)); /* no launch */
 }
 
 /* ---- KL sparsity ---- */
@@ -136,5 +137,6 @@ static void decay_launch(float *out, float *dW, const float *W, float lambda, si
 }
 
 void gpu_weight_decay(float *out, float *dW, const float *W, float lambda, size_t n) {
-    decay_launch(out, dW, W, lambda, n);
+    if (n) decay_launch(out, dW, W, lambda, n);
+    else gpu_write_scalar(out, 0.0f); /* the empty sum, no launch */
 }

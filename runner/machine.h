@@ -3,9 +3,10 @@
  * Memory: the least of the physical memory, the memory limit of the process's cgroup (v2
  * memory.max or v1 memory.limit_in_bytes, on its cgroup and every ancestor) and RLIMIT_AS
  * (`ulimit -v`). The plan (runner/plan.h) compares each training step with it, so a model that
- * cannot be built is a config error instead of an OOM kill. GPU memory is not among them: the
- * backend table (engine/backend.h) has no operation that reports it, so a `device: gpu` plan is
- * held to the host's memory too.
+ * cannot be built is a config error instead of an OOM kill. GPU memory is not among them: a
+ * `device: gpu` plan is held to the host's memory here, and to the device's free memory (the
+ * backend table's memory_info) by `check` and `run` once the CUDA backend is loaded
+ * (plan_check_device_memory, runner/plan.h).
  *
  * Threads: a run may ask for up to MACHINE_THREADS_PER_CPU threads per online CPU; more is an
  * error, never a silent clamp.

@@ -601,6 +601,34 @@ static int run_pipeline(RunArgs *a, const Config *cfg) {
     return rc;
 }
 
+/* run and check on a GPU (device gpu, or auto when the CUDA backend loads): the plan's device
+ * peak against the device's free memory (plan_check_device_memory, runner/plan.h). 0 when it
+ * fits, when no GPU is used or the device does not answer; 2 after reporting the error, which
+ * names the stage, the figure and the limit. `check` with device gpu and no usable GPU says so
+ * in a note and goes on (a config may be checked on one machine for another); `run` leaves that
+ * error to pipeline_run. */
+static int device_memory_check(const RunArgs *a, const Config *cfg) {
+    const char *device = a->opt.device ? a->opt.device : cfg->device;
+    if (strcmp(device, "cpu") == 0) return 0;
+    char why[512] = "";
+    const Backend *be = cudaload_backend(why, sizeof why);
+    if (!be) {
+        if (!a->run && strcmp(device, "gpu") == 0)
+            fprintf(stderr, "aelab check: note: device memory not checked: %s\n", why);
+        return 0;
+    }
+    uint64_t free_bytes, total_bytes;
+    if (!be->memory_info || !be->memory_info(&free_bytes, &total_bytes)) return 0;
+    int dims[3];
+    bool known = plan_dims(cfg, dims, false);
+    char msg[512];
+    if (!plan_check_device_memory(cfg, known ? dims : NULL, be->name, free_bytes, total_bytes,
+                                  msg, sizeof msg))
+        return 0;
+    fprintf(stderr, "aelab %s: error: %s\n", a->cmd, msg);
+    return 2;
+}
+
 /* One config (not a sweep): load it, then run it or print its plan. */
 static int run_single(RunArgs *a) {
     bool from_stdin = strcmp(a->file, "-") == 0;
@@ -614,8 +642,11 @@ static int run_single(RunArgs *a) {
                 from_stdin ? CONFIG_STDIN_NAME : a->file);
         return 2;
     }
-    int rc;
-    if (a->run) {
+    int rc = device_memory_check(a, cfg);
+    if (rc) {
+        /* the error is said; check still prints the plan that explains it */
+        if (!a->run) check_and_plan(cfg);
+    } else if (a->run) {
         rc = run_pipeline(a, cfg);
     } else {
         rc = check_and_plan(cfg) ? 0 : 2;

@@ -465,6 +465,51 @@ void plan_print(FILE *out, const Config *c, const int *data_dims_or_null) {
             commas(tot.peak, a, sizeof a));
 }
 
+/* Stage k's training run ch (tune: the fine-tuning phase) against the device's free memory;
+ * 1 with msg filled when it does not fit. data: the training set's bytes on the device. */
+static int device_step(const PlanState *ps, const Config *c, int k, const Chain *ch,
+                       const TrainCfg *t, bool tune, uint64_t data, const char *device,
+                       uint64_t free_bytes, uint64_t total_bytes, char *msg, size_t n) {
+    Cost cost;
+    chain_cost(&ps->m, ch, t, &ps->data, ps->N, &cost);
+    uint64_t need = sz_add(cost.bytes, data);
+    if (need != SIZE_OVER && need <= free_bytes) return 0;
+    char b[6][32], fr[32], tot[32];
+    snprintf(msg, n, "pipeline[%d].%s: the plan needs %s on the %s device%s (parameters %s, "
+             "gradients %s, optimizer %s, activations %s, training data %s), more than the %s "
+             "free there (of %s)", k, stage_kind_names[c->stages[k].kind],
+             machine_format_bytes(need, b[0], sizeof b[0]), device,
+             tune ? " to fine-tune encoder and head" : "",
+             machine_format_bytes(cost.params, b[1], sizeof b[1]),
+             machine_format_bytes(cost.grads, b[2], sizeof b[2]),
+             machine_format_bytes(cost.opt, b[3], sizeof b[3]),
+             machine_format_bytes(cost.acts, b[4], sizeof b[4]),
+             machine_format_bytes(data, b[5], sizeof b[5]),
+             machine_format_bytes(free_bytes, fr, sizeof fr),
+             machine_format_bytes(total_bytes, tot, sizeof tot));
+    return 1;
+}
+
+int plan_check_device_memory(const Config *c, const int *data_dims_or_null, const char *device,
+                             uint64_t free_bytes, uint64_t total_bytes, char *msg, size_t n) {
+    PlanState ps;
+    plan_init(&ps, data_dims_or_null);
+    for (int k = 0; k < c->nstages; k++) {
+        const StageCfg *s = &c->stages[k];
+        StagePlan sp;
+        plan_stage(&ps, s, k, &sp);
+        uint64_t data = sz_mul((uint64_t)ps.N, sz_add((uint64_t)ps.m.D, 1));
+        if (sp.train.n > 0 && device_step(&ps, c, k, &sp.train, &s->train, false, data, device,
+                                          free_bytes, total_bytes, msg, n))
+            return 1;
+        TrainCfg tune = tune_cfg(s);
+        if (sp.tune.n > 0 && device_step(&ps, c, k, &sp.tune, &tune, true, data, device,
+                                         free_bytes, total_bytes, msg, n))
+            return 1;
+    }
+    return 0;
+}
+
 uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null) {
     PlanState ps;
     plan_init(&ps, data_dims_or_null);

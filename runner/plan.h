@@ -52,4 +52,17 @@ int plan_validate(const Config *c, const YNode *root, const MachineLimits *lim, 
  * counted). data_dims_or_null as for plan_print. 0 when nothing trains. */
 uint64_t plan_peak_bytes(const Config *c, const int *data_dims_or_null);
 
+/* The plan against a device's memory (a backend whose memory_info answers: the CUDA backend).
+ * A stage's device peak is its training step (the memory above: parameters, gradients,
+ * optimizer state, activations) plus the training set a run uploads to the device once, as
+ * uint8 (N*(D+1) bytes; the test split, whose size the plan does not know, is not counted).
+ * Returns 0 when every stage's peak fits in free_bytes (or nothing trains); else 1, with msg
+ * (size n) naming the first stage that does not fit, its figure with its parts, and the limit:
+ *   pipeline[1].pretrain_layer: the plan needs 14.6 GiB on the cuda device (parameters
+ *   5.7 GiB, gradients 5.7 GiB, optimizer 0 bytes, activations 3.1 GiB, training data
+ *   44.9 MiB), more than the 12.0 GiB free there (of 80.0 GiB)
+ * device: the backend's name; data_dims_or_null as for plan_print. */
+int plan_check_device_memory(const Config *c, const int *data_dims_or_null, const char *device,
+                             uint64_t free_bytes, uint64_t total_bytes, char *msg, size_t n);
+
 #endif

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # scripts/device_check.sh — `make device-check`: the CUDA backend's check on a machine with a GPU,
-# in one command, one report (results/device-check/report.md + steps.csv + compare.csv); exits
-# non-zero when any step fails.
+# in one command, one report (results/device-check/report.md + steps.csv + compare.csv +
+# paths.csv); exits non-zero when any step fails.
 #
 # Steps: the device (nvidia-smi); the build (make -j); `make test-gpu` (op-by-op and training
-# comparisons with the CPU); `aelab gradcheck --device gpu`; determinism (two GPU runs of a short
-# config: metrics.csv byte-identical once its timing column is dropped); compute-sanitizer
-# memcheck on a tiny run, when installed; then every experiment of experiments/, shortened as
-# /work/tools/refrun.sh does (DEVICE_CHECK_SUBSET=3000 training, DEVICE_CHECK_TEST_SUBSET=1000 test
-# examples), on the GPU and on the CPU, their summary.csv (sweep.csv for sweeps) compared with
-# the tolerances below. Not against results/baselines: those numbers are for full runs.
-# Meant to take under 5 minutes on 16 cores.
+# comparisons with the CPU); the training paths on their own (test_gpu --paths: every stage kind,
+# optimizer, loss and activation end to end on both backends, tests/backend_compare.h), whose
+# figures go into the report and, per tensor, paths.csv; `aelab gradcheck --device gpu`;
+# determinism (two GPU runs of a short config: metrics.csv byte-identical once its timing column
+# is dropped); compute-sanitizer memcheck on a tiny run, when installed; then every experiment of
+# experiments/, shortened as /work/tools/refrun.sh does (DEVICE_CHECK_SUBSET=3000 training,
+# DEVICE_CHECK_TEST_SUBSET=1000 test examples), on the GPU and on the CPU, their summary.csv
+# (sweep.csv for sweeps) compared with the tolerances below. Not against results/baselines:
+# those numbers are for full runs. Meant to take under 5 minutes on 16 cores.
 #
 # Tolerances (GPU vs CPU, same shortened run; float sums in other orders drift over training):
 #   *_accuracy (overall, %)          |gpu - cpu| <= 1.5 points
@@ -19,11 +21,11 @@
 #                                    |gpu - cpu| <= 1e-4 + 2% of |cpu|
 #
 # Without a GPU (no nvidia-smi, or it lists none) it prints one line and exits 77.
-# DEVICE_CHECK_FAKE=cpu runs the same pipeline with --device cpu on both sides and without the
-# device and sanitizer steps: it proves the script's plumbing and the report's format on any
-# machine (tests/test_device_check.sh). Other knobs: DEVICE_CHECK_OUT (results/device-check),
-# DEVICE_CHECK_THREADS (all cores), DEVICE_CHECK_BUILD=0 (skip make), arguments: experiment
-# names (default: all).
+# DEVICE_CHECK_FAKE=cpu runs the same pipeline with --device cpu on both sides (test_gpu
+# --self) and without the device and sanitizer steps: it proves the script's plumbing and the
+# report's format on any machine (tests/test_device_check.sh). Other knobs: DEVICE_CHECK_OUT
+# (results/device-check), DEVICE_CHECK_THREADS (all cores), DEVICE_CHECK_BUILD=0 (skip make),
+# arguments: experiment names (default: all).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 AELAB=${AELAB:-bin/aelab}
@@ -112,6 +114,21 @@ memcheck() {
     echo "memcheck: no errors"
 }
 
+# the training paths on both backends (test_gpu --paths; --self: the CPU on both sides)
+paths() {
+    local bin=${BUILD:-build}/tests/test_gpu
+    if [[ ! -x $bin ]]; then echo "$bin is not built (make test-gpu builds it)"; return 1; fi
+    if [[ -n $fake ]]; then "$bin" --self --paths
+    else AELAB_CUDA_LIB=${AELAB_CUDA_LIB:-$(dirname "$AELAB")/libaelab-cuda.so} "$bin" --paths; fi
+}
+
+# paths.csv from the log of the paths step: one row per tensor compared
+paths_csv() {
+    echo "case,what,tensor,n,max_abs_ref,max_abs_err,err_over_max_ref,fraction_of_tolerance"
+    awk '/^case [0-9]+: / { c = $0; sub(/^case [0-9]+: /, "", c); sub(/ \([^()]* vs [^()]*\)$/, "", c); gsub(/,/, ";", c) }
+         /^  (gradient|parameter) / { printf "%s,%s,%s,%s,%s,%s,%s,%s\n", c, $1, $2, $4, $6, $8, $10, $11 }' "$1"
+}
+
 # key,value lines of a run's results: summary.csv as it is; a sweep's sweep.csv as point<N>.COLUMN
 results_kv() {
     if [[ -f $1/sweep.csv ]]; then
@@ -157,6 +174,8 @@ if [[ $build == 1 ]]; then
 else
     skip_step build "DEVICE_CHECK_BUILD=0"; skip_step test-gpu "DEVICE_CHECK_BUILD=0"
 fi
+step backend-compare paths
+paths_csv "$out/logs/backend-compare.log" >"$out/paths.csv"
 step gradcheck "$AELAB" gradcheck --device "$dev"
 step determinism determinism
 if [[ -n $fake ]]; then skip_step memcheck "DEVICE_CHECK_FAKE=$fake: compute-sanitizer checks GPU runs"
@@ -180,6 +199,16 @@ for n in "${names[@]}"; do step "experiment:$n" experiment "$n"; done
                                      printf "| %s | %s | %s | %s |\n", $1, $2, $3, d }'
     echo
     echo "Values compared: $(($(wc -l <"$compare") - 1)), outside tolerance: $(grep -c ',fail$' "$compare") (compare.csv)."
+    echo
+    echo "## Training paths, $dev vs cpu (tests/backend_compare.h; per tensor in paths.csv)"
+    echo
+    if grep -q '^training paths, ' "$out/logs/backend-compare.log" 2>/dev/null; then
+        echo '```'
+        sed -n '/^training paths, /,/^  metrics: /p' "$out/logs/backend-compare.log"
+        echo '```'
+    else
+        echo "not run: $(tail -n 1 "$out/logs/backend-compare.log" 2>/dev/null)"
+    fi
     echo
     echo "Result: $([[ $nfail -eq 0 ]] && echo PASS || echo "FAIL ($nfail step(s))")"
 } >"$out/report.md"

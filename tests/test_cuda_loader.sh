@@ -15,7 +15,9 @@
 #   6. a library built from another engine/backend.h (a stand-in whose table says another
 #      AE_BACKEND_ABI, or another size) is refused with both versions named, before any of its
 #      ops is called (the driver probe skipped by the loader's test hook,
-#      AELAB_TEST_NO_DRIVER_CHECK=1, which works only for a library named by AELAB_CUDA_LIB).
+#      AELAB_TEST_NO_DRIVER_CHECK=1, which works only for a library named by AELAB_CUDA_LIB);
+#   7. check and run with device gpu hold the plan's device peak to the device's free memory
+#      (memory_info of the table; a stand-in library reports the figures).
 # Skips (77) when aelab was built without CUDA.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -156,6 +158,45 @@ if $cc -Iengine -o "$tmp/size" "$tmp/size.c" && size=$("$tmp/size") &&
     fi
 else
     bad "cannot build the stand-in libraries with $cc"
+fi
+
+# 7. the device's memory in the plan: a stand-in library whose table (this backend.h's ABI and
+#    size) answers memory_info with FAKE_FREE bytes free of 80 GiB and has no ops at all, so a
+#    run that called one would crash. tiny.yaml is a CSV data set, so the plan takes MNIST's
+#    shape (60,000 x 784): its step is 2 x 21,964 bytes of parameters and gradients +
+#    8 x 8 x (784+3+784) of activations, plus 60,000 x 785 bytes of training data on the device.
+cat >"$tmp/mem.c" <<'END'
+#include "backend.h"
+static bool mem(uint64_t *f, uint64_t *t) { *f = FAKE_FREE; *t = 80ull << 30; return true; }
+const Backend *gpu_backend_create(char *why, size_t n) {
+    static Backend b = {.abi = AE_BACKEND_ABI, .size = sizeof(Backend), .name = "cuda",
+                        .memory_info = mem};
+    (void)why, (void)n;
+    return &b;
+}
+END
+need=$((2 * 21964 + 8 * 8 * 1571 + 60000 * 785))
+if $cc -shared -fPIC -Iengine -DFAKE_FREE=$((need - 1))ull -o "$tmp/mem_small.so" "$tmp/mem.c" &&
+   $cc -shared -fPIC -Iengine -DFAKE_FREE=${need}ull -o "$tmp/mem_fits.so" "$tmp/mem.c"; then
+    hook=(env AELAB_TEST_NO_DRIVER_CHECK=1)
+    want="pipeline[1].pretrain_layer: the plan needs 45.1 MiB on the cuda device (parameters 21.4 KiB, gradients 21.4 KiB, optimizer 0 bytes, activations 98.2 KiB, training data 44.9 MiB), more than the 45.1 MiB free there (of 80.0 GiB)"
+    expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_small.so" "$AELAB" check "$tmp/tiny.yaml" --set device=gpu
+    contains "aelab check: error: $want"
+    contains "pretrain_layer: encoder 784->3" # the plan that explains it is still printed
+    expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_small.so" "$AELAB" "${tiny[@]}" --out "$tmp/m1" --device gpu
+    contains "aelab run: error: $want"
+    if [[ ! -e $tmp/m1 ]]; then ok; else bad "a run refused for device memory made its directory"; fi
+    expect 0 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_fits.so" "$AELAB" check "$tmp/tiny.yaml" --set device=gpu
+    lacks "aelab check: error"
+    # the CPU's memory is the host's: the stand-in is not asked
+    expect 0 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_small.so" "$AELAB" check "$tmp/tiny.yaml" --set device=cpu
+    lacks "aelab check: error"
+else
+    bad "cannot build the memory stand-in libraries with $cc"
+fi
+if [[ $driver -eq 0 ]]; then
+    expect 0 "$AELAB" check "$tmp/tiny.yaml" --set device=gpu
+    contains "aelab check: note: device memory not checked: no CUDA driver:"
 fi
 
 echo "cuda loader: $pass checks passed, $fail failed"

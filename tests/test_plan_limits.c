@@ -388,6 +388,47 @@ static void test_idx_shape(void) {
     free(out);
 }
 
+
+/* The plan against a device's free memory (plan_check_device_memory): each stage's step plus
+ * the training set on the device (60,000 MNIST images of 784 bytes and their labels). The
+ * peak is the append step; exactly that fits, one byte less names it; less than the first
+ * step names the first stage. */
+static void test_device_memory(void) {
+    char *out, msg[512];
+    int nerrors;
+    Config *c = load("l17.yaml", L17, NULL, 0, &out, &nerrors);
+    CHECK(c != NULL);
+    free(out);
+    if (!c) return;
+    uint64_t data = 60000ull * 785;
+    uint64_t pretrain = 4ull * 628384 * 2 + 8ull * 1000 * (784 + 400 + 784) + data;
+    uint64_t append = 4ull * 833840 * 4 + 8ull * 1000 * 2624 + data;
+    uint64_t total = 80ull << 30;
+    CHECK(plan_check_device_memory(c, NULL, "cuda", append, total, msg, sizeof msg) == 0);
+    CHECK(plan_check_device_memory(c, NULL, "cuda", UINT64_MAX, total, msg, sizeof msg) == 0);
+    CHECK(plan_check_device_memory(c, NULL, "cuda", append - 1, total, msg, sizeof msg) == 1);
+    CHECK_STR(msg, "pipeline[2].append_layer: the plan needs 77.7 MiB on the cuda device "
+                   "(parameters 3.2 MiB, gradients 3.2 MiB, optimizer 6.4 MiB, activations "
+                   "20.0 MiB, training data 44.9 MiB), more than the 77.7 MiB free there (of "
+                   "80.0 GiB)");
+    CHECK(plan_check_device_memory(c, NULL, "cuda", pretrain, total, msg, sizeof msg) == 1);
+    CHECK(strncmp(msg, "pipeline[2].append_layer:", 25) == 0);
+    CHECK(plan_check_device_memory(c, NULL, "cuda", pretrain - 1, total, msg, sizeof msg) == 1);
+    CHECK_STR(msg, "pipeline[1].pretrain_layer: the plan needs 64.7 MiB on the cuda device "
+                   "(parameters 2.4 MiB, gradients 2.4 MiB, optimizer 0 bytes, activations "
+                   "15.0 MiB, training data 44.9 MiB), more than the 64.7 MiB free there (of "
+                   "80.0 GiB)");
+    /* a data set of another shape: D = 100, N = 500 (the figures follow it) */
+    int dims[3] = {100, 10, 500};
+    uint64_t small = 4ull * (2 * (100 * 400 + 400) - 400 + 100) * 2 + 8ull * 500 * (100 + 400 + 100) +
+                     500ull * 101;
+    CHECK(plan_check_device_memory(c, dims, "cuda", small - 1, total, msg, sizeof msg) == 1);
+    CHECK(strncmp(msg, "pipeline[1].pretrain_layer:", 27) == 0);
+    CHECK(plan_check_device_memory(c, dims, "cuda", small, total, msg, sizeof msg) == 1);
+    CHECK(strncmp(msg, "pipeline[2].append_layer:", 25) == 0); /* the first step fits */
+    config_free(c);
+}
+
 int main(void) {
     tu_tmpdir("plan_limits");
     test_format();
@@ -401,5 +442,6 @@ int main(void) {
     test_print_overflow();
     test_threads_boundary();
     test_idx_shape();
+    test_device_memory();
     return tu_tmpdir_done(tu_summary("test_plan_limits"));
 }
