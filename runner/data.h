@@ -17,6 +17,23 @@
 Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
                           AeError *err);
 
+/* dataset_load_idx's first `limit` examples (all when limit <= 0 or >= the count): only those
+ * images are held in memory, and inflated from a gzip file only that far when the trailer's
+ * ISIZE agrees with the header (otherwise the rest is inflated, counted and dropped, to check
+ * it). Every label is read and checked (the Dataset's C is 1 + the largest of all of them,
+ * as dataset_head keeps it), the first `limit` kept. A gzip stream inflating past the header's
+ * length is refused after at most DATAIN_SLACK more bytes (runner/datain.h). */
+Dataset *dataset_load_idx_first(const char *images_path, const char *labels_path,
+                                int max_classes, int limit, AeError *err);
+
+/* `aelab check`'s look at an IDX pair without loading it: both headers, the counts against
+ * each other, and each file's length against its header: a plain file's size on disk; a gzip
+ * file's trailer ISIZE (mod 2^32), and when that disagrees (several members, a cut or padded
+ * file) the stream inflated and counted, at most DATAIN_SLACK bytes past the header's length.
+ * The messages are dataset_load_idx's. *n, *rows, *cols: the images' shape. */
+bool idx_check_pair(const char *images, const char *labels, int *n, int *rows, int *cols,
+                    AeError *err);
+
 /* Reads only the header of an IDX images file: count and shape (for `aelab check`). */
 bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err);
 

@@ -210,10 +210,11 @@ static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
     } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
         return ae_fail(err, "%s", why);
     }
-    r->train_host = dataset_load_idx(ti, tl, 0, err);
+    /* only the subsets' images are read (and inflated): a bomb behind a small subset stays shut */
+    r->train_host = dataset_load_idx_first(ti, tl, 0, d->subset, err);
     if (!r->train_host) return false;
     bool test = vi[0] && vl[0];
-    if (test) r->test_host = dataset_load_idx(vi, vl, 0, err);
+    if (test) r->test_host = dataset_load_idx_first(vi, vl, 0, d->test_subset, err);
     return !test || r->test_host;
 }
 

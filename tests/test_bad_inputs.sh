@@ -60,6 +60,12 @@ if ! "$CC" -std=c11 -D_GNU_SOURCE -O1 -Iengine -Irunner -o "$T/csvcheck" tests/b
     exit 1
 fi
 
+if ! "$CC" -std=c11 -O2 -o "$T/gzbomb" tests/bad_inputs/gzbomb.c -lz 2>"$T/gzbomb.log"; then
+    echo "test_bad_inputs: cannot build tests/bad_inputs/gzbomb.c:"; cat "$T/gzbomb.log"
+    echo "test_bad_inputs: 0 passed, 1 failed"
+    exit 1
+fi
+
 aelab() {
     local wrap=${AELAB_WRAP:-}
     wrap=${wrap//\{name\}/$CASE}
@@ -103,6 +109,16 @@ in_ro_bind() {
                         "$@"' _ "$dir" "$@"
 }
 export -f with_ulimit_f
+
+no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the point
+
+# with_ulimit_v KIB CMD...: CMD with its address space limited to KIB KiB (ulimit -v): a run
+# that allocated or inflated a data set it does not need fails for memory instead of passing.
+with_ulimit_v() {
+    local kib=$1
+    shift
+    (ulimit -v "$kib"; "$@")
+}
 
 KNOWN_COMPANIONS='^(aelab: note: results written so far are in .*/|\(see '"'"'aelab [a-z]* ?--help'"'"'\)|\(run `aelab [a-z]* --help` for the usage\)|aelab (run|check): [0-9]+ errors? in .*)$'
 
@@ -189,8 +205,8 @@ mkdir -p "$D" "$O" "$C"
 # good pair: 100 images of 4x4 (16-byte header + 1600 bytes = 1616), labels 0..9
 idx_images "$D/img" 100 4 4
 idx_labels "$D/lab" 100
-run_idx() { # run_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: the command line of a case
-    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}"
+run_idx() { # run_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS [KEYS]]: the command line of a case
+    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}"
     echo aelab run "$C/$1.yaml" -q --no-plots --no-cache --device cpu --out "$O/$1"
 }
 # shellcheck disable=SC2046
@@ -315,6 +331,100 @@ gzip -n -c "$D/bomb" >"$D/bomb.gz"
 idx_labels "$D/lab60k" 60000
 bad gz_claims_too_much 1 "$D/bomb.gz: error: truncated: expected 47040016 bytes (16-byte header + 60000 x 28 x 28) but $(stat -c %s "$D/bomb.gz") bytes of gzip cannot hold that many" \
     -- $(run_idx gz_claims_too_much "$D/bomb.gz" "$D/lab60k")
+
+# multi-member gzip (`cat a.gz b.gz`, what `gzip -c a b` writes) is one stream: accepted
+head -c 700 "$D/img" | gzip -n -c >"$D/multi.gz"
+tail -c +701 "$D/img" | head -c 600 | gzip -n -c >>"$D/multi.gz"
+tail -c +1301 "$D/img" | gzip -n -c >>"$D/multi.gz"
+{ head -c 50 "$D/lab" | gzip -n -c; tail -c +51 "$D/lab" | gzip -n -c; } >"$D/lab-multi.gz"
+bad gz_multi_member_ok 0 -- $(run_idx gz_multi_member_ok "$D/multi.gz" "$D/lab-multi.gz")
+bad gz_multi_member_subset_ok 0 -- $(run_idx gz_multi_member_subset_ok "$D/multi.gz" "$D/lab-multi.gz" "" "" "subset: 20, ")
+# a member cut short in the middle of several: the stream ends early
+{ gzip -n -c <"$D/lab" | head -c 20; gzip -n -c <"$D/lab"; } >"$D/multi-cut.gz"
+bad gz_multi_member_first_cut 1 "$D/multi-cut.gz: error: damaged gzip stream: invalid literal/length code" \
+    -- $(run_idx gz_multi_member_first_cut "$D/img.gz" "$D/multi-cut.gz")
+
+# ==== 2a. trailing garbage after the gzip stream: refused with its offset in the file =========
+{ cat "$D/img.gz"; printf 'garbage!'; } >"$D/trail.gz"
+bad gz_trailing_garbage 1 "$D/trail.gz: error: trailing garbage after the gzip stream: 8 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_garbage "$D/trail.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; head -c 512 /dev/zero; } >"$D/trail0.gz"
+bad gz_trailing_zeros 1 "$D/trail0.gz: error: trailing garbage after the gzip stream: 512 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_zeros "$D/trail0.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; printf '\x1f'; } >"$D/trail1.gz"
+bad gz_trailing_one_byte 1 "$D/trail1.gz: error: trailing garbage after the gzip stream: 1 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_one_byte "$D/trail1.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; printf '\x1f\x8b\x09\x00garbage'; } >"$D/trail-member.gz"
+bad gz_trailing_bad_member 1 "$D/trail-member.gz: error: damaged gzip stream: unknown compression method" \
+    -- $(run_idx gz_trailing_bad_member "$D/trail-member.gz" "$D/lab.gz")
+{ cat "$D/multi.gz"; printf 'PK\x03\x04'; } >"$D/multi-trail.gz"
+bad gz_trailing_after_members 1 "$D/multi-trail.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $(stat -c %s "$D/multi.gz") of the file (after 3 members, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_after_members "$D/multi-trail.gz" "$D/lab.gz")
+labgz=$(stat -c %s "$D/lab.gz")
+{ cat "$D/lab.gz"; printf 'tail'; } >"$D/lab-trail.gz"
+bad gz_trailing_garbage_labels 1 "$D/lab-trail.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $labgz of the file (after 1 member, 108 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_garbage_labels "$D/img.gz" "$D/lab-trail.gz")
+printf 'a,b,label\n1,2,0\n3,4,1\n' | gzip -n -c >"$D/trail.csv.gz"
+csvgz=$(stat -c %s "$D/trail.csv.gz")
+printf 'junk' >>"$D/trail.csv.gz"
+csv_config "$C/gz_trailing_csv.yaml" gz_trailing_csv "$D/trail.csv.gz"
+bad gz_trailing_csv 1 "$D/trail.csv.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $csvgz of the file (after 1 member, 22 bytes decompressed) are not another gzip member" \
+    -- aelab run "$C/gz_trailing_csv.yaml" -q --no-plots --no-cache --device cpu --out "$O/gz_trailing_csv"
+
+# ==== 2b. `aelab check` holds each file's length against its header (exit 2), without loading it
+# (plain: the size on disk; gzip: the trailer's ISIZE, inflated and counted when it disagrees)
+check_idx() { # check_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: the command line of a case
+    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}"
+    echo aelab check "$C/$1.yaml"
+}
+at_ld() { echo " (the data set of load_dataset at $C/$1.yaml:4:5)"; }
+bad check_idx_ok 0 -- no_stdout $(check_idx check_idx_ok "$D/img" "$D/lab")
+bad check_gz_ok 0 -- no_stdout $(check_idx check_gz_ok "$D/img.gz" "$D/lab.gz")
+bad check_gz_multi_member_ok 0 -- no_stdout $(check_idx check_gz_multi_member_ok "$D/multi.gz" "$D/lab-multi.gz")
+bad check_images_truncated 2 "$D/img-cut: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000$(at_ld check_images_truncated)" \
+    -- $(check_idx check_images_truncated "$D/img-cut" "$D/lab")
+bad check_labels_truncated 2 "$D/lab-cut: error: truncated: expected 108 bytes (8-byte header + 100), found 50$(at_ld check_labels_truncated)" \
+    -- $(check_idx check_labels_truncated "$D/img" "$D/lab-cut")
+bad check_images_trailing 2 "$D/img-trail: error: 3 trailing bytes after byte 1616: expected 1616 bytes, found 1619$(at_ld check_images_trailing)" \
+    -- $(check_idx check_images_trailing "$D/img-trail" "$D/lab")
+bad check_test_images_truncated 2 "$D/img-cut: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000$(at_ld check_test_images_truncated)" \
+    -- $(check_idx check_test_images_truncated "$D/img" "$D/lab" "$D/img-cut" "$D/lab")
+bad check_label_count_mismatch 2 "$D/lab99: error: count mismatch: 99 labels at byte 4, expected 100 (the number of images in $D/img)$(at_ld check_label_count_mismatch)" \
+    -- $(check_idx check_label_count_mismatch "$D/img" "$D/lab99")
+bad check_gz_content_truncated 2 "$D/short.gz: error: truncated: expected 1616 bytes (decompressed) (16-byte header + 100 x 4 x 4), found 500$(at_ld check_gz_content_truncated)" \
+    -- $(check_idx check_gz_content_truncated "$D/short.gz" "$D/lab.gz")
+bad check_gz_content_trailing 2 "$D/long.gz: error: 1 trailing bytes after byte 1616: expected 1616 bytes (decompressed), found 1617$(at_ld check_gz_content_trailing)" \
+    -- $(check_idx check_gz_content_trailing "$D/long.gz" "$D/lab.gz")
+bad check_gz_cut 2 "$D/cut.gz: error: damaged gzip stream: compressed data ends early (truncated .gz file?)$(at_ld check_gz_cut)" \
+    -- $(check_idx check_gz_cut "$D/cut.gz" "$D/lab.gz")
+bad check_gz_trailing_garbage 2 "$D/trail.gz: error: trailing garbage after the gzip stream: 8 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member$(at_ld check_gz_trailing_garbage)" \
+    -- $(check_idx check_gz_trailing_garbage "$D/trail.gz" "$D/lab.gz")
+bad check_gz_labels_crc_damaged 2 "$D/lab-crc.gz: error: damaged gzip stream: incorrect data check$(at_ld check_gz_labels_crc_damaged)" \
+    -- $(check_idx check_gz_labels_crc_damaged "$D/img.gz" "$D/lab-crc.gz")
+bad check_test_width_mismatch 2 "$D/img5x5: error: 25 features per example (5 x 5), but the training set ($D/img) has 16$(at_ld check_test_width_mismatch)" \
+    -- $(check_idx check_test_width_mismatch "$D/img" "$D/lab" "$D/img5x5" "$D/lab10")
+
+# ==== 2c. gzip bombs: a small file inflating to GBs (tests/bad_inputs/gzbomb.c writes them in
+# well under a second). Only what the header (and the subset) needs is inflated: each case runs
+# under `ulimit -v` of 1 GiB, so a run that inflated or held the data would fail for memory.
+"$T/gzbomb" images "$D/bomb4g.gz" 4294967296 100 28 28       # 100 images, then 4 GiB of zeros
+"$T/gzbomb" images "$D/big.gz" 3136000000 4000000 28 28     # 4,000,000 images: 3.1 GB, consistent
+"$T/gzbomb" labels "$D/lab4m" 4000000
+idx_labels "$D/lab100" 100
+BOMB="$D/bomb4g.gz: error: more than 1048576 trailing bytes after byte 78416: expected 78416 bytes (decompressed); the stream inflates past what its header declares (stopped reading there)"
+bad gz_bomb_past_header 1 "$BOMB" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_past_header "$D/bomb4g.gz" "$D/lab100" "" "" "subset: 100, ") --threads 1
+bad gz_bomb_past_header_check 2 "$BOMB$(at_ld gz_bomb_past_header_check)" \
+    -- with_ulimit_v 1048576 $(check_idx gz_bomb_past_header_check "$D/bomb4g.gz" "$D/lab100")
+bad gz_bomb_subset_ok 0 \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_subset_ok "$D/big.gz" "$D/lab4m" "" "" "subset: 100, ") --threads 1
+bad gz_bomb_subset_check_ok 0 \
+    -- with_ulimit_v 1048576 no_stdout $(check_idx gz_bomb_subset_check_ok "$D/big.gz" "$D/lab4m")
+bad gz_bomb_all_out_of_memory 1 "$D/big.gz: error: out of memory for 3140000000 bytes of images and labels" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_all_out_of_memory "$D/big.gz" "$D/lab4m") --threads 1
+bad gz_bomb_test_split 1 "$BOMB" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_test_split "$D/img" "$D/lab" "$D/bomb4g.gz" "$D/lab100" "test_subset: 10, ") --threads 1
+rm -f "$D/bomb4g.gz" "$D/big.gz" "$D/lab4m"
 
 # ==== 3. CSV data files (load_dataset {name: csv}) ===========================================
 run_csv() { # run_csv NAME TRAIN [TEST [LABEL_COLUMN]]
@@ -622,7 +732,6 @@ pipeline:
 ${6:-}
 EOF
 }
-no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the point
 head_config "$C/head3.yaml" head3 "$D/lab" "" "classes: 3"
 CLS="error: pipeline[1].attach_classifier.classes: 3, but the training labels go up to 9 (10 classes in $D/lab); set classes: 10 or leave it out"
 bad labels_past_head_check 2 "$C/head3.yaml:5:34: $CLS" -- aelab check "$C/head3.yaml"
@@ -703,7 +812,8 @@ idx_config "$C/fifo-lab.yaml" fifo-lab "$D/img" "$D/fifo"
 bad fifo_labels 1 "$D/fifo: error: cannot open: a FIFO, not a regular file" \
     -- t10 run "$C/fifo-lab.yaml" -q --no-plots --no-cache --device cpu --out "$O/fifo_labels"
 head_config "$C/fifo-head.yaml" fifo-head "$D/fifo" "" "classes: 3"
-bad fifo_labels_check_with_head 0 -- no_stdout t10 check "$C/fifo-head.yaml"
+bad fifo_labels_check_with_head 2 "$D/fifo: error: cannot open: a FIFO, not a regular file (the data set of load_dataset at $C/fifo-head.yaml:4:5)" \
+    -- t10 check "$C/fifo-head.yaml"
 idx_config "$C/chardev-img.yaml" chardev-img /dev/zero "$D/lab"
 bad chardev_images 1 "/dev/zero: error: cannot open: a character device, not a regular file" \
     -- t10 run "$C/chardev-img.yaml" -q --no-plots --no-cache --device cpu --out "$O/chardev_images"

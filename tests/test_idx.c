@@ -326,6 +326,156 @@ static void test_corrupt(void) {
     CHECK_STR(err.msg, want);
 }
 
+/* Expects idx_check_pair to fail with exactly the message want (or succeed when want is NULL). */
+static void expect_check(const char *images, const char *labels, const char *want, int line) {
+    AeError err = {{0}};
+    int n = 0, r = 0, c = 0;
+    bool ok = idx_check_pair(images, labels, &n, &r, &c, &err);
+    tu_checks++;
+    if (want ? ok || strcmp(err.msg, want) != 0 : !ok) {
+        tu_failures++;
+        fprintf(stderr, "%s:%d: check failed: idx_check_pair(%s, %s)%s\n   got: \"%s\"\n  want: \"%s\"\n",
+                __FILE__, line, images, labels, ok ? " succeeded" : "", ok ? "" : err.msg,
+                want ? want : "success");
+    }
+}
+#define EXPECT_CHECK(i, l, ...)                                                               \
+    do {                                                                                      \
+        char want_[2048];                                                                     \
+        snprintf(want_, sizeof want_, __VA_ARGS__);                                           \
+        expect_check((i), (l), want_, __LINE__);                                              \
+    } while (0)
+
+/* bytes as a gzip member (deflate level 6), appended to the file at path */
+static size_t append_gz(const char *path, const void *data, size_t n) {
+    gzFile gz = gzopen(path, "ab");
+    AE_ASSERT(gz != NULL);
+    AE_ASSERT(n == 0 || gzwrite(gz, data, (unsigned)n) == (int)n);
+    AE_ASSERT(gzclose(gz) == Z_OK);
+    struct stat st;
+    AE_ASSERT(stat(path, &st) == 0);
+    return (size_t)st.st_size;
+}
+
+static void append_raw(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "ab");
+    AE_ASSERT(f && fwrite(data, 1, n, f) == n && fclose(f) == 0);
+}
+
+/* The file's length against its header (idx_check_pair, `aelab check`), trailing garbage after
+ * a gzip stream, multi-member gzip, and bounded inflation (dataset_load_idx_first). */
+static void test_sizes(void) {
+    static unsigned char buf[1 << 16], lb[256];
+    AeError err;
+    size_t n = make_images(buf, 0x803, 100, 4, 4, 0); /* 1616 bytes */
+    size_t ln = make_labels(lb, 100, 9, 0);           /* 108 bytes, labels 0..9 */
+    const char *img = tu_path("s-img"), *lab = tu_path("s-lab");
+    tu_write_file(img, buf, n);
+    tu_write_file(lab, lb, ln);
+    expect_check(img, lab, NULL, __LINE__);
+    int cn = 0, cr = 0, cc = 0;
+    CHECK(idx_check_pair(img, lab, &cn, &cr, &cc, &err) && cn == 100 && cr == 4 && cc == 4);
+    const char *p = tu_path("s-img-cut");
+    tu_write_file(p, buf, 1000);
+    EXPECT_CHECK(p, lab, "%s: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000", p);
+    p = tu_path("s-lab-long");
+    tu_write_file(p, lb, ln);
+    append_raw(p, "xy", 2);
+    EXPECT_CHECK(img, p, "%s: error: 2 trailing bytes after byte 108: expected 108 bytes, found 110", p);
+
+    /* gzip: ISIZE agrees (cheap), content short or long (inflated and counted) */
+    const char *gi = tu_path("s-img.gz"), *gl = tu_path("s-lab.gz");
+    unlink(gi), unlink(gl);
+    size_t gisize = append_gz(gi, buf, n);
+    append_gz(gl, lb, ln);
+    expect_check(gi, gl, NULL, __LINE__);
+    p = tu_path("s-short.gz");
+    unlink(p);
+    append_gz(p, buf, 900);
+    EXPECT_CHECK(p, gl, "%s: error: truncated: expected 1616 bytes (decompressed) (16-byte header + 100 x 4 x 4), found 900", p);
+    p = tu_path("s-long.gz");
+    unlink(p);
+    append_gz(p, buf, n);
+    append_gz(p, "abc", 3); /* a second member: 3 bytes more */
+    EXPECT_CHECK(p, gl, "%s: error: 3 trailing bytes after byte 1616: expected 1616 bytes (decompressed), found 1619", p);
+
+    /* multi-member: three members are one stream, for check and load */
+    const char *gm = tu_path("s-multi.gz");
+    unlink(gm);
+    append_gz(gm, buf, 500);
+    append_gz(gm, buf + 500, 0); /* an empty member too */
+    append_gz(gm, buf + 500, n - 500);
+    expect_check(gm, gl, NULL, __LINE__);
+    Dataset *d = dataset_load_idx(gm, gl, 0, &err);
+    CHECK(d && d->n == 100 && memcmp(d->images, buf + 16, 1600) == 0 && d->C == 10);
+    dataset_free(d);
+    d = dataset_load_idx_first(gm, gl, 0, 7, &err);
+    CHECK(d && d->n == 7 && memcmp(d->images, buf + 16, 7 * 16) == 0 && d->C == 10);
+    dataset_free(d);
+
+    /* trailing garbage after the stream: refused with the offset in the file, load and check */
+    p = tu_path("s-garbage.gz");
+    unlink(p);
+    append_gz(p, buf, n);
+    append_raw(p, "\0\0\0\0\0", 5);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: error: trailing garbage after the gzip stream: 5 bytes at byte %zu of the file "
+             "(after 1 member, 1616 bytes decompressed) are not another gzip member",
+             p, gisize);
+    expect_check(p, gl, want, __LINE__);
+    expect_fail(p, gl, 0, want, __LINE__);
+    p = tu_path("s-garbage-lab.gz");
+    unlink(p);
+    size_t lsize = append_gz(p, lb, ln);
+    append_raw(p, "\x1f", 1);
+    EXPECT_FAIL(gi, p, 0,
+                "%s: error: trailing garbage after the gzip stream: 1 bytes at byte %zu of the file "
+                "(after 1 member, 108 bytes decompressed) are not another gzip member",
+                p, lsize);
+
+    /* a subset reads only its images: the labels are all read (C and the range check are the
+     * whole file's); a label out of range past the subset is still refused */
+    d = dataset_load_idx_first(img, lab, 0, 3, &err);
+    CHECK(d && d->n == 3 && d->C == 10 && memcmp(d->images, buf + 16, 48) == 0);
+    CHECK(d && d->labels[0] == 0 && d->labels[2] == 2);
+    dataset_free(d);
+    d = dataset_load_idx_first(gi, gl, 0, 1000, &err); /* clamped to the count */
+    CHECK(d && d->n == 100);
+    dataset_free(d);
+    p = tu_path("s-lab-bad");
+    lb[8 + 90] = 12;
+    tu_write_file(p, lb, ln);
+    lb[8 + 90] = 0;
+    d = dataset_load_idx_first(img, p, 0, 3, &err);
+    CHECK(d == NULL);
+    snprintf(want, sizeof want, "%s: error: label 12 at byte 98 out of range, expected < 10", p);
+    CHECK_STR(err.msg, want);
+
+    /* bounded inflation: 100 images, then 3 MiB more than the header declares; refused after
+     * DATAIN_SLACK (1 MiB) past the end, with or without a subset; check says the same */
+    p = tu_path("s-bomb.gz");
+    unlink(p);
+    {
+        gzFile gz = gzopen(p, "wb");
+        AE_ASSERT(gz && gzwrite(gz, buf, (unsigned)n) == (int)n);
+        static unsigned char zeros[1 << 16];
+        for (int k = 0; k < 48; k++) AE_ASSERT(gzwrite(gz, zeros, sizeof zeros) == (int)sizeof zeros);
+        AE_ASSERT(gzclose(gz) == Z_OK);
+    }
+    snprintf(want, sizeof want,
+             "%s: error: more than 1048576 trailing bytes after byte 1616: expected 1616 bytes "
+             "(decompressed); the stream inflates past what its header declares (stopped reading "
+             "there)",
+             p);
+    expect_check(p, gl, want, __LINE__);
+    expect_fail(p, gl, 0, want, __LINE__);
+    d = dataset_load_idx_first(p, gl, 0, 10, &err);
+    CHECK(d == NULL);
+    CHECK_STR(err.msg, want);
+    dataset_free(d);
+}
+
 static void test_csv(void) {
     AeError err = {{0}};
     const char *p = tu_path("a.csv");
@@ -521,6 +671,10 @@ static void test_real(void) {
         dataset_free(d);
         int n, r, c;
         CHECK(idx_read_header(ti, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        double t0 = now_s();
+        CHECK(idx_check_pair(ti, tl, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        CHECK(idx_check_pair(vi, vl, &n, &r, &c, &err) && n == 10000);
+        printf("MNIST: idx_check_pair of both splits in %.3f s\n", now_s() - t0);
         /* the two splits' files are not interchangeable */
         EXPECT_FAIL(ti, vl, 10,
                     "%s: error: count mismatch: 10000 labels at byte 4, expected 60000 (the "
@@ -532,6 +686,11 @@ static void test_real(void) {
         printf("note: skipping the real Fashion-MNIST checks: %s\n", why);
     } else {
         double t0 = now_s();
+        int n, r, c;
+        CHECK(idx_check_pair(ti, tl, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        CHECK(idx_check_pair(vi, vl, &n, &r, &c, &err) && n == 10000);
+        printf("Fashion-MNIST (gzip): idx_check_pair of both splits in %.3f s\n", now_s() - t0);
+        t0 = now_s();
         Dataset *d = dataset_load_idx(ti, tl, 10, &err);
         printf("Fashion-MNIST train (%s): loaded in %.3f s\n", ti, now_s() - t0);
         CHECK(d && d->n == 60000 && d->rows == 28 && d->cols == 28 && d->C == 10);
@@ -558,6 +717,7 @@ int main(void) {
     tu_tmpdir("idx");
     test_round_trip();
     test_corrupt();
+    test_sizes();
     test_csv();
     test_resolve();
     test_real();

@@ -52,13 +52,14 @@ poke() {
 # gz SRC DST: gzip without a name or time stamp (same bytes every time)
 gz() { gzip -n -c "$1" >"$2"; }
 
-# idx_config FILE NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: a tiny run on IDX files
+# idx_config FILE NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS [KEYS]]: a tiny run on IDX files;
+# KEYS ("subset: 20, ") go into load_dataset before batch_size
 idx_config() {
     cat >"$1" <<EOF
 name: $2
 seed: 1
 pipeline:
-  - load_dataset: {name: idx, train_images: $3, train_labels: $4${5:+, test_images: $5, test_labels: $6}, batch_size: 10}
+  - load_dataset: {name: idx, train_images: $3, train_labels: $4${5:+, test_images: $5, test_labels: $6}, ${7:-}batch_size: 10}
   - pretrain_layer: {units: 4, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
 EOF
 }
