@@ -44,9 +44,9 @@ static int splits_resolve(const DatasetCfg *ds, SplitLabels s[2]) {
     return s[1].path[0] ? 2 : 1;
 }
 
-static void split_read(SplitLabels *s, int label_column) {
+static void split_read(SplitLabels *s, const DatasetCfg *ds) {
     if (s->csv) {
-        Dataset *d = dataset_load_csv(s->path, label_column, NULL);
+        Dataset *d = dataset_load_csv(s->path, ds->label_column, (CsvPixels)ds->pixels, NULL);
         if (!d) return;
         s->n = s->limit > 0 && s->limit < d->n ? s->limit : d->n;
         memset(s->hist, 0, sizeof s->hist);
@@ -167,14 +167,14 @@ int datacheck_validate(const Config *c, const YNode *root, Diag *d) {
         nerrors++;
     }
     if (head < 0 || ns == 0) return nerrors;
-    for (int i = 0; i < ns; i++) split_read(&s[i], ds->label_column);
+    for (int i = 0; i < ns; i++) split_read(&s[i], ds);
     return nerrors + check_head(c, head, root, s, ns, d);
 }
 
 /* A CSV file's shape, from loading it (the loader checks every record). */
 static bool csv_shape(const DatasetCfg *ds, const char *path, int *n, int *D, int *C,
                       AeError *err) {
-    Dataset *d = dataset_load_csv(path, ds->label_column, err);
+    Dataset *d = dataset_load_csv(path, ds->label_column, (CsvPixels)ds->pixels, err);
     if (!d) return false;
     *n = d->n, *D = d->D, *C = d->C;
     dataset_free(d);

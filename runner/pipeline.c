@@ -197,9 +197,9 @@ static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
     char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
     char why[2048];
     if (strcmp(d->name, "csv") == 0) {
-        r->train_host = dataset_load_csv(d->train_csv, d->label_column, err);
+        r->train_host = dataset_load_csv(d->train_csv, d->label_column, (CsvPixels)d->pixels, err);
         if (!r->train_host) return false;
-        if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, err);
+        if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, (CsvPixels)d->pixels, err);
         return !d->test_csv[0] || r->test_host;
     }
     if (strcmp(d->name, "idx") == 0) {

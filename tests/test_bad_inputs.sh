@@ -427,8 +427,8 @@ bad gz_bomb_test_split 1 "$BOMB" \
 rm -f "$D/bomb4g.gz" "$D/big.gz" "$D/lab4m"
 
 # ==== 3. CSV data files (load_dataset {name: csv}) ===========================================
-run_csv() { # run_csv NAME TRAIN [TEST [LABEL_COLUMN]]
-    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}"
+run_csv() { # run_csv NAME TRAIN [TEST [LABEL_COLUMN [KEYS]]]
+    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}" "${5:-}"
     echo aelab run "$C/$1.yaml" -q --no-plots --no-cache --device cpu --out "$O/$1"
 }
 printf 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' >"$D/ok.csv"
@@ -449,7 +449,7 @@ printf '1,2,300,0\n' >"$D/pixel.csv"
 bad csv_pixel_out_of_range 1 "$D/pixel.csv: error: record 1, column 3: pixel value 300 out of range, expected 0..255" \
     -- $(run_csv csv_pixel_out_of_range "$D/pixel.csv")
 printf '1,2,3,0.5\n' >"$D/label-frac.csv"
-bad csv_label_not_integer 1 "$D/label-frac.csv: error: record 1, column 4: label 0.5, expected an integer 0..255" \
+bad csv_label_not_integer 1 "$D/label-frac.csv: error: record 1, column 4: label 0.5, expected an integer 0..255 (label_column: auto takes the last column; set label_column: first, or N, if the label is elsewhere)" \
     -- $(run_csv csv_label_not_integer "$D/label-frac.csv")
 printf '5\n6\n' >"$D/one-column.csv"
 bad csv_one_column 1 "$D/one-column.csv: error: record 1: 1 column, expected a label and pixels" \
@@ -483,6 +483,83 @@ bad csv_bom_only 1 "$D/bom-only.csv: error: no data records" -- $(run_csv csv_bo
 printf '\xEF\xBB\xBF1,2,0\n' >"$D/bom-narrow.csv"
 bad csv_bom_test_width_mismatch 1 "aelab: error: the test set has 2 features per example but the training set 3" \
     -- $(run_csv csv_bom_test_width_mismatch "$D/ok.csv" "$D/bom-narrow.csv")
+
+# ==== 3a. label-first CSVs and pixels already in [0, 1]: label_column and pixels say the layout;
+# their default `auto` takes the last column and 0..255, and refuses a file that says otherwise
+printf 'label,p1,p2,p3\n3,0,10,200\n1,0,200,0\n' >"$D/label-first-header.csv"
+bad csv_label_first_header 1 "$D/label-first-header.csv: error: the header (record 1) names column 1 the label, but label_column: auto takes the last column (4); set label_column: first" \
+    -- $(run_csv csv_label_first_header "$D/label-first-header.csv")
+bad csv_label_first_header_ok 0 -- $(run_csv csv_label_first_header_ok "$D/label-first-header.csv" "" first)
+printf 'p1,class,p2\n3,0,10\n1,1,200\n' >"$D/label-middle-header.csv"
+bad csv_label_middle_header 1 "$D/label-middle-header.csv: error: the header (record 1) names column 2 the label, but label_column: auto takes the last column (3); set label_column: 1" \
+    -- $(run_csv csv_label_middle_header "$D/label-middle-header.csv")
+bad csv_label_column_n_ok 0 -- $(run_csv csv_label_column_n_ok "$D/label-middle-header.csv" "" 1)
+printf '3,0,120,0\n1,0,200,0\n7,5,30,0\n' >"$D/label-first.csv"
+bad csv_label_first_guess 1 "$D/label-first.csv: error: column 1 holds integers 0..9 like labels (3 distinct values) but the last column, which label_column: auto takes as the label, holds one value only (largest 0): a label-first file? set label_column: first (or label_column: last to keep the last column)" \
+    -- $(run_csv csv_label_first_guess "$D/label-first.csv")
+bad csv_label_first_guess_last_ok 0 -- $(run_csv csv_label_first_guess_last_ok "$D/label-first.csv" "" last)
+bad csv_label_first_guess_minus1_ok 0 -- $(run_csv csv_label_first_guess_minus1_ok "$D/label-first.csv" "" -1)
+printf '3,0,120,200\n1,0,200,17\n' >"$D/label-first-wide.csv"
+bad csv_label_first_guess_wide 1 "$D/label-first-wide.csv: error: column 1 holds integers 0..9 like labels (2 distinct values) but the last column, which label_column: auto takes as the label, holds other values (largest 200): a label-first file? set label_column: first (or label_column: last to keep the last column)" \
+    -- $(run_csv csv_label_first_guess_wide "$D/label-first-wide.csv")
+printf '0,0.5,0.25,0\n1,1,0.75,0.125\n' >"$D/label-first-unit.csv"
+bad csv_label_first_unit 1 "$D/label-first-unit.csv: error: record 2, column 4: label 0.125, expected an integer 0..255 (label_column: auto takes the last column; set label_column: first, or N, if the label is elsewhere)" \
+    -- $(run_csv csv_label_first_unit "$D/label-first-unit.csv" "" "" "")
+sed -i 's/^0,0.5,0.25,0$/0,0.5,0.25,0.25/' "$D/label-first-unit.csv"
+bad csv_label_first_unit_ok 0 -- $(run_csv csv_label_first_unit_ok "$D/label-first-unit.csv" "" first "pixels: unit, ")
+col_of() { awk -v w="$2" 'NR == 4 { print index($0, w) }' "$1"; } # col_of FILE WORD: its column on line 4
+run_csv csv_label_column_bad_value "$D/ok.csv" "" middle >/dev/null
+bad csv_label_column_bad_value 2 "$C/csv_label_column_bad_value.yaml:4:$(col_of "$C/csv_label_column_bad_value.yaml" middle): error: pipeline[0].load_dataset.label_column: expected an integer >= -1, or one of auto, first, last, got \"middle\"" \
+    -- $(run_csv csv_label_column_bad_value "$D/ok.csv" "" middle)
+printf '0.5,0.25,0.0,1\n0.1,1,0.75,0\n' >"$D/unit.csv"
+bad csv_pixels_unit_guess 1 "$D/unit.csv: error: every pixel value lies in [0, 1], with fractions (record 1, column 1: 0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them as 0..255)" \
+    -- $(run_csv csv_pixels_unit_guess "$D/unit.csv")
+bad csv_pixels_unit_ok 0 -- $(run_csv csv_pixels_unit_ok "$D/unit.csv" "" "" "pixels: unit, ")
+bad csv_pixels_byte_explicit_ok 0 -- $(run_csv csv_pixels_byte_explicit_ok "$D/unit.csv" "" "" "pixels: byte, ")
+printf '0.5,0.25,0.0,1\n0.1,3,0.75,0\n' >"$D/unit-bad.csv"
+bad csv_pixels_unit_out_of_range 1 "$D/unit-bad.csv: error: record 2, column 2: pixel value 3 out of range, expected 0..1 (pixels: unit)" \
+    -- $(run_csv csv_pixels_unit_out_of_range "$D/unit-bad.csv" "" "" "pixels: unit, ")
+printf '0.5,-0.25,0.0,1\n' >"$D/unit-neg.csv"
+bad csv_pixels_unit_negative 1 "$D/unit-neg.csv: error: record 1, column 2: pixel value -0.25 out of range, expected 0..1 (pixels: unit)" \
+    -- $(run_csv csv_pixels_unit_negative "$D/unit-neg.csv" "" "" "pixels: unit, ")
+printf '0,1,1,0\n1,0,1,1\n' >"$D/binary.csv"
+bad csv_pixels_binary_ok 0 -- $(run_csv csv_pixels_binary_ok "$D/binary.csv")
+run_csv csv_pixels_bad_value "$D/ok.csv" "" "" "pixels: float, " >/dev/null
+bad csv_pixels_bad_value 2 "$C/csv_pixels_bad_value.yaml:4:$(col_of "$C/csv_pixels_bad_value.yaml" float): error: pipeline[0].load_dataset.pixels: expected one of auto, byte, unit, got \"float\"" \
+    -- $(run_csv csv_pixels_bad_value "$D/ok.csv" "" "" "pixels: float, ")
+
+# ==== 3b. `aelab check` reads a CSV's shape (records, columns) and fails on a file it cannot use
+check_csv() { # check_csv NAME TRAIN [TEST [LABEL_COLUMN [KEYS]]]: the command line of a case
+    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}" "${5:-}"
+    echo aelab check "$C/$1.yaml"
+}
+bad check_csv_missing 2 "$D/none.csv: error: cannot open: No such file or directory$(at_ld check_csv_missing)" \
+    -- $(check_csv check_csv_missing "$D/none.csv")
+bad check_csv_directory 2 "$D/a-directory: error: cannot open: a directory, not a regular file$(at_ld check_csv_directory)" \
+    -- $(check_csv check_csv_directory "$D/a-directory")
+bad check_csv_ragged 2 "$D/ragged.csv: error: record 2: 3 columns, expected 4 (as in the first record)$(at_ld check_csv_ragged)" \
+    -- $(check_csv check_csv_ragged "$D/ragged.csv")
+bad check_csv_empty 2 "$D/empty.csv: error: no data records$(at_ld check_csv_empty)" \
+    -- $(check_csv check_csv_empty "$D/empty.csv")
+bad check_csv_not_a_number 2 "$D/word.csv: error: record 2, column 3: expected a number, got \"x\"$(at_ld check_csv_not_a_number)" \
+    -- $(check_csv check_csv_not_a_number "$D/word.csv")
+bad check_csv_test_missing 2 "$D/none-test.csv: error: cannot open: No such file or directory$(at_ld check_csv_test_missing)" \
+    -- $(check_csv check_csv_test_missing "$D/ok.csv" "$D/none-test.csv")
+bad check_csv_test_width 2 "$D/narrow.csv: error: 2 features per example, but the training set ($D/ok.csv) has 3$(at_ld check_csv_test_width)" \
+    -- $(check_csv check_csv_test_width "$D/ok.csv" "$D/narrow.csv")
+bad check_csv_label_first 2 "$D/label-first.csv: error: column 1 holds integers 0..9 like labels (3 distinct values) but the last column, which label_column: auto takes as the label, holds one value only (largest 0): a label-first file? set label_column: first (or label_column: last to keep the last column)$(at_ld check_csv_label_first)" \
+    -- $(check_csv check_csv_label_first "$D/label-first.csv")
+bad check_csv_pixels_unit 2 "$D/unit.csv: error: every pixel value lies in [0, 1], with fractions (record 1, column 1: 0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them as 0..255)$(at_ld check_csv_pixels_unit)" \
+    -- $(check_csv check_csv_pixels_unit "$D/unit.csv")
+# the plan shows the CSV's own shape (3 records of 4 columns: 3 features, labels up to 7), not MNIST's
+if [[ $ONLY == '*' || check_csv_shape == $ONLY ]]; then
+    plan=$($(check_csv check_csv_shape "$D/label-first.csv" "" first) 2>&1)
+    if grep -qxF '[0] load_dataset: csv, 3 training examples of 3 features, 8 classes; batch 2, shuffled' <<<"$plan"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1)); echo "FAIL check_csv_shape: the plan's load_dataset line:"; head -n 3 <<<"$plan" | sed 's/^/    /'
+    fi
+fi
 
 # ==== 4. config files that are not YAML text (tests/bad_configs/ has the YAML errors) ========
 bad config_missing 2 "$C/none.yaml: error: cannot open: No such file or directory" -- aelab check "$C/none.yaml"

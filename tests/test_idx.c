@@ -481,7 +481,7 @@ static void test_csv(void) {
     const char *p = tu_path("a.csv");
     const char *txt = "pix1,pix2,pix3,pix4,label\n0,255,12,13,3\n1,2,3,4.4,0\n\n9,8,7,6,1\n";
     tu_write_file(p, txt, strlen(txt));
-    Dataset *d = dataset_load_csv(p, -1, &err);
+    Dataset *d = dataset_load_csv(p, -1, CSV_PIXELS_BYTE, &err);
     CHECK(d != NULL);
     if (d) {
         CHECK(d->n == 3 && d->D == 4 && d->rows == 2 && d->cols == 2 && d->C == 4);
@@ -497,7 +497,7 @@ static void test_csv(void) {
     p = tu_path("b.csv.gz");
     txt = "2,1,2,3\n0,4,5,6\n";
     write_gz(p, txt, strlen(txt));
-    d = dataset_load_csv(p, 0, &err);
+    d = dataset_load_csv(p, 0, CSV_PIXELS_BYTE, &err);
     CHECK(d && d->n == 2 && d->D == 3 && d->rows == 1 && d->cols == 3 && d->C == 3);
     CHECK(d && d->images[3] == 4 && d->labels[0] == 2);
     dataset_free(d);
@@ -508,15 +508,86 @@ static void test_csv(void) {
     for (size_t k = 0; k < 2; k++) {
         p = tu_path("bom.csv");
         tu_write_file(p, bom_ok[k], strlen(bom_ok[k]));
-        d = dataset_load_csv(p, -1, &err);
+        d = dataset_load_csv(p, -1, CSV_PIXELS_BYTE, &err);
         CHECK(d && d->n == 2 && d->D == 4 && d->rows == 2 && d->C == 2);
         CHECK(d && d->images[0] == 1 && d->labels[1] == 1);
         dataset_free(d);
     }
     p = tu_path("bom.csv.gz");
     write_gz(p, bom_ok[0], strlen(bom_ok[0]));
-    d = dataset_load_csv(p, 0, &err);
+    d = dataset_load_csv(p, 0, CSV_PIXELS_BYTE, &err);
     CHECK(d && d->n == 2 && d->D == 4 && d->labels[0] == 1 && d->images[0] == 2);
+    dataset_free(d);
+
+    /* pixels: unit scales [0, 1] to 0..255 (round(255 v)); label_column: first, N, auto */
+    p = tu_path("unit.csv");
+    txt = "3,0.5,0,1\n1,0.25,0.75,0.1\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_UNIT, &err);
+    CHECK(d && d->n == 2 && d->D == 3 && d->C == 4 && d->labels[0] == 3 && d->labels[1] == 1);
+    CHECK(d && d->images[0] == 128 && d->images[1] == 0 && d->images[2] == 255);
+    CHECK(d && d->images[3] == 64 && d->images[4] == 191 && d->images[5] == 26);
+    dataset_free(d);
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_BYTE, &err); /* as bytes: rounded */
+    CHECK(d && d->images[0] == 1 && d->images[2] == 1 && d->images[3] == 0);
+    dataset_free(d);
+    p = tu_path("mid.csv");
+    txt = "a,label,b\n10,2,30\n40,0,60\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, 1, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->n == 2 && d->D == 2 && d->labels[0] == 2 && d->images[1] == 30 && d->C == 3);
+    dataset_free(d);
+    /* auto: a label-last file with a header, and one without whose first column is a pixel */
+    p = tu_path("last.csv");
+    txt = "0,5,200,3\n0,9,100,1\n0,0,50,3\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, CSV_LABEL_AUTO, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->n == 3 && d->labels[0] == 3 && d->C == 4 && d->images[1] == 5);
+    dataset_free(d);
+
+    struct {
+        const char *text, *want; /* want: the message after "PATH: error: " */
+        int label_col;
+        CsvPixels pixels;
+    } guess[] = {
+        {"label,a,b\n1,20,30\n2,40,0\n",
+         "the header (record 1) names column 1 the label, but label_column: auto takes the last "
+         "column (3); set label_column: first", CSV_LABEL_AUTO, CSV_PIXELS_AUTO},
+        {"a,b,Target ,c\n1,2,3,4\n", "the header (record 1) names column 3 the label, but "
+         "label_column: auto takes the last column (4); set label_column: 2", CSV_LABEL_AUTO,
+         CSV_PIXELS_AUTO},
+        {"4,100,0\n2,100,0\n", "column 1 holds integers 0..9 like labels (2 distinct values) "
+         "but the last column, which label_column: auto takes as the label, holds one value "
+         "only (largest 0): a label-first file? set label_column: first (or label_column: last "
+         "to keep the last column)", CSV_LABEL_AUTO, CSV_PIXELS_AUTO},
+        {"1,0.5,2\n", "every pixel value lies in [0, 1], with fractions (record 1, column 2: "
+         "0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them "
+         "as 0..255)", CSV_LABEL_LAST, CSV_PIXELS_AUTO},
+        {"1,0.5,1.5\n", "record 1, column 3: pixel value 1.5 out of range, expected 0..1 "
+         "(pixels: unit)", CSV_LABEL_FIRST, CSV_PIXELS_UNIT},
+        {"1,0.5,0.5\n", "record 1, column 3: label 0.5, expected an integer 0..255 "
+         "(label_column: auto takes the last column; set label_column: first, or N, if the "
+         "label is elsewhere)", CSV_LABEL_AUTO, CSV_PIXELS_UNIT},
+    };
+    for (size_t k = 0; k < sizeof guess / sizeof guess[0]; k++) {
+        p = tu_path("guess.csv");
+        tu_write_file(p, guess[k].text, strlen(guess[k].text));
+        char want[1024];
+        snprintf(want, sizeof want, "%s: error: %s", p, guess[k].want);
+        err.msg[0] = '\0';
+        d = dataset_load_csv(p, guess[k].label_col, guess[k].pixels, &err);
+        CHECK(d == NULL);
+        CHECK_STR(err.msg, want);
+        dataset_free(d);
+    }
+    /* the same files with the key set: accepted */
+    p = tu_path("guess.csv");
+    tu_write_file(p, guess[2].text, strlen(guess[2].text));
+    d = dataset_load_csv(p, CSV_LABEL_LAST, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->C == 1);
+    dataset_free(d);
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->C == 5 && d->labels[0] == 4 && d->images[0] == 100);
     dataset_free(d);
 
     struct {
@@ -543,12 +614,12 @@ static void test_csv(void) {
         char want[1024];
         snprintf(want, sizeof want, "%s: error: %s", p, bad[k].want);
         err.msg[0] = '\0';
-        d = dataset_load_csv(p, bad[k].label_col, &err);
+        d = dataset_load_csv(p, bad[k].label_col, CSV_PIXELS_BYTE, &err);
         CHECK(d == NULL);
         CHECK_STR(err.msg, want);
         dataset_free(d);
     }
-    d = dataset_load_csv(tu_path("none.csv"), -1, &err);
+    d = dataset_load_csv(tu_path("none.csv"), -1, CSV_PIXELS_BYTE, &err);
     CHECK(d == NULL);
     char want[1024];
     snprintf(want, sizeof want, "%s: error: cannot open: No such file or directory",

@@ -64,13 +64,14 @@ pipeline:
 EOF
 }
 
-# csv_config FILE NAME TRAIN_CSV [TEST_CSV [LABEL_COLUMN]]: a tiny run on CSV files
+# csv_config FILE NAME TRAIN_CSV [TEST_CSV [LABEL_COLUMN [KEYS]]]: a tiny run on CSV files;
+# KEYS ("pixels: unit, ") go into load_dataset before batch_size
 csv_config() {
     cat >"$1" <<EOF
 name: $2
 seed: 1
 pipeline:
-  - load_dataset: {name: csv, train_csv: $3${4:+, test_csv: $4}${5:+, label_column: $5}, batch_size: 2}
+  - load_dataset: {name: csv, train_csv: $3${4:+, test_csv: $4}${5:+, label_column: $5}, ${6:-}batch_size: 2}
   - pretrain_layer: {units: 2, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
 EOF
 }
