@@ -114,10 +114,12 @@ no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the poi
 
 # with_ulimit_v KIB CMD...: CMD with its address space limited to KIB KiB (ulimit -v): a run
 # that allocated or inflated a data set it does not need fails for memory instead of passing.
+# Under a wrapper (valgrind: AELAB_WRAP) the limit is left off, since memcheck itself needs
+# more address space than that; the cases still show that only the subset is inflated.
 with_ulimit_v() {
     local kib=$1
     shift
-    (ulimit -v "$kib"; "$@")
+    if [[ -n ${AELAB_WRAP:-} ]]; then "$@"; else (ulimit -v "$kib"; "$@"); fi
 }
 
 KNOWN_COMPANIONS='^(aelab: note: results written so far are in .*/|\(see '"'"'aelab [a-z]* ?--help'"'"'\)|\(run `aelab [a-z]* --help` for the usage\)|aelab (run|check): [0-9]+ errors? in .*)$'
@@ -420,6 +422,7 @@ bad gz_bomb_subset_ok 0 \
     -- with_ulimit_v 1048576 $(run_idx gz_bomb_subset_ok "$D/big.gz" "$D/lab4m" "" "" "subset: 100, ") --threads 1
 bad gz_bomb_subset_check_ok 0 \
     -- with_ulimit_v 1048576 no_stdout $(check_idx gz_bomb_subset_check_ok "$D/big.gz" "$D/lab4m")
+[[ -n ${AELAB_WRAP:-} ]] && skipped+=("gz_bomb_all_out_of_memory (needs ulimit -v, left off under AELAB_WRAP)") ||
 bad gz_bomb_all_out_of_memory 1 "$D/big.gz: error: out of memory for 3140000000 bytes of images and labels" \
     -- with_ulimit_v 1048576 $(run_idx gz_bomb_all_out_of_memory "$D/big.gz" "$D/lab4m") --threads 1
 bad gz_bomb_test_split 1 "$BOMB" \
