@@ -42,7 +42,8 @@ typedef struct DatasetCfg {
     char train_images[CFG_PATH_MAX], train_labels[CFG_PATH_MAX]; /* idx: required */
     char test_images[CFG_PATH_MAX], test_labels[CFG_PATH_MAX];   /* idx: optional */
     char train_csv[CFG_PATH_MAX], test_csv[CFG_PATH_MAX];        /* csv */
-    int label_column;               /* csv: -1 = last */
+    int label_column;               /* csv: >= 0, CSV_LABEL_LAST, CSV_LABEL_AUTO (runner/data.h) */
+    int pixels;                     /* csv: a CsvPixels (runner/data.h) */
     int subset;                     /* first N training examples; 0 = all */
     int test_subset;                /* first N test examples; 0 = all */
     int batch_size;                 /* default for training stages: 1000 */

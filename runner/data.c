@@ -5,21 +5,22 @@
  * byte, the only one accepted), byte 3 the rank R, then R big-endian uint32 dimensions, then the
  * elements, row-major. Images are 0x00000803 (N, rows, cols), labels 0x00000801 (N).
  *
- * Every file goes through zlib's gz* reader, which reads plain files transparently, so gzip is
- * detected by content, not by name. Data is read in large chunks straight into the Dataset's
- * buffers (zlib copies plain files with read(2) directly into the destination). Byte offsets in
- * messages count bytes of the IDX stream, i.e. after decompression for a gzip file.
+ * Every file goes through runner/datain.h's reader, plain or gzip detected by content. Data is
+ * read in large chunks straight into the Dataset's buffers. Byte offsets in messages count
+ * bytes of the IDX stream, i.e. after decompression for a gzip file.
  *
  * Sizes are validated before anything large is allocated: a plain file's length must match its
  * header exactly, and a gzip file cannot declare more than deflate's maximum expansion of its
- * compressed size. AE_IDX_MAX_BYTES caps any one file.
+ * compressed size. AE_IDX_MAX_BYTES caps any one file. A gzip stream is inflated only as far
+ * as the header (and a subset) needs: past the header's length by at most DATAIN_SLACK bytes
+ * before it is refused, and for a subset only to the subset's last image when the trailer's
+ * ISIZE agrees with the header (the rest is neither inflated nor held in memory).
  *
  * idx_write builds the file's bytes in memory (compressed there for a .gz path) and hands them
  * to runner/fsutil.c's atomic writer, the one every output goes through.
  */
 #include "data.h"
 
-#include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,126 +30,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "datain.h"
 #include "fsutil.h"
 
-/* Largest IDX or CSV data set accepted (elements of one file), and largest image. */
-#define AE_IDX_MAX_BYTES (1ULL << 32)
-#define AE_IDX_MAX_FEATURES (1 << 24)
 /* deflate cannot expand data by more than about 1032:1; a gzip file claiming more is damaged. */
 #define AE_GZIP_MAX_RATIO 1032ULL
 
 typedef unsigned long long ull;
-
-/* ---------------------------------------------------------------------------------------------
- * A file opened for reading through zlib.
- */
-typedef struct IdxIn {
-    const char *path;
-    gzFile gz;
-    bool gzip;     /* content starts with the gzip magic 1f 8b */
-    ull fsize;     /* bytes on disk */
-    ull pos;       /* bytes of the (decompressed) stream consumed so far */
-} IdxIn;
-
-static bool in_open(IdxIn *f, const char *path, AeError *err) {
-    memset(f, 0, sizeof *f);
-    f->path = path;
-    char why[256];
-    int fd = fs_open_regular(path, &f->fsize, why, sizeof why);
-    if (fd < 0) return ae_fail(err, "%s: error: %s", path, why);
-    unsigned char m[2] = {0, 0};
-    f->gzip = pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    f->gz = gzdopen(fd, "rb");
-    if (!f->gz) {
-        close(fd);
-        return ae_fail(err, "%s: error: cannot open: out of memory", path);
-    }
-    gzbuffer(f->gz, 1u << 17);
-    return true;
-}
-
-static void in_close(IdxIn *f) {
-    if (f->gz) gzclose(f->gz);
-    f->gz = NULL;
-}
-
-/* The message for a read that failed or stopped early inside zlib; false when zlib saw no error
- * (a clean end of file), true after filling err. */
-static bool in_stream_error(IdxIn *f, AeError *err) {
-    int errnum = Z_OK;
-    const char *msg = gzerror(f->gz, &errnum);
-    switch (errnum) {
-    case Z_OK:
-    case Z_STREAM_END:
-        return false;
-    case Z_ERRNO:
-        ae_fail(err, "%s: error: read error at byte %llu: %s", f->path, f->pos, strerror(errno));
-        return true;
-    case Z_BUF_ERROR:
-        ae_fail(err, "%s: error: damaged gzip stream: compressed data ends early (truncated .gz "
-                "file?)", f->path);
-        return true;
-    case Z_MEM_ERROR:
-        ae_fail(err, "%s: error: out of memory while decompressing", f->path);
-        return true;
-    default:
-        /* gzerror prefixes the name zlib knows, "<fd:N>: "; ours is better */
-        if (msg && strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": ")) msg = strstr(msg, ": ") + 2;
-        ae_fail(err, "%s: error: damaged gzip stream: %s", f->path,
-                msg && *msg ? msg : "unknown zlib error");
-        return true;
-    }
-}
-
-/* Reads up to n bytes into dst in large chunks; *got says how many arrived. False (err filled)
- * on a read or decompression error; a clean early end of file is true with *got < n. */
-static bool in_read(IdxIn *f, void *dst, ull n, ull *got, AeError *err) {
-    unsigned char *p = dst;
-    *got = 0;
-    while (*got < n) {
-        ull want = n - *got;
-        if (want > (1u << 30)) want = 1u << 30;
-        int r = gzread(f->gz, p + *got, (unsigned)want);
-        if (r < 0) {
-            if (!in_stream_error(f, err))
-                ae_fail(err, "%s: error: read error at byte %llu", f->path, f->pos);
-            return false;
-        }
-        *got += (ull)r;
-        f->pos += (ull)r;
-        if ((ull)r < want) break; /* end of file, or an error zlib reports on the next call */
-    }
-    if (*got < n && in_stream_error(f, err)) return false;
-    return true;
-}
-
-/* After the last expected byte: reads on to the end so that zlib checks the gzip trailer (CRC
- * and length), and counts any bytes left over. False (err filled) on trailing data or damage. */
-static bool in_expect_end(IdxIn *f, ull expected, AeError *err) {
-    unsigned char buf[1 << 16];
-    ull extra = 0;
-    for (;;) {
-        int r = gzread(f->gz, buf, sizeof buf);
-        if (r < 0) {
-            if (!in_stream_error(f, err))
-                ae_fail(err, "%s: error: read error at byte %llu", f->path, f->pos);
-            return false;
-        }
-        if (r == 0) break;
-        extra += (ull)r;
-        f->pos += (ull)r;
-        if (!f->gzip) break; /* plain: the size on disk tells the rest */
-    }
-    if (in_stream_error(f, err)) return false;
-    if (!f->gzip && extra) extra = f->fsize - expected;
-    if (extra)
-        return ae_fail(err,
-                       "%s: error: %llu trailing bytes after byte %llu: expected %llu bytes%s, "
-                       "found %llu",
-                       f->path, extra, expected, expected, f->gzip ? " (decompressed)" : "",
-                       expected + extra);
-    return true;
-}
+typedef DataIn IdxIn;
 
 static uint32_t be32(const unsigned char *b) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
@@ -176,7 +65,7 @@ static bool idx_header_read(IdxIn *f, int rank, IdxHeader *h, AeError *err) {
     memset(h, 0, sizeof *h);
     h->rank = rank;
     h->hdr_bytes = 4 + 4 * (ull)rank;
-    if (!in_read(f, b, 4, &got, err)) return false;
+    if (!datain_read(f, b, 4, &got, err)) return false;
     if (got < 4)
         return ae_fail(err,
                        "%s: error: truncated header: expected %llu bytes (%s header), found %llu",
@@ -195,7 +84,7 @@ static bool idx_header_read(IdxIn *f, int rank, IdxHeader *h, AeError *err) {
     if (b[3] != rank)
         return ae_fail(err, "%s: error: bad magic 0x%08x at byte 0, expected 0x%08x (%s)",
                        f->path, magic, want_magic, idx_kind_name(rank));
-    if (!in_read(f, b + 4, 4 * (ull)rank, &got, err)) return false;
+    if (!datain_read(f, b + 4, 4 * (ull)rank, &got, err)) return false;
     if (got < 4 * (ull)rank)
         return ae_fail(err,
                        "%s: error: truncated header: expected %llu bytes (%s header), found %llu",
@@ -253,27 +142,52 @@ static bool idx_check_room(IdxIn *f, const IdxHeader *h, AeError *err) {
     return true;
 }
 
-/* Reads the body of an IDX file into dst (h->nelems bytes) and checks the exact length. */
-static bool idx_body_read(IdxIn *f, const IdxHeader *h, uint8_t *dst, AeError *err) {
-    ull got = 0;
-    ull expected = h->hdr_bytes + h->nelems;
-    if (!in_read(f, dst, h->nelems, &got, err)) return false;
-    if (got < h->nelems) {
-        char shape[128];
-        idx_shape_text(h, shape, sizeof shape);
-        return ae_fail(err, "%s: error: truncated: expected %llu bytes%s (%s), found %llu",
-                       f->path, expected, f->gzip ? " (decompressed)" : "", shape,
-                       h->hdr_bytes + got);
+
+static bool truncated(IdxIn *f, const IdxHeader *h, ull got, AeError *err) {
+    char shape[128];
+    idx_shape_text(h, shape, sizeof shape);
+    return ae_fail(err, "%s: error: truncated: expected %llu bytes%s (%s), found %llu", f->path,
+                   h->hdr_bytes + h->nelems, f->gzip ? " (decompressed)" : "", shape,
+                   h->hdr_bytes + got);
+}
+
+/* Reads the next n body bytes into dst (NULL: read and drop them), given that `done` body bytes
+ * were read before; a short read is the truncation error. */
+static bool body_read(IdxIn *f, const IdxHeader *h, uint8_t *dst, ull n, ull done, AeError *err) {
+    unsigned char scratch[1 << 16];
+    while (n > 0) {
+        ull want = dst ? n : n < sizeof scratch ? n : sizeof scratch, got = 0;
+        if (!datain_read(f, dst ? dst : scratch, want, &got, err)) return false;
+        done += got;
+        if (got < want) return truncated(f, h, done, err);
+        n -= want;
+        if (dst) dst += want;
     }
-    return in_expect_end(f, expected, err);
+    return true;
+}
+
+/* After `done` of the body's bytes were read: the rest of the file agrees with the header.
+ * Plain: its size was checked already (idx_check_room). Gzip: the trailer's ISIZE when it
+ * agrees (mod 2^32); otherwise (several members, a cut or padded file) the rest is inflated,
+ * counted and dropped, to the header's end and at most DATAIN_SLACK bytes past it; always so
+ * when `full` (a labels file: small, and its CRC is worth checking). */
+static bool idx_verify_rest(IdxIn *f, const IdxHeader *h, ull done, bool full, AeError *err) {
+    ull expected = h->hdr_bytes + h->nelems;
+    uint32_t isize;
+    if (!f->gzip) return true;
+    if (!full && done < h->nelems && datain_gzip_isize(f, &isize) && isize == (uint32_t)expected &&
+        f->members == 1)
+        return true;
+    return body_read(f, h, NULL, h->nelems - done, done, err) &&
+           datain_expect_end(f, expected, err);
 }
 
 bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *err) {
     IdxIn f;
     IdxHeader h;
-    if (!in_open(&f, path, err)) return false;
+    if (!datain_open(&f, path, err)) return false;
     bool ok = idx_header_read(&f, 3, &h, err);
-    in_close(&f);
+    datain_close(&f);
     if (!ok) return false;
     *n = (int)h.dims[0];
     *rows = (int)h.dims[1];
@@ -281,86 +195,123 @@ bool idx_read_header(const char *path, int *n, int *rows, int *cols, AeError *er
     return true;
 }
 
+/* Opens path and reads its header of the given rank, and checks that the file can hold it. */
+static bool idx_open(IdxIn *f, const char *path, int rank, IdxHeader *h, AeError *err) {
+    if (!datain_open(f, path, err)) return false;
+    if (idx_header_read(f, rank, h, err) && idx_check_room(f, h, err)) return true;
+    datain_close(f);
+    return false;
+}
+
+static bool count_mismatch(const char *images, const char *labels, const IdxHeader *hi,
+                           const IdxHeader *hl, AeError *err) {
+    if (hl->dims[0] == hi->dims[0]) return false;
+    ae_fail(err,
+            "%s: error: count mismatch: %u labels at byte 4, expected %u (the number of images "
+            "in %s)",
+            labels, hl->dims[0], hi->dims[0], images);
+    return true;
+}
+
+bool idx_check_pair(const char *images, const char *labels, int *n, int *rows, int *cols,
+                    AeError *err) {
+    IdxIn fi = {.fd = -1}, fl = {.fd = -1};
+    IdxHeader hi, hl;
+    bool ok = idx_open(&fi, images, 3, &hi, err) && idx_open(&fl, labels, 1, &hl, err) &&
+              !count_mismatch(images, labels, &hi, &hl, err) &&
+              idx_verify_rest(&fi, &hi, 0, false, err) && idx_verify_rest(&fl, &hl, 0, true, err);
+    datain_close(&fi);
+    datain_close(&fl);
+    if (!ok) return false;
+    *n = (int)hi.dims[0];
+    *rows = (int)hi.dims[1];
+    *cols = (int)hi.dims[2];
+    return true;
+}
+
 bool idx_label_histogram(const char *path, int limit, unsigned hist[256], int *n, AeError *err) {
-    IdxIn f;
+    IdxIn f = {.fd = -1};
     IdxHeader h;
     memset(hist, 0, 256 * sizeof *hist);
-    if (!in_open(&f, path, err)) return false;
-    bool ok = idx_header_read(&f, 1, &h, err) && idx_check_room(&f, &h, err);
-    ull want = ok && limit > 0 && (ull)limit < h.nelems ? (ull)limit : h.nelems, got = 0;
+    bool ok = idx_open(&f, path, 1, &h, err);
+    ull want = ok && limit > 0 && (ull)limit < h.nelems ? (ull)limit : ok ? h.nelems : 0;
     uint8_t *labels = ok ? malloc(want) : NULL;
     if (ok && !labels) ok = ae_fail(err, "%s: error: out of memory for %llu labels", path, want);
-    if (ok && !in_read(&f, labels, want, &got, err)) ok = false;
-    if (ok && got < want) {
-        char shape[128];
-        idx_shape_text(&h, shape, sizeof shape);
-        ok = ae_fail(err, "%s: error: truncated: expected %llu bytes%s (%s), found %llu", path,
-                     h.hdr_bytes + h.nelems, f.gzip ? " (decompressed)" : "", shape,
-                     h.hdr_bytes + got);
-    }
+    if (ok) ok = body_read(&f, &h, labels, want, 0, err);
     for (ull i = 0; ok && i < want; i++) hist[labels[i]]++;
     if (ok) *n = (int)want;
     free(labels);
-    in_close(&f);
+    datain_close(&f);
     return ok;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Datasets.
  */
+/* The labels of a file whose first `keep` went to dst: every one of the header's labels is
+ * read (in chunks past keep) and checked against max_classes; *maxlab is the largest. */
+static bool labels_read(IdxIn *f, const IdxHeader *h, uint8_t *dst, ull keep, int max_classes,
+                        int *maxlab, AeError *err) {
+    uint8_t chunk[1 << 16];
+    *maxlab = 0;
+    for (ull i = 0; i < h->nelems;) {
+        ull n = i < keep ? keep : h->nelems - i < sizeof chunk ? h->nelems - i : sizeof chunk;
+        uint8_t *p = i < keep ? dst : chunk;
+        if (!body_read(f, h, p, n, i, err)) return false;
+        for (ull k = 0; k < n; k++) {
+            if (p[k] >= max_classes)
+                return ae_fail(err, "%s: error: label %u at byte %llu out of range, expected < %d",
+                               f->path, p[k], h->hdr_bytes + i + k, max_classes);
+            if (p[k] > *maxlab) *maxlab = p[k];
+        }
+        i += n;
+    }
+    return datain_expect_end(f, h->hdr_bytes + h->nelems, err);
+}
+
 Dataset *dataset_load_idx(const char *images_path, const char *labels_path, int max_classes,
                           AeError *err) {
-    IdxIn fi = {0}, fl = {0};
+    return dataset_load_idx_first(images_path, labels_path, max_classes, 0, err);
+}
+
+Dataset *dataset_load_idx_first(const char *images_path, const char *labels_path,
+                                int max_classes, int limit, AeError *err) {
+    IdxIn fi = {.fd = -1}, fl = {.fd = -1};
     IdxHeader hi, hl;
     Dataset *d = NULL;
     if (max_classes <= 0) max_classes = 10;
     if (max_classes > 256) max_classes = 256; /* labels are bytes: nothing is out of range */
 
-    if (!in_open(&fi, images_path, err)) goto fail;
-    if (!idx_header_read(&fi, 3, &hi, err)) goto fail;
-    if (!in_open(&fl, labels_path, err)) goto fail;
-    if (!idx_header_read(&fl, 1, &hl, err)) goto fail;
-    if (hl.dims[0] != hi.dims[0]) {
-        ae_fail(err,
-                "%s: error: count mismatch: %u labels at byte 4, expected %u (the number of "
-                "images in %s)",
-                labels_path, hl.dims[0], hi.dims[0], images_path);
+    if (!idx_open(&fi, images_path, 3, &hi, err) || !idx_open(&fl, labels_path, 1, &hl, err) ||
+        count_mismatch(images_path, labels_path, &hi, &hl, err))
         goto fail;
-    }
-    if (!idx_check_room(&fi, &hi, err) || !idx_check_room(&fl, &hl, err)) goto fail;
-
     d = ae_xcalloc(1, sizeof *d);
-    d->n = (int)hi.dims[0];
+    d->n = limit > 0 && (ull)limit < hi.dims[0] ? limit : (int)hi.dims[0];
     d->rows = (int)hi.dims[1];
     d->cols = (int)hi.dims[2];
     d->D = d->rows * d->cols;
-    d->images = malloc(hi.nelems);
-    d->labels = malloc(hl.nelems);
+    ull nimg = (ull)d->n * (ull)d->D;
+    d->images = malloc(nimg);
+    d->labels = malloc((size_t)d->n);
     if (!d->images || !d->labels) {
         ae_fail(err, "%s: error: out of memory for %llu bytes of images and labels", images_path,
-                hi.nelems + hl.nelems);
+                nimg + (ull)d->n);
         goto fail;
     }
-    if (!idx_body_read(&fi, &hi, d->images, err)) goto fail;
-    if (!idx_body_read(&fl, &hl, d->labels, err)) goto fail;
-
+    if (!body_read(&fi, &hi, d->images, nimg, 0, err)) goto fail;
+    if (nimg == hi.nelems ? !datain_expect_end(&fi, hi.hdr_bytes + hi.nelems, err)
+                          : !idx_verify_rest(&fi, &hi, nimg, false, err))
+        goto fail;
     int maxlab = 0;
-    for (int i = 0; i < d->n; i++) {
-        if (d->labels[i] >= max_classes) {
-            ae_fail(err, "%s: error: label %u at byte %llu out of range, expected < %d",
-                    labels_path, d->labels[i], hl.hdr_bytes + (ull)i, max_classes);
-            goto fail;
-        }
-        if (d->labels[i] > maxlab) maxlab = d->labels[i];
-    }
+    if (!labels_read(&fl, &hl, d->labels, (ull)d->n, max_classes, &maxlab, err)) goto fail;
     d->C = maxlab + 1;
-    in_close(&fi);
-    in_close(&fl);
+    datain_close(&fi);
+    datain_close(&fl);
     return d;
 
 fail:
-    in_close(&fi);
-    in_close(&fl);
+    datain_close(&fi);
+    datain_close(&fl);
     dataset_free(d);
     return NULL;
 }
@@ -435,226 +386,4 @@ bool idx_write(const char *path, const uint8_t *data, const int *dims, int rank,
     free(raw);
     if (e) return ae_fail(err, "%s: error: cannot write: %s", path, strerror(e));
     return true;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * CSV: one example per record; the label in one column, pixel values 0..255 in the others.
- * Records are numbered from 1 (a skipped header line is record 1); libcsv skips blank lines,
- * so a record number equals the line number in files without blank lines or quoted newlines.
- */
-typedef struct CsvLoad {
-    const char *path;
-    AeError *err;
-    bool failed;
-    int label_col;        /* as given: -1 = last */
-    long record;          /* 1-based number of the current record */
-    double *cur;          /* values of the current record, (curcap) */
-    int ncur, curcap;
-    bool header_row;      /* the current record is a header being skipped */
-    int ncols;            /* columns of the first data record; 0 until then */
-    uint8_t *images;      /* (n, ncols-1), grown by doubling */
-    uint8_t *labels;      /* (n) */
-    size_t n, cap;        /* examples held, room for */
-    int maxlab;
-} CsvLoad;
-
-static bool csv_number(const char *s, size_t len, double *v) {
-    char *end;
-    if (len == 0) return false;
-    errno = 0;
-    *v = strtod(s, &end);
-    while (end < s + len && (*end == ' ' || *end == '\t' || *end == '\r')) end++;
-    return end == s + len && errno == 0 && isfinite(*v);
-}
-
-static void csv_on_field(void *s, size_t len, void *data) {
-    CsvLoad *L = data;
-    if (L->failed) return;
-    const char *txt = s ? s : "";
-    if (L->ncur == 0 && L->record == 1 && L->ncols == 0) {
-        double v;
-        L->header_row = !csv_number(txt, len, &v);
-    }
-    if (L->header_row) return;
-    double v = 0;
-    if (!csv_number(txt, len, &v)) {
-        L->failed = true;
-        /* the field as one printable line: a stray quote can make libcsv's field span lines */
-        char shown[48];
-        size_t k = 0;
-        for (size_t i = 0; i < len && k < 40; i++) {
-            unsigned char ch = (unsigned char)txt[i];
-            shown[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-        }
-        shown[k] = 0;
-        ae_fail(L->err, "%s: error: record %ld, column %d: expected a number, got \"%s%s\"",
-                L->path, L->record, L->ncur + 1, shown, len > 40 ? "..." : "");
-        return;
-    }
-    if (L->ncur == L->curcap) {
-        L->curcap = L->curcap ? 2 * L->curcap : 1024;
-        if (L->curcap > AE_IDX_MAX_FEATURES + 1) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: record %ld: more than %d columns", L->path, L->record,
-                    AE_IDX_MAX_FEATURES + 1);
-            return;
-        }
-        double *p = realloc(L->cur, sizeof *p * (size_t)L->curcap);
-        if (!p) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: record %ld: out of memory for %d columns", L->path,
-                    L->record, L->curcap);
-            return;
-        }
-        L->cur = p;
-    }
-    L->cur[L->ncur++] = v;
-}
-
-static void csv_on_record(int c, void *data) {
-    (void)c;
-    CsvLoad *L = data;
-    if (L->failed) return;
-    long rec = L->record++;
-    int nf = L->ncur;
-    L->ncur = 0;
-    if (L->header_row) {
-        L->header_row = false;
-        return;
-    }
-    if (L->ncols == 0) {
-        if (nf < 2) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: record %ld: %d column, expected a label and pixels",
-                    L->path, rec, nf);
-            return;
-        }
-        L->ncols = nf;
-        int lc = L->label_col < 0 ? nf - 1 : L->label_col;
-        if (lc >= nf) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: label column %d out of range: records have %d columns",
-                    L->path, L->label_col, nf);
-            return;
-        }
-    } else if (nf != L->ncols) {
-        L->failed = true;
-        ae_fail(L->err, "%s: error: record %ld: %d columns, expected %d (as in the first record)",
-                L->path, rec, nf, L->ncols);
-        return;
-    }
-    size_t D = (size_t)L->ncols - 1;
-    if (L->n == L->cap) {
-        L->cap = L->cap ? 2 * L->cap : 256;
-        if ((unsigned long long)L->cap * D > AE_IDX_MAX_BYTES * 2 || L->cap > (size_t)INT_MAX) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: record %ld: too many records (limit %llu bytes)",
-                    L->path, rec, AE_IDX_MAX_BYTES);
-            return;
-        }
-        uint8_t *pi = realloc(L->images, L->cap * D);
-        if (pi) L->images = pi;
-        uint8_t *pl = pi ? realloc(L->labels, L->cap) : NULL;
-        if (pl) L->labels = pl;
-        if (!pi || !pl) {
-            L->failed = true;
-            ae_fail(L->err, "%s: error: record %ld: out of memory for %zu records", L->path,
-                    rec, L->cap);
-            return;
-        }
-    }
-    int lc = L->label_col < 0 ? L->ncols - 1 : L->label_col;
-    uint8_t *row = L->images + L->n * D;
-    for (int j = 0, k = 0; j < nf; j++) {
-        double v = L->cur[j];
-        if (j == lc) {
-            if (v < 0 || v > 255 || v != floor(v)) {
-                L->failed = true;
-                ae_fail(L->err,
-                        "%s: error: record %ld, column %d: label %g, expected an integer "
-                        "0..255",
-                        L->path, rec, j + 1, v);
-                return;
-            }
-            L->labels[L->n] = (uint8_t)v;
-            if ((int)v > L->maxlab) L->maxlab = (int)v;
-        } else {
-            if (v < 0 || v > 255) {
-                L->failed = true;
-                ae_fail(L->err,
-                        "%s: error: record %ld, column %d: pixel value %g out of range, "
-                        "expected 0..255",
-                        L->path, rec, j + 1, v);
-                return;
-            }
-            row[k++] = (uint8_t)lround(v);
-        }
-    }
-    L->n++;
-}
-
-Dataset *dataset_load_csv(const char *path, int label_col, AeError *err) {
-    IdxIn f = {0};
-    struct csv_parser p;
-    bool parser_ready = false;
-    CsvLoad L = {.path = path, .err = err, .label_col = label_col, .record = 1};
-    Dataset *d = NULL;
-    unsigned char *buf = NULL;
-    AE_ASSERT(label_col >= -1);
-
-    if (!in_open(&f, path, err)) goto fail;
-    if (csv_init(&p, CSV_APPEND_NULL) != 0) {
-        ae_fail(err, "%s: error: cannot start the CSV parser: out of memory", path);
-        goto fail;
-    }
-    parser_ready = true;
-    const size_t chunk = 1 << 16;
-    buf = ae_xmalloc(chunk);
-    bool first = true;
-    for (;;) {
-        ull got = 0;
-        if (!in_read(&f, buf, chunk, &got, err)) goto fail;
-        if (got == 0) break;
-        /* a UTF-8 byte-order mark (some spreadsheets write one) is not part of the first field */
-        size_t skip = 0;
-        if (first && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) skip = 3;
-        first = false;
-        if (csv_parse(&p, buf + skip, (size_t)got - skip, csv_on_field, csv_on_record, &L) !=
-            (size_t)got - skip) {
-            ae_fail(err, "%s: error: CSV parse error: %s", path, csv_strerror(csv_error(&p)));
-            goto fail;
-        }
-        if (L.failed) goto fail;
-        if (got < chunk) break;
-    }
-    csv_fini(&p, csv_on_field, csv_on_record, &L);
-    if (L.failed) goto fail;
-    if (L.n == 0) {
-        ae_fail(err, "%s: error: no data records", path);
-        goto fail;
-    }
-
-    d = ae_xcalloc(1, sizeof *d);
-    d->n = (int)L.n;
-    d->D = L.ncols - 1;
-    int side = (int)lround(sqrt((double)d->D));
-    if (side * side == d->D) {
-        d->rows = d->cols = side;
-    } else {
-        d->rows = 1;
-        d->cols = d->D;
-    }
-    d->C = L.maxlab + 1;
-    d->images = L.images;
-    d->labels = L.labels;
-    L.images = L.labels = NULL;
-
-fail:
-    if (parser_ready) csv_free(&p);
-    in_close(&f);
-    free(buf);
-    free(L.cur);
-    free(L.images);
-    free(L.labels);
-    return d;
 }

@@ -44,9 +44,9 @@ static int splits_resolve(const DatasetCfg *ds, SplitLabels s[2]) {
     return s[1].path[0] ? 2 : 1;
 }
 
-static void split_read(SplitLabels *s, int label_column) {
+static void split_read(SplitLabels *s, const DatasetCfg *ds) {
     if (s->csv) {
-        Dataset *d = dataset_load_csv(s->path, label_column, NULL);
+        Dataset *d = dataset_load_csv(s->path, ds->label_column, (CsvPixels)ds->pixels, NULL);
         if (!d) return;
         s->n = s->limit > 0 && s->limit < d->n ? s->limit : d->n;
         memset(s->hist, 0, sizeof s->hist);
@@ -167,6 +167,50 @@ int datacheck_validate(const Config *c, const YNode *root, Diag *d) {
         nerrors++;
     }
     if (head < 0 || ns == 0) return nerrors;
-    for (int i = 0; i < ns; i++) split_read(&s[i], ds->label_column);
+    for (int i = 0; i < ns; i++) split_read(&s[i], ds);
     return nerrors + check_head(c, head, root, s, ns, d);
+}
+
+/* A CSV file's shape, from loading it (the loader checks every record). */
+static bool csv_shape(const DatasetCfg *ds, const char *path, int *n, int *D, int *C,
+                      AeError *err) {
+    Dataset *d = dataset_load_csv(path, ds->label_column, (CsvPixels)ds->pixels, err);
+    if (!d) return false;
+    *n = d->n, *D = d->D, *C = d->C;
+    dataset_free(d);
+    return true;
+}
+
+bool datacheck_files(const DatasetCfg *ds, int dims[3], AeError *err) {
+    char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX], why[2048];
+    int n, rows, cols, D, C, n2, D2 = 0, C2 = 0;
+    if (strcmp(ds->name, "csv") == 0) {
+        if (!csv_shape(ds, ds->train_csv, &n, &D, &C, err)) return false;
+        if (ds->test_csv[0] && !csv_shape(ds, ds->test_csv, &n2, &D2, &C2, err)) return false;
+        if (ds->test_csv[0] && D2 != D)
+            return ae_fail(err, "%s: error: %d features per example, but the training set (%s) "
+                           "has %d", ds->test_csv, D2, ds->train_csv, D);
+        dims[0] = D;
+        dims[1] = ds->test_csv[0] && C2 > C ? C2 : C;
+        dims[2] = ds->subset > 0 && ds->subset < n ? ds->subset : n;
+        return true;
+    }
+    if (strcmp(ds->name, "idx") == 0) {
+        snprintf(ti, sizeof ti, "%s", ds->train_images);
+        snprintf(tl, sizeof tl, "%s", ds->train_labels);
+        snprintf(vi, sizeof vi, "%s", ds->test_images);
+        snprintf(vl, sizeof vl, "%s", ds->test_labels);
+    } else if (!datasets_resolve(ds->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+        return ae_fail(err, "%s", why);
+    }
+    if (!idx_check_pair(ti, tl, &n, &rows, &cols, err)) return false;
+    int vrows, vcols;
+    if (vi[0] && vl[0] && !idx_check_pair(vi, vl, &n2, &vrows, &vcols, err)) return false;
+    if (vi[0] && vl[0] && vrows * vcols != rows * cols)
+        return ae_fail(err, "%s: error: %d features per example (%d x %d), but the training set "
+                       "(%s) has %d", vi, vrows * vcols, vrows, vcols, ti, rows * cols);
+    dims[0] = rows * cols;
+    dims[1] = 10;
+    dims[2] = ds->subset > 0 && ds->subset < n ? ds->subset : n;
+    return true;
 }

@@ -23,4 +23,12 @@
  * read it). Returns the number of errors reported. */
 int datacheck_validate(const Config *c, const YNode *root, Diag *d);
 
+/* `aelab check`'s reading of the data files themselves, for the data set of load_dataset ds:
+ * IDX files (idx, mnist, fashion-mnist; training and test pairs) through idx_check_pair, each
+ * file's length against its header without loading it; CSV files loaded, their shape taken.
+ * Fills dims {D, C, N} (features; classes, 10 for IDX; training examples after subset).
+ * False with err filled (the first file's error, "PATH: error: ...") when a file is missing,
+ * unreadable, cut short, too long or malformed, or a named data set cannot be found. */
+bool datacheck_files(const DatasetCfg *ds, int dims[3], AeError *err);
+
 #endif

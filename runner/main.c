@@ -21,6 +21,7 @@
 #include "csvout.h"
 #include "cudaload.h"
 #include "data.h"
+#include "datacheck.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "datasets.h"
@@ -198,35 +199,40 @@ static double wall_seconds(void) {
 /* How OpenBLAS's core was chosen (prefer_wide_kernels), for -v. */
 static const char *blas_core_origin = "as OpenBLAS detected it";
 
-/* The plan's data shapes {D, C, N} (features, classes, training examples): from the training
- * images' header (never the data) unless the data set is csv. A data set that cannot be found or
- * read returns false, reported (when report) as an error pointing at its load_dataset stage. */
+/* The plan's data shapes {D, C, N} (features, classes, training examples). For `check`
+ * (report) from the data files, each checked against its header without being loaded
+ * (datacheck_files: a CSV is read for its shape); otherwise from the training images' header
+ * alone, MNIST's shape for csv. A data set that cannot be found or read returns false,
+ * reported (when report) as an error pointing at its load_dataset stage. */
 static bool plan_dims(const Config *cfg, int dims[3], bool report) {
     const StageCfg *ld = NULL;
     for (int i = 0; i < cfg->nstages && !ld; i++)
         if (cfg->stages[i].kind == STAGE_LOAD_DATASET) ld = &cfg->stages[i];
     dims[0] = 784, dims[1] = 10, dims[2] = 60000;
-    if (!ld || strcmp(ld->data.name, "csv") == 0) return true;
+    bool csv = ld && strcmp(ld->data.name, "csv") == 0;
+    if (!ld || (csv && !report)) return true;
     char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
     char why[2048];
     AeError err;
     int n, rows, cols;
     bool found = true;
     if (strcmp(ld->data.name, "idx") == 0) snprintf(ti, sizeof ti, "%s", ld->data.train_images);
-    else found = datasets_resolve(ld->data.name, ti, tl, vi, vl, sizeof ti, why, sizeof why);
+    else if (!csv) found = datasets_resolve(ld->data.name, ti, tl, vi, vl, sizeof ti, why, sizeof why);
     if (!found) {
         if (report)
             fprintf(stderr, "%s:%d:%d: error: load_dataset: %s\n", cfg->path, ld->pos.line,
                     ld->pos.col, why);
         return false;
     }
-    if (!idx_read_header(ti, &n, &rows, &cols, &err)) {
+    if (report ? !datacheck_files(&ld->data, dims, &err)
+               : !idx_read_header(ti, &n, &rows, &cols, &err)) {
         /* err.msg is "FILE: error: WHAT": one error, then where the config asked for it */
         if (report)
             fprintf(stderr, "%s (the data set of load_dataset at %s:%d:%d)\n", err.msg,
                     cfg->path, ld->pos.line, ld->pos.col);
         return false;
     }
+    if (report) return true;
     dims[0] = rows * cols;
     dims[2] = ld->data.subset > 0 && ld->data.subset < n ? ld->data.subset : n;
     return true;

@@ -197,9 +197,9 @@ static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
     char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
     char why[2048];
     if (strcmp(d->name, "csv") == 0) {
-        r->train_host = dataset_load_csv(d->train_csv, d->label_column, err);
+        r->train_host = dataset_load_csv(d->train_csv, d->label_column, (CsvPixels)d->pixels, err);
         if (!r->train_host) return false;
-        if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, err);
+        if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, (CsvPixels)d->pixels, err);
         return !d->test_csv[0] || r->test_host;
     }
     if (strcmp(d->name, "idx") == 0) {
@@ -210,10 +210,11 @@ static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
     } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
         return ae_fail(err, "%s", why);
     }
-    r->train_host = dataset_load_idx(ti, tl, 0, err);
+    /* only the subsets' images are read (and inflated): a bomb behind a small subset stays shut */
+    r->train_host = dataset_load_idx_first(ti, tl, 0, d->subset, err);
     if (!r->train_host) return false;
     bool test = vi[0] && vl[0];
-    if (test) r->test_host = dataset_load_idx(vi, vl, 0, err);
+    if (test) r->test_host = dataset_load_idx_first(vi, vl, 0, d->test_subset, err);
     return !test || r->test_host;
 }
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include "data.h"
 
 _Static_assert(sizeof(Act) == sizeof(int), "CT_INT stores Act as an int");
 _Static_assert(sizeof(LossKind) == sizeof(int), "CT_INT stores LossKind as an int");
@@ -51,6 +52,11 @@ static const EnumName dataset_names[] = {
     {"mnist", 0}, {"fashion-mnist", 1}, {"idx", 2}, {"csv", 3}, {NULL, 0}};
 static const EnumName device_names[] = {{"auto", 0}, {"cpu", 1}, {"gpu", 2}, {NULL, 0}};
 static const EnumName split_names[] = {{"test", 1}, {"train", 0}, {NULL, 0}};
+/* names a KT_INT key also accepts (schema_format prints them for their values) */
+static const EnumName label_column_names[] = {
+    {"auto", CSV_LABEL_AUTO}, {"first", CSV_LABEL_FIRST}, {"last", CSV_LABEL_LAST}, {NULL, 0}};
+static const EnumName pixels_names[] = {
+    {"auto", CSV_PIXELS_AUTO}, {"byte", CSV_PIXELS_BYTE}, {"unit", CSV_PIXELS_UNIT}, {NULL, 0}};
 
 #define SEL(i) (1u << (i))
 #define OPT_SGD_BIT SEL(0)
@@ -153,9 +159,16 @@ static const KeySpec load_dataset_keys[] = {
     {.key = "test_csv", .type = KT_STRING, .ctype = CT_CHARS,
      .offset = offsetof(StageCfg, data.test_csv), .size = CFG_PATH_MAX, .only = DATA_CSV,
      .help = "the test examples; optional"},
+    /* tag-csv-keys: the values are runner/data.h's CSV_LABEL_* and CsvPixels */
     {.key = "label_column", .type = KT_INT, .ctype = CT_INT,
-     .offset = offsetof(StageCfg, data.label_column), .def = "-1", .flags = KF_MIN, .min = -1,
-     .only = DATA_CSV, .help = "0-based column of the label; -1 = the last"},
+     .offset = offsetof(StageCfg, data.label_column), .names = label_column_names, .def = "auto",
+     .flags = KF_MIN, .min = -1, .only = DATA_CSV,
+     .help = "the label's column: first, last, N (0-based; -1 = last) or auto (the last, but a "
+             "file that looks label-first is refused)"},
+    {.key = "pixels", .type = KT_ENUM, .ctype = CT_INT, .offset = offsetof(StageCfg, data.pixels),
+     .names = pixels_names, .def = "auto", .only = DATA_CSV,
+     .help = "pixel values: byte (0..255), unit (already in [0, 1]) or auto (byte, but pixels "
+             "all in [0, 1] with fractions are refused)"},
     {.key = "subset", .type = KT_INT, .ctype = CT_INT, .offset = offsetof(StageCfg, data.subset),
      .def = "0", .flags = NONNEG, .min = 0, .help = "keep the first N training examples; 0 = all"},
     {.key = "test_subset", .type = KT_INT, .ctype = CT_INT,
@@ -400,6 +413,8 @@ void schema_describe(const KeySpec *ks, char *buf, size_t size) {
     case KT_INT:
         append(buf, size, "an integer");
         describe_bounds(ks, buf, size);
+        for (int i = 0; ks->names && ks->names[i].name; i++)
+            append(buf, size, "%s%s", i ? ", " : ", or one of ", ks->names[i].name);
         break;
     case KT_FLOAT:
         append(buf, size, "a number");
@@ -458,8 +473,9 @@ void schema_format(const KeySpec *ks, const void *base, char *buf, size_t size) 
     case CT_INT: {
         int v;
         memcpy(&v, field, sizeof v);
-        if (ks->type == KT_ENUM)
-            snprintf(buf, size, "%s", schema_enum_name(ks->names, v));
+        const char *name = ks->names ? schema_enum_name(ks->names, v) : NULL;
+        if (name && (ks->type == KT_ENUM || enum_index(ks->names, name) >= 0))
+            snprintf(buf, size, "%s", name);
         else
             snprintf(buf, size, "%d", v);
         break;
@@ -593,6 +609,11 @@ static CvResult convert_u64(const KeySpec *ks, const char *s, char *field) {
 /* An int, or entry list_index of an int list. */
 static CvResult convert_int(const KeySpec *ks, const char *s, char *field, int list_index) {
     if (ks->ctype == CT_U64) return convert_u64(ks, s, field);
+    int named = ks->names && list_index == 0 ? enum_index(ks->names, s) : -1;
+    if (named >= 0) {
+        memcpy(field, &ks->names[named].value, sizeof(int));
+        return CV_OK;
+    }
     long long v;
     CvResult r = parse_ll(s, &v);
     if (r != CV_OK) return r;

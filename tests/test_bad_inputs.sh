@@ -60,6 +60,12 @@ if ! "$CC" -std=c11 -D_GNU_SOURCE -O1 -Iengine -Irunner -o "$T/csvcheck" tests/b
     exit 1
 fi
 
+if ! "$CC" -std=c11 -O2 -o "$T/gzbomb" tests/bad_inputs/gzbomb.c -lz 2>"$T/gzbomb.log"; then
+    echo "test_bad_inputs: cannot build tests/bad_inputs/gzbomb.c:"; cat "$T/gzbomb.log"
+    echo "test_bad_inputs: 0 passed, 1 failed"
+    exit 1
+fi
+
 aelab() {
     local wrap=${AELAB_WRAP:-}
     wrap=${wrap//\{name\}/$CASE}
@@ -103,6 +109,18 @@ in_ro_bind() {
                         "$@"' _ "$dir" "$@"
 }
 export -f with_ulimit_f
+
+no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the point
+
+# with_ulimit_v KIB CMD...: CMD with its address space limited to KIB KiB (ulimit -v): a run
+# that allocated or inflated a data set it does not need fails for memory instead of passing.
+# Under a wrapper (valgrind: AELAB_WRAP) the limit is left off, since memcheck itself needs
+# more address space than that; the cases still show that only the subset is inflated.
+with_ulimit_v() {
+    local kib=$1
+    shift
+    if [[ -n ${AELAB_WRAP:-} ]]; then "$@"; else (ulimit -v "$kib"; "$@"); fi
+}
 
 KNOWN_COMPANIONS='^(aelab: note: results written so far are in .*/|\(see '"'"'aelab [a-z]* ?--help'"'"'\)|\(run `aelab [a-z]* --help` for the usage\)|aelab (run|check): [0-9]+ errors? in .*)$'
 
@@ -189,8 +207,8 @@ mkdir -p "$D" "$O" "$C"
 # good pair: 100 images of 4x4 (16-byte header + 1600 bytes = 1616), labels 0..9
 idx_images "$D/img" 100 4 4
 idx_labels "$D/lab" 100
-run_idx() { # run_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: the command line of a case
-    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}"
+run_idx() { # run_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS [KEYS]]: the command line of a case
+    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}" "${6:-}"
     echo aelab run "$C/$1.yaml" -q --no-plots --no-cache --device cpu --out "$O/$1"
 }
 # shellcheck disable=SC2046
@@ -316,9 +334,104 @@ idx_labels "$D/lab60k" 60000
 bad gz_claims_too_much 1 "$D/bomb.gz: error: truncated: expected 47040016 bytes (16-byte header + 60000 x 28 x 28) but $(stat -c %s "$D/bomb.gz") bytes of gzip cannot hold that many" \
     -- $(run_idx gz_claims_too_much "$D/bomb.gz" "$D/lab60k")
 
+# multi-member gzip (`cat a.gz b.gz`, what `gzip -c a b` writes) is one stream: accepted
+head -c 700 "$D/img" | gzip -n -c >"$D/multi.gz"
+tail -c +701 "$D/img" | head -c 600 | gzip -n -c >>"$D/multi.gz"
+tail -c +1301 "$D/img" | gzip -n -c >>"$D/multi.gz"
+{ head -c 50 "$D/lab" | gzip -n -c; tail -c +51 "$D/lab" | gzip -n -c; } >"$D/lab-multi.gz"
+bad gz_multi_member_ok 0 -- $(run_idx gz_multi_member_ok "$D/multi.gz" "$D/lab-multi.gz")
+bad gz_multi_member_subset_ok 0 -- $(run_idx gz_multi_member_subset_ok "$D/multi.gz" "$D/lab-multi.gz" "" "" "subset: 20, ")
+# a member cut short in the middle of several: the stream ends early
+{ gzip -n -c <"$D/lab" | head -c 20; gzip -n -c <"$D/lab"; } >"$D/multi-cut.gz"
+bad gz_multi_member_first_cut 1 "$D/multi-cut.gz: error: damaged gzip stream: invalid literal/length code" \
+    -- $(run_idx gz_multi_member_first_cut "$D/img.gz" "$D/multi-cut.gz")
+
+# ==== 2a. trailing garbage after the gzip stream: refused with its offset in the file =========
+{ cat "$D/img.gz"; printf 'garbage!'; } >"$D/trail.gz"
+bad gz_trailing_garbage 1 "$D/trail.gz: error: trailing garbage after the gzip stream: 8 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_garbage "$D/trail.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; head -c 512 /dev/zero; } >"$D/trail0.gz"
+bad gz_trailing_zeros 1 "$D/trail0.gz: error: trailing garbage after the gzip stream: 512 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_zeros "$D/trail0.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; printf '\x1f'; } >"$D/trail1.gz"
+bad gz_trailing_one_byte 1 "$D/trail1.gz: error: trailing garbage after the gzip stream: 1 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_one_byte "$D/trail1.gz" "$D/lab.gz")
+{ cat "$D/img.gz"; printf '\x1f\x8b\x09\x00garbage'; } >"$D/trail-member.gz"
+bad gz_trailing_bad_member 1 "$D/trail-member.gz: error: damaged gzip stream: unknown compression method" \
+    -- $(run_idx gz_trailing_bad_member "$D/trail-member.gz" "$D/lab.gz")
+{ cat "$D/multi.gz"; printf 'PK\x03\x04'; } >"$D/multi-trail.gz"
+bad gz_trailing_after_members 1 "$D/multi-trail.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $(stat -c %s "$D/multi.gz") of the file (after 3 members, 1616 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_after_members "$D/multi-trail.gz" "$D/lab.gz")
+labgz=$(stat -c %s "$D/lab.gz")
+{ cat "$D/lab.gz"; printf 'tail'; } >"$D/lab-trail.gz"
+bad gz_trailing_garbage_labels 1 "$D/lab-trail.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $labgz of the file (after 1 member, 108 bytes decompressed) are not another gzip member" \
+    -- $(run_idx gz_trailing_garbage_labels "$D/img.gz" "$D/lab-trail.gz")
+printf 'a,b,label\n1,2,0\n3,4,1\n' | gzip -n -c >"$D/trail.csv.gz"
+csvgz=$(stat -c %s "$D/trail.csv.gz")
+printf 'junk' >>"$D/trail.csv.gz"
+csv_config "$C/gz_trailing_csv.yaml" gz_trailing_csv "$D/trail.csv.gz"
+bad gz_trailing_csv 1 "$D/trail.csv.gz: error: trailing garbage after the gzip stream: 4 bytes at byte $csvgz of the file (after 1 member, 22 bytes decompressed) are not another gzip member" \
+    -- aelab run "$C/gz_trailing_csv.yaml" -q --no-plots --no-cache --device cpu --out "$O/gz_trailing_csv"
+
+# ==== 2b. `aelab check` holds each file's length against its header (exit 2), without loading it
+# (plain: the size on disk; gzip: the trailer's ISIZE, inflated and counted when it disagrees)
+check_idx() { # check_idx NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: the command line of a case
+    idx_config "$C/$1.yaml" "$1" "$2" "$3" "${4:-}" "${5:-}"
+    echo aelab check "$C/$1.yaml"
+}
+at_ld() { echo " (the data set of load_dataset at $C/$1.yaml:4:5)"; }
+bad check_idx_ok 0 -- no_stdout $(check_idx check_idx_ok "$D/img" "$D/lab")
+bad check_gz_ok 0 -- no_stdout $(check_idx check_gz_ok "$D/img.gz" "$D/lab.gz")
+bad check_gz_multi_member_ok 0 -- no_stdout $(check_idx check_gz_multi_member_ok "$D/multi.gz" "$D/lab-multi.gz")
+bad check_images_truncated 2 "$D/img-cut: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000$(at_ld check_images_truncated)" \
+    -- $(check_idx check_images_truncated "$D/img-cut" "$D/lab")
+bad check_labels_truncated 2 "$D/lab-cut: error: truncated: expected 108 bytes (8-byte header + 100), found 50$(at_ld check_labels_truncated)" \
+    -- $(check_idx check_labels_truncated "$D/img" "$D/lab-cut")
+bad check_images_trailing 2 "$D/img-trail: error: 3 trailing bytes after byte 1616: expected 1616 bytes, found 1619$(at_ld check_images_trailing)" \
+    -- $(check_idx check_images_trailing "$D/img-trail" "$D/lab")
+bad check_test_images_truncated 2 "$D/img-cut: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000$(at_ld check_test_images_truncated)" \
+    -- $(check_idx check_test_images_truncated "$D/img" "$D/lab" "$D/img-cut" "$D/lab")
+bad check_label_count_mismatch 2 "$D/lab99: error: count mismatch: 99 labels at byte 4, expected 100 (the number of images in $D/img)$(at_ld check_label_count_mismatch)" \
+    -- $(check_idx check_label_count_mismatch "$D/img" "$D/lab99")
+bad check_gz_content_truncated 2 "$D/short.gz: error: truncated: expected 1616 bytes (decompressed) (16-byte header + 100 x 4 x 4), found 500$(at_ld check_gz_content_truncated)" \
+    -- $(check_idx check_gz_content_truncated "$D/short.gz" "$D/lab.gz")
+bad check_gz_content_trailing 2 "$D/long.gz: error: 1 trailing bytes after byte 1616: expected 1616 bytes (decompressed), found 1617$(at_ld check_gz_content_trailing)" \
+    -- $(check_idx check_gz_content_trailing "$D/long.gz" "$D/lab.gz")
+bad check_gz_cut 2 "$D/cut.gz: error: damaged gzip stream: compressed data ends early (truncated .gz file?)$(at_ld check_gz_cut)" \
+    -- $(check_idx check_gz_cut "$D/cut.gz" "$D/lab.gz")
+bad check_gz_trailing_garbage 2 "$D/trail.gz: error: trailing garbage after the gzip stream: 8 bytes at byte $gzsize of the file (after 1 member, 1616 bytes decompressed) are not another gzip member$(at_ld check_gz_trailing_garbage)" \
+    -- $(check_idx check_gz_trailing_garbage "$D/trail.gz" "$D/lab.gz")
+bad check_gz_labels_crc_damaged 2 "$D/lab-crc.gz: error: damaged gzip stream: incorrect data check$(at_ld check_gz_labels_crc_damaged)" \
+    -- $(check_idx check_gz_labels_crc_damaged "$D/img.gz" "$D/lab-crc.gz")
+bad check_test_width_mismatch 2 "$D/img5x5: error: 25 features per example (5 x 5), but the training set ($D/img) has 16$(at_ld check_test_width_mismatch)" \
+    -- $(check_idx check_test_width_mismatch "$D/img" "$D/lab" "$D/img5x5" "$D/lab10")
+
+# ==== 2c. gzip bombs: a small file inflating to GBs (tests/bad_inputs/gzbomb.c writes them in
+# well under a second). Only what the header (and the subset) needs is inflated: each case runs
+# under `ulimit -v` of 1 GiB, so a run that inflated or held the data would fail for memory.
+"$T/gzbomb" images "$D/bomb4g.gz" 4294967296 100 28 28       # 100 images, then 4 GiB of zeros
+"$T/gzbomb" images "$D/big.gz" 3136000000 4000000 28 28     # 4,000,000 images: 3.1 GB, consistent
+"$T/gzbomb" labels "$D/lab4m" 4000000
+idx_labels "$D/lab100" 100
+BOMB="$D/bomb4g.gz: error: more than 1048576 trailing bytes after byte 78416: expected 78416 bytes (decompressed); the stream inflates past what its header declares (stopped reading there)"
+bad gz_bomb_past_header 1 "$BOMB" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_past_header "$D/bomb4g.gz" "$D/lab100" "" "" "subset: 100, ") --threads 1
+bad gz_bomb_past_header_check 2 "$BOMB$(at_ld gz_bomb_past_header_check)" \
+    -- with_ulimit_v 1048576 $(check_idx gz_bomb_past_header_check "$D/bomb4g.gz" "$D/lab100")
+bad gz_bomb_subset_ok 0 \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_subset_ok "$D/big.gz" "$D/lab4m" "" "" "subset: 100, ") --threads 1
+bad gz_bomb_subset_check_ok 0 \
+    -- with_ulimit_v 1048576 no_stdout $(check_idx gz_bomb_subset_check_ok "$D/big.gz" "$D/lab4m")
+[[ -n ${AELAB_WRAP:-} ]] && skipped+=("gz_bomb_all_out_of_memory (needs ulimit -v, left off under AELAB_WRAP)") ||
+bad gz_bomb_all_out_of_memory 1 "$D/big.gz: error: out of memory for 3140000000 bytes of images and labels" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_all_out_of_memory "$D/big.gz" "$D/lab4m") --threads 1
+bad gz_bomb_test_split 1 "$BOMB" \
+    -- with_ulimit_v 1048576 $(run_idx gz_bomb_test_split "$D/img" "$D/lab" "$D/bomb4g.gz" "$D/lab100" "test_subset: 10, ") --threads 1
+rm -f "$D/bomb4g.gz" "$D/big.gz" "$D/lab4m"
+
 # ==== 3. CSV data files (load_dataset {name: csv}) ===========================================
-run_csv() { # run_csv NAME TRAIN [TEST [LABEL_COLUMN]]
-    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}"
+run_csv() { # run_csv NAME TRAIN [TEST [LABEL_COLUMN [KEYS]]]
+    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}" "${5:-}"
     echo aelab run "$C/$1.yaml" -q --no-plots --no-cache --device cpu --out "$O/$1"
 }
 printf 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' >"$D/ok.csv"
@@ -339,7 +452,7 @@ printf '1,2,300,0\n' >"$D/pixel.csv"
 bad csv_pixel_out_of_range 1 "$D/pixel.csv: error: record 1, column 3: pixel value 300 out of range, expected 0..255" \
     -- $(run_csv csv_pixel_out_of_range "$D/pixel.csv")
 printf '1,2,3,0.5\n' >"$D/label-frac.csv"
-bad csv_label_not_integer 1 "$D/label-frac.csv: error: record 1, column 4: label 0.5, expected an integer 0..255" \
+bad csv_label_not_integer 1 "$D/label-frac.csv: error: record 1, column 4: label 0.5, expected an integer 0..255 (label_column: auto takes the last column; set label_column: first, or N, if the label is elsewhere)" \
     -- $(run_csv csv_label_not_integer "$D/label-frac.csv")
 printf '5\n6\n' >"$D/one-column.csv"
 bad csv_one_column 1 "$D/one-column.csv: error: record 1: 1 column, expected a label and pixels" \
@@ -373,6 +486,83 @@ bad csv_bom_only 1 "$D/bom-only.csv: error: no data records" -- $(run_csv csv_bo
 printf '\xEF\xBB\xBF1,2,0\n' >"$D/bom-narrow.csv"
 bad csv_bom_test_width_mismatch 1 "aelab: error: the test set has 2 features per example but the training set 3" \
     -- $(run_csv csv_bom_test_width_mismatch "$D/ok.csv" "$D/bom-narrow.csv")
+
+# ==== 3a. label-first CSVs and pixels already in [0, 1]: label_column and pixels say the layout;
+# their default `auto` takes the last column and 0..255, and refuses a file that says otherwise
+printf 'label,p1,p2,p3\n3,0,10,200\n1,0,200,0\n' >"$D/label-first-header.csv"
+bad csv_label_first_header 1 "$D/label-first-header.csv: error: the header (record 1) names column 1 the label, but label_column: auto takes the last column (4); set label_column: first" \
+    -- $(run_csv csv_label_first_header "$D/label-first-header.csv")
+bad csv_label_first_header_ok 0 -- $(run_csv csv_label_first_header_ok "$D/label-first-header.csv" "" first)
+printf 'p1,class,p2\n3,0,10\n1,1,200\n' >"$D/label-middle-header.csv"
+bad csv_label_middle_header 1 "$D/label-middle-header.csv: error: the header (record 1) names column 2 the label, but label_column: auto takes the last column (3); set label_column: 1" \
+    -- $(run_csv csv_label_middle_header "$D/label-middle-header.csv")
+bad csv_label_column_n_ok 0 -- $(run_csv csv_label_column_n_ok "$D/label-middle-header.csv" "" 1)
+printf '3,0,120,0\n1,0,200,0\n7,5,30,0\n' >"$D/label-first.csv"
+bad csv_label_first_guess 1 "$D/label-first.csv: error: column 1 holds integers 0..9 like labels (3 distinct values) but the last column, which label_column: auto takes as the label, holds one value only (largest 0): a label-first file? set label_column: first (or label_column: last to keep the last column)" \
+    -- $(run_csv csv_label_first_guess "$D/label-first.csv")
+bad csv_label_first_guess_last_ok 0 -- $(run_csv csv_label_first_guess_last_ok "$D/label-first.csv" "" last)
+bad csv_label_first_guess_minus1_ok 0 -- $(run_csv csv_label_first_guess_minus1_ok "$D/label-first.csv" "" -1)
+printf '3,0,120,200\n1,0,200,17\n' >"$D/label-first-wide.csv"
+bad csv_label_first_guess_wide 1 "$D/label-first-wide.csv: error: column 1 holds integers 0..9 like labels (2 distinct values) but the last column, which label_column: auto takes as the label, holds other values (largest 200): a label-first file? set label_column: first (or label_column: last to keep the last column)" \
+    -- $(run_csv csv_label_first_guess_wide "$D/label-first-wide.csv")
+printf '0,0.5,0.25,0\n1,1,0.75,0.125\n' >"$D/label-first-unit.csv"
+bad csv_label_first_unit 1 "$D/label-first-unit.csv: error: record 2, column 4: label 0.125, expected an integer 0..255 (label_column: auto takes the last column; set label_column: first, or N, if the label is elsewhere)" \
+    -- $(run_csv csv_label_first_unit "$D/label-first-unit.csv" "" "" "")
+sed -i 's/^0,0.5,0.25,0$/0,0.5,0.25,0.25/' "$D/label-first-unit.csv"
+bad csv_label_first_unit_ok 0 -- $(run_csv csv_label_first_unit_ok "$D/label-first-unit.csv" "" first "pixels: unit, ")
+col_of() { awk -v w="$2" 'NR == 4 { print index($0, w) }' "$1"; } # col_of FILE WORD: its column on line 4
+run_csv csv_label_column_bad_value "$D/ok.csv" "" middle >/dev/null
+bad csv_label_column_bad_value 2 "$C/csv_label_column_bad_value.yaml:4:$(col_of "$C/csv_label_column_bad_value.yaml" middle): error: pipeline[0].load_dataset.label_column: expected an integer >= -1, or one of auto, first, last, got \"middle\"" \
+    -- $(run_csv csv_label_column_bad_value "$D/ok.csv" "" middle)
+printf '0.5,0.25,0.0,1\n0.1,1,0.75,0\n' >"$D/unit.csv"
+bad csv_pixels_unit_guess 1 "$D/unit.csv: error: every pixel value lies in [0, 1], with fractions (record 1, column 1: 0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them as 0..255)" \
+    -- $(run_csv csv_pixels_unit_guess "$D/unit.csv")
+bad csv_pixels_unit_ok 0 -- $(run_csv csv_pixels_unit_ok "$D/unit.csv" "" "" "pixels: unit, ")
+bad csv_pixels_byte_explicit_ok 0 -- $(run_csv csv_pixels_byte_explicit_ok "$D/unit.csv" "" "" "pixels: byte, ")
+printf '0.5,0.25,0.0,1\n0.1,3,0.75,0\n' >"$D/unit-bad.csv"
+bad csv_pixels_unit_out_of_range 1 "$D/unit-bad.csv: error: record 2, column 2: pixel value 3 out of range, expected 0..1 (pixels: unit)" \
+    -- $(run_csv csv_pixels_unit_out_of_range "$D/unit-bad.csv" "" "" "pixels: unit, ")
+printf '0.5,-0.25,0.0,1\n' >"$D/unit-neg.csv"
+bad csv_pixels_unit_negative 1 "$D/unit-neg.csv: error: record 1, column 2: pixel value -0.25 out of range, expected 0..1 (pixels: unit)" \
+    -- $(run_csv csv_pixels_unit_negative "$D/unit-neg.csv" "" "" "pixels: unit, ")
+printf '0,1,1,0\n1,0,1,1\n' >"$D/binary.csv"
+bad csv_pixels_binary_ok 0 -- $(run_csv csv_pixels_binary_ok "$D/binary.csv")
+run_csv csv_pixels_bad_value "$D/ok.csv" "" "" "pixels: float, " >/dev/null
+bad csv_pixels_bad_value 2 "$C/csv_pixels_bad_value.yaml:4:$(col_of "$C/csv_pixels_bad_value.yaml" float): error: pipeline[0].load_dataset.pixels: expected one of auto, byte, unit, got \"float\"" \
+    -- $(run_csv csv_pixels_bad_value "$D/ok.csv" "" "" "pixels: float, ")
+
+# ==== 3b. `aelab check` reads a CSV's shape (records, columns) and fails on a file it cannot use
+check_csv() { # check_csv NAME TRAIN [TEST [LABEL_COLUMN [KEYS]]]: the command line of a case
+    csv_config "$C/$1.yaml" "$1" "$2" "${3:-}" "${4:-}" "${5:-}"
+    echo aelab check "$C/$1.yaml"
+}
+bad check_csv_missing 2 "$D/none.csv: error: cannot open: No such file or directory$(at_ld check_csv_missing)" \
+    -- $(check_csv check_csv_missing "$D/none.csv")
+bad check_csv_directory 2 "$D/a-directory: error: cannot open: a directory, not a regular file$(at_ld check_csv_directory)" \
+    -- $(check_csv check_csv_directory "$D/a-directory")
+bad check_csv_ragged 2 "$D/ragged.csv: error: record 2: 3 columns, expected 4 (as in the first record)$(at_ld check_csv_ragged)" \
+    -- $(check_csv check_csv_ragged "$D/ragged.csv")
+bad check_csv_empty 2 "$D/empty.csv: error: no data records$(at_ld check_csv_empty)" \
+    -- $(check_csv check_csv_empty "$D/empty.csv")
+bad check_csv_not_a_number 2 "$D/word.csv: error: record 2, column 3: expected a number, got \"x\"$(at_ld check_csv_not_a_number)" \
+    -- $(check_csv check_csv_not_a_number "$D/word.csv")
+bad check_csv_test_missing 2 "$D/none-test.csv: error: cannot open: No such file or directory$(at_ld check_csv_test_missing)" \
+    -- $(check_csv check_csv_test_missing "$D/ok.csv" "$D/none-test.csv")
+bad check_csv_test_width 2 "$D/narrow.csv: error: 2 features per example, but the training set ($D/ok.csv) has 3$(at_ld check_csv_test_width)" \
+    -- $(check_csv check_csv_test_width "$D/ok.csv" "$D/narrow.csv")
+bad check_csv_label_first 2 "$D/label-first.csv: error: column 1 holds integers 0..9 like labels (3 distinct values) but the last column, which label_column: auto takes as the label, holds one value only (largest 0): a label-first file? set label_column: first (or label_column: last to keep the last column)$(at_ld check_csv_label_first)" \
+    -- $(check_csv check_csv_label_first "$D/label-first.csv")
+bad check_csv_pixels_unit 2 "$D/unit.csv: error: every pixel value lies in [0, 1], with fractions (record 1, column 1: 0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them as 0..255)$(at_ld check_csv_pixels_unit)" \
+    -- $(check_csv check_csv_pixels_unit "$D/unit.csv")
+# the plan shows the CSV's own shape (3 records of 4 columns: 3 features, labels up to 7), not MNIST's
+if [[ $ONLY == '*' || check_csv_shape == $ONLY ]]; then
+    plan=$($(check_csv check_csv_shape "$D/label-first.csv" "" first) 2>&1)
+    if grep -qxF '[0] load_dataset: csv, 3 training examples of 3 features, 8 classes; batch 2, shuffled' <<<"$plan"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1)); echo "FAIL check_csv_shape: the plan's load_dataset line:"; head -n 3 <<<"$plan" | sed 's/^/    /'
+    fi
+fi
 
 # ==== 4. config files that are not YAML text (tests/bad_configs/ has the YAML errors) ========
 bad config_missing 2 "$C/none.yaml: error: cannot open: No such file or directory" -- aelab check "$C/none.yaml"
@@ -622,7 +812,6 @@ pipeline:
 ${6:-}
 EOF
 }
-no_stdout() { "$@" >/dev/null; } # a `check` whose plan on stdout is not the point
 head_config "$C/head3.yaml" head3 "$D/lab" "" "classes: 3"
 CLS="error: pipeline[1].attach_classifier.classes: 3, but the training labels go up to 9 (10 classes in $D/lab); set classes: 10 or leave it out"
 bad labels_past_head_check 2 "$C/head3.yaml:5:34: $CLS" -- aelab check "$C/head3.yaml"
@@ -703,7 +892,8 @@ idx_config "$C/fifo-lab.yaml" fifo-lab "$D/img" "$D/fifo"
 bad fifo_labels 1 "$D/fifo: error: cannot open: a FIFO, not a regular file" \
     -- t10 run "$C/fifo-lab.yaml" -q --no-plots --no-cache --device cpu --out "$O/fifo_labels"
 head_config "$C/fifo-head.yaml" fifo-head "$D/fifo" "" "classes: 3"
-bad fifo_labels_check_with_head 0 -- no_stdout t10 check "$C/fifo-head.yaml"
+bad fifo_labels_check_with_head 2 "$D/fifo: error: cannot open: a FIFO, not a regular file (the data set of load_dataset at $C/fifo-head.yaml:4:5)" \
+    -- t10 check "$C/fifo-head.yaml"
 idx_config "$C/chardev-img.yaml" chardev-img /dev/zero "$D/lab"
 bad chardev_images 1 "/dev/zero: error: cannot open: a character device, not a regular file" \
     -- t10 run "$C/chardev-img.yaml" -q --no-plots --no-cache --device cpu --out "$O/chardev_images"

@@ -157,6 +157,7 @@ static bool stage_equal(const StageCfg *a, const StageCfg *b) {
          !strcmp(x->train_labels, y->train_labels) && !strcmp(x->test_images, y->test_images) &&
          !strcmp(x->test_labels, y->test_labels) && !strcmp(x->train_csv, y->train_csv) &&
          !strcmp(x->test_csv, y->test_csv) && x->label_column == y->label_column &&
+         x->pixels == y->pixels &&
          x->subset == y->subset && x->test_subset == y->test_subset &&
          x->batch_size == y->batch_size && x->shuffle == y->shuffle;
     eq = eq && a->units == b->units && a->activation == b->activation &&
@@ -279,7 +280,8 @@ static void test_fields(void) {
         const StageCfg *s = c->stages;
         CHECK(s[0].kind == STAGE_LOAD_DATASET);
         CHECK_STR(s[0].data.name, "mnist");
-        CHECK(s[0].data.batch_size == 1000 && s[0].data.shuffle && s[0].data.label_column == -1);
+        CHECK(s[0].data.batch_size == 1000 && s[0].data.shuffle);
+        CHECK(s[0].data.label_column == -2 /* auto */ && s[0].data.pixels == 0 /* auto */);
         CHECK(s[0].pos.line == 6 && s[0].pos.col == 5);
         CHECK(s[1].kind == STAGE_PRETRAIN_LAYER && s[1].units == 400);
         CHECK(s[1].activation == ACT_TANH && s[1].decoder_activation == ACT_SIGMOID);
@@ -317,7 +319,8 @@ static void test_fields(void) {
     CHECK(c != NULL && r.nlines == 0);
     if (c) {
         const StageCfg *s = c->stages;
-        CHECK(s[0].data.label_column == -1 && s[0].data.train_images[0] == 0);
+        CHECK(s[0].data.label_column == -2 /* auto */ && s[0].data.pixels == 0);
+        CHECK(s[0].data.train_images[0] == 0);
         CHECK(s[1].sparsity.kind == PEN_KL && s[1].sparsity.rho == 0.1f);
         CHECK(s[1].sparsity.beta == 3.0f && s[1].weight_decay == 0);
         CHECK(s[2].train.opt.kind == OPT_LBFGS && s[2].train.opt.lr == 1.0f);

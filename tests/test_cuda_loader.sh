@@ -49,7 +49,7 @@ head -n 8 "$tmp/train.csv" >"$tmp/test.csv"
 cat >"$tmp/tiny.yaml" <<EOF
 name: cuda-loader
 pipeline:
-  - load_dataset: {name: csv, train_csv: $tmp/train.csv, test_csv: $tmp/test.csv, label_column: 0, batch_size: 8}
+  - load_dataset: {name: csv, train_csv: $tmp/train.csv, test_csv: $tmp/test.csv, label_column: 0, pixels: unit, batch_size: 8}
   - pretrain_layer: {units: 3, optimizer: {name: sgd, lr: 0.5}, epochs: 1}
   - evaluate
 EOF

@@ -326,12 +326,162 @@ static void test_corrupt(void) {
     CHECK_STR(err.msg, want);
 }
 
+/* Expects idx_check_pair to fail with exactly the message want (or succeed when want is NULL). */
+static void expect_check(const char *images, const char *labels, const char *want, int line) {
+    AeError err = {{0}};
+    int n = 0, r = 0, c = 0;
+    bool ok = idx_check_pair(images, labels, &n, &r, &c, &err);
+    tu_checks++;
+    if (want ? ok || strcmp(err.msg, want) != 0 : !ok) {
+        tu_failures++;
+        fprintf(stderr, "%s:%d: check failed: idx_check_pair(%s, %s)%s\n   got: \"%s\"\n  want: \"%s\"\n",
+                __FILE__, line, images, labels, ok ? " succeeded" : "", ok ? "" : err.msg,
+                want ? want : "success");
+    }
+}
+#define EXPECT_CHECK(i, l, ...)                                                               \
+    do {                                                                                      \
+        char want_[2048];                                                                     \
+        snprintf(want_, sizeof want_, __VA_ARGS__);                                           \
+        expect_check((i), (l), want_, __LINE__);                                              \
+    } while (0)
+
+/* bytes as a gzip member (deflate level 6), appended to the file at path */
+static size_t append_gz(const char *path, const void *data, size_t n) {
+    gzFile gz = gzopen(path, "ab");
+    AE_ASSERT(gz != NULL);
+    AE_ASSERT(n == 0 || gzwrite(gz, data, (unsigned)n) == (int)n);
+    AE_ASSERT(gzclose(gz) == Z_OK);
+    struct stat st;
+    AE_ASSERT(stat(path, &st) == 0);
+    return (size_t)st.st_size;
+}
+
+static void append_raw(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "ab");
+    AE_ASSERT(f && fwrite(data, 1, n, f) == n && fclose(f) == 0);
+}
+
+/* The file's length against its header (idx_check_pair, `aelab check`), trailing garbage after
+ * a gzip stream, multi-member gzip, and bounded inflation (dataset_load_idx_first). */
+static void test_sizes(void) {
+    static unsigned char buf[1 << 16], lb[256];
+    AeError err;
+    size_t n = make_images(buf, 0x803, 100, 4, 4, 0); /* 1616 bytes */
+    size_t ln = make_labels(lb, 100, 9, 0);           /* 108 bytes, labels 0..9 */
+    const char *img = tu_path("s-img"), *lab = tu_path("s-lab");
+    tu_write_file(img, buf, n);
+    tu_write_file(lab, lb, ln);
+    expect_check(img, lab, NULL, __LINE__);
+    int cn = 0, cr = 0, cc = 0;
+    CHECK(idx_check_pair(img, lab, &cn, &cr, &cc, &err) && cn == 100 && cr == 4 && cc == 4);
+    const char *p = tu_path("s-img-cut");
+    tu_write_file(p, buf, 1000);
+    EXPECT_CHECK(p, lab, "%s: error: truncated: expected 1616 bytes (16-byte header + 100 x 4 x 4), found 1000", p);
+    p = tu_path("s-lab-long");
+    tu_write_file(p, lb, ln);
+    append_raw(p, "xy", 2);
+    EXPECT_CHECK(img, p, "%s: error: 2 trailing bytes after byte 108: expected 108 bytes, found 110", p);
+
+    /* gzip: ISIZE agrees (cheap), content short or long (inflated and counted) */
+    const char *gi = tu_path("s-img.gz"), *gl = tu_path("s-lab.gz");
+    unlink(gi), unlink(gl);
+    size_t gisize = append_gz(gi, buf, n);
+    append_gz(gl, lb, ln);
+    expect_check(gi, gl, NULL, __LINE__);
+    p = tu_path("s-short.gz");
+    unlink(p);
+    append_gz(p, buf, 900);
+    EXPECT_CHECK(p, gl, "%s: error: truncated: expected 1616 bytes (decompressed) (16-byte header + 100 x 4 x 4), found 900", p);
+    p = tu_path("s-long.gz");
+    unlink(p);
+    append_gz(p, buf, n);
+    append_gz(p, "abc", 3); /* a second member: 3 bytes more */
+    EXPECT_CHECK(p, gl, "%s: error: 3 trailing bytes after byte 1616: expected 1616 bytes (decompressed), found 1619", p);
+
+    /* multi-member: three members are one stream, for check and load */
+    const char *gm = tu_path("s-multi.gz");
+    unlink(gm);
+    append_gz(gm, buf, 500);
+    append_gz(gm, buf + 500, 0); /* an empty member too */
+    append_gz(gm, buf + 500, n - 500);
+    expect_check(gm, gl, NULL, __LINE__);
+    Dataset *d = dataset_load_idx(gm, gl, 0, &err);
+    CHECK(d && d->n == 100 && memcmp(d->images, buf + 16, 1600) == 0 && d->C == 10);
+    dataset_free(d);
+    d = dataset_load_idx_first(gm, gl, 0, 7, &err);
+    CHECK(d && d->n == 7 && memcmp(d->images, buf + 16, 7 * 16) == 0 && d->C == 10);
+    dataset_free(d);
+
+    /* trailing garbage after the stream: refused with the offset in the file, load and check */
+    p = tu_path("s-garbage.gz");
+    unlink(p);
+    append_gz(p, buf, n);
+    append_raw(p, "\0\0\0\0\0", 5);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s: error: trailing garbage after the gzip stream: 5 bytes at byte %zu of the file "
+             "(after 1 member, 1616 bytes decompressed) are not another gzip member",
+             p, gisize);
+    expect_check(p, gl, want, __LINE__);
+    expect_fail(p, gl, 0, want, __LINE__);
+    p = tu_path("s-garbage-lab.gz");
+    unlink(p);
+    size_t lsize = append_gz(p, lb, ln);
+    append_raw(p, "\x1f", 1);
+    EXPECT_FAIL(gi, p, 0,
+                "%s: error: trailing garbage after the gzip stream: 1 bytes at byte %zu of the file "
+                "(after 1 member, 108 bytes decompressed) are not another gzip member",
+                p, lsize);
+
+    /* a subset reads only its images: the labels are all read (C and the range check are the
+     * whole file's); a label out of range past the subset is still refused */
+    d = dataset_load_idx_first(img, lab, 0, 3, &err);
+    CHECK(d && d->n == 3 && d->C == 10 && memcmp(d->images, buf + 16, 48) == 0);
+    CHECK(d && d->labels[0] == 0 && d->labels[2] == 2);
+    dataset_free(d);
+    d = dataset_load_idx_first(gi, gl, 0, 1000, &err); /* clamped to the count */
+    CHECK(d && d->n == 100);
+    dataset_free(d);
+    p = tu_path("s-lab-bad");
+    lb[8 + 90] = 12;
+    tu_write_file(p, lb, ln);
+    lb[8 + 90] = 0;
+    d = dataset_load_idx_first(img, p, 0, 3, &err);
+    CHECK(d == NULL);
+    snprintf(want, sizeof want, "%s: error: label 12 at byte 98 out of range, expected < 10", p);
+    CHECK_STR(err.msg, want);
+
+    /* bounded inflation: 100 images, then 3 MiB more than the header declares; refused after
+     * DATAIN_SLACK (1 MiB) past the end, with or without a subset; check says the same */
+    p = tu_path("s-bomb.gz");
+    unlink(p);
+    {
+        gzFile gz = gzopen(p, "wb");
+        AE_ASSERT(gz && gzwrite(gz, buf, (unsigned)n) == (int)n);
+        static unsigned char zeros[1 << 16];
+        for (int k = 0; k < 48; k++) AE_ASSERT(gzwrite(gz, zeros, sizeof zeros) == (int)sizeof zeros);
+        AE_ASSERT(gzclose(gz) == Z_OK);
+    }
+    snprintf(want, sizeof want,
+             "%s: error: more than 1048576 trailing bytes after byte 1616: expected 1616 bytes "
+             "(decompressed); the stream inflates past what its header declares (stopped reading "
+             "there)",
+             p);
+    expect_check(p, gl, want, __LINE__);
+    expect_fail(p, gl, 0, want, __LINE__);
+    d = dataset_load_idx_first(p, gl, 0, 10, &err);
+    CHECK(d == NULL);
+    CHECK_STR(err.msg, want);
+    dataset_free(d);
+}
+
 static void test_csv(void) {
     AeError err = {{0}};
     const char *p = tu_path("a.csv");
     const char *txt = "pix1,pix2,pix3,pix4,label\n0,255,12,13,3\n1,2,3,4.4,0\n\n9,8,7,6,1\n";
     tu_write_file(p, txt, strlen(txt));
-    Dataset *d = dataset_load_csv(p, -1, &err);
+    Dataset *d = dataset_load_csv(p, -1, CSV_PIXELS_BYTE, &err);
     CHECK(d != NULL);
     if (d) {
         CHECK(d->n == 3 && d->D == 4 && d->rows == 2 && d->cols == 2 && d->C == 4);
@@ -347,7 +497,7 @@ static void test_csv(void) {
     p = tu_path("b.csv.gz");
     txt = "2,1,2,3\n0,4,5,6\n";
     write_gz(p, txt, strlen(txt));
-    d = dataset_load_csv(p, 0, &err);
+    d = dataset_load_csv(p, 0, CSV_PIXELS_BYTE, &err);
     CHECK(d && d->n == 2 && d->D == 3 && d->rows == 1 && d->cols == 3 && d->C == 3);
     CHECK(d && d->images[3] == 4 && d->labels[0] == 2);
     dataset_free(d);
@@ -358,15 +508,86 @@ static void test_csv(void) {
     for (size_t k = 0; k < 2; k++) {
         p = tu_path("bom.csv");
         tu_write_file(p, bom_ok[k], strlen(bom_ok[k]));
-        d = dataset_load_csv(p, -1, &err);
+        d = dataset_load_csv(p, -1, CSV_PIXELS_BYTE, &err);
         CHECK(d && d->n == 2 && d->D == 4 && d->rows == 2 && d->C == 2);
         CHECK(d && d->images[0] == 1 && d->labels[1] == 1);
         dataset_free(d);
     }
     p = tu_path("bom.csv.gz");
     write_gz(p, bom_ok[0], strlen(bom_ok[0]));
-    d = dataset_load_csv(p, 0, &err);
+    d = dataset_load_csv(p, 0, CSV_PIXELS_BYTE, &err);
     CHECK(d && d->n == 2 && d->D == 4 && d->labels[0] == 1 && d->images[0] == 2);
+    dataset_free(d);
+
+    /* pixels: unit scales [0, 1] to 0..255 (round(255 v)); label_column: first, N, auto */
+    p = tu_path("unit.csv");
+    txt = "3,0.5,0,1\n1,0.25,0.75,0.1\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_UNIT, &err);
+    CHECK(d && d->n == 2 && d->D == 3 && d->C == 4 && d->labels[0] == 3 && d->labels[1] == 1);
+    CHECK(d && d->images[0] == 128 && d->images[1] == 0 && d->images[2] == 255);
+    CHECK(d && d->images[3] == 64 && d->images[4] == 191 && d->images[5] == 26);
+    dataset_free(d);
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_BYTE, &err); /* as bytes: rounded */
+    CHECK(d && d->images[0] == 1 && d->images[2] == 1 && d->images[3] == 0);
+    dataset_free(d);
+    p = tu_path("mid.csv");
+    txt = "a,label,b\n10,2,30\n40,0,60\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, 1, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->n == 2 && d->D == 2 && d->labels[0] == 2 && d->images[1] == 30 && d->C == 3);
+    dataset_free(d);
+    /* auto: a label-last file with a header, and one without whose first column is a pixel */
+    p = tu_path("last.csv");
+    txt = "0,5,200,3\n0,9,100,1\n0,0,50,3\n";
+    tu_write_file(p, txt, strlen(txt));
+    d = dataset_load_csv(p, CSV_LABEL_AUTO, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->n == 3 && d->labels[0] == 3 && d->C == 4 && d->images[1] == 5);
+    dataset_free(d);
+
+    struct {
+        const char *text, *want; /* want: the message after "PATH: error: " */
+        int label_col;
+        CsvPixels pixels;
+    } guess[] = {
+        {"label,a,b\n1,20,30\n2,40,0\n",
+         "the header (record 1) names column 1 the label, but label_column: auto takes the last "
+         "column (3); set label_column: first", CSV_LABEL_AUTO, CSV_PIXELS_AUTO},
+        {"a,b,Target ,c\n1,2,3,4\n", "the header (record 1) names column 3 the label, but "
+         "label_column: auto takes the last column (4); set label_column: 2", CSV_LABEL_AUTO,
+         CSV_PIXELS_AUTO},
+        {"4,100,0\n2,100,0\n", "column 1 holds integers 0..9 like labels (2 distinct values) "
+         "but the last column, which label_column: auto takes as the label, holds one value "
+         "only (largest 0): a label-first file? set label_column: first (or label_column: last "
+         "to keep the last column)", CSV_LABEL_AUTO, CSV_PIXELS_AUTO},
+        {"1,0.5,2\n", "every pixel value lies in [0, 1], with fractions (record 1, column 2: "
+         "0.5): pixels already scaled to [0, 1]? set pixels: unit (or pixels: byte to read them "
+         "as 0..255)", CSV_LABEL_LAST, CSV_PIXELS_AUTO},
+        {"1,0.5,1.5\n", "record 1, column 3: pixel value 1.5 out of range, expected 0..1 "
+         "(pixels: unit)", CSV_LABEL_FIRST, CSV_PIXELS_UNIT},
+        {"1,0.5,0.5\n", "record 1, column 3: label 0.5, expected an integer 0..255 "
+         "(label_column: auto takes the last column; set label_column: first, or N, if the "
+         "label is elsewhere)", CSV_LABEL_AUTO, CSV_PIXELS_UNIT},
+    };
+    for (size_t k = 0; k < sizeof guess / sizeof guess[0]; k++) {
+        p = tu_path("guess.csv");
+        tu_write_file(p, guess[k].text, strlen(guess[k].text));
+        char want[1024];
+        snprintf(want, sizeof want, "%s: error: %s", p, guess[k].want);
+        err.msg[0] = '\0';
+        d = dataset_load_csv(p, guess[k].label_col, guess[k].pixels, &err);
+        CHECK(d == NULL);
+        CHECK_STR(err.msg, want);
+        dataset_free(d);
+    }
+    /* the same files with the key set: accepted */
+    p = tu_path("guess.csv");
+    tu_write_file(p, guess[2].text, strlen(guess[2].text));
+    d = dataset_load_csv(p, CSV_LABEL_LAST, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->C == 1);
+    dataset_free(d);
+    d = dataset_load_csv(p, CSV_LABEL_FIRST, CSV_PIXELS_AUTO, &err);
+    CHECK(d && d->C == 5 && d->labels[0] == 4 && d->images[0] == 100);
     dataset_free(d);
 
     struct {
@@ -393,12 +614,12 @@ static void test_csv(void) {
         char want[1024];
         snprintf(want, sizeof want, "%s: error: %s", p, bad[k].want);
         err.msg[0] = '\0';
-        d = dataset_load_csv(p, bad[k].label_col, &err);
+        d = dataset_load_csv(p, bad[k].label_col, CSV_PIXELS_BYTE, &err);
         CHECK(d == NULL);
         CHECK_STR(err.msg, want);
         dataset_free(d);
     }
-    d = dataset_load_csv(tu_path("none.csv"), -1, &err);
+    d = dataset_load_csv(tu_path("none.csv"), -1, CSV_PIXELS_BYTE, &err);
     CHECK(d == NULL);
     char want[1024];
     snprintf(want, sizeof want, "%s: error: cannot open: No such file or directory",
@@ -521,6 +742,10 @@ static void test_real(void) {
         dataset_free(d);
         int n, r, c;
         CHECK(idx_read_header(ti, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        double t0 = now_s();
+        CHECK(idx_check_pair(ti, tl, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        CHECK(idx_check_pair(vi, vl, &n, &r, &c, &err) && n == 10000);
+        printf("MNIST: idx_check_pair of both splits in %.3f s\n", now_s() - t0);
         /* the two splits' files are not interchangeable */
         EXPECT_FAIL(ti, vl, 10,
                     "%s: error: count mismatch: 10000 labels at byte 4, expected 60000 (the "
@@ -532,6 +757,11 @@ static void test_real(void) {
         printf("note: skipping the real Fashion-MNIST checks: %s\n", why);
     } else {
         double t0 = now_s();
+        int n, r, c;
+        CHECK(idx_check_pair(ti, tl, &n, &r, &c, &err) && n == 60000 && r == 28 && c == 28);
+        CHECK(idx_check_pair(vi, vl, &n, &r, &c, &err) && n == 10000);
+        printf("Fashion-MNIST (gzip): idx_check_pair of both splits in %.3f s\n", now_s() - t0);
+        t0 = now_s();
         Dataset *d = dataset_load_idx(ti, tl, 10, &err);
         printf("Fashion-MNIST train (%s): loaded in %.3f s\n", ti, now_s() - t0);
         CHECK(d && d->n == 60000 && d->rows == 28 && d->cols == 28 && d->C == 10);
@@ -558,6 +788,7 @@ int main(void) {
     tu_tmpdir("idx");
     test_round_trip();
     test_corrupt();
+    test_sizes();
     test_csv();
     test_resolve();
     test_real();

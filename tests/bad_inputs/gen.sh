@@ -52,24 +52,26 @@ poke() {
 # gz SRC DST: gzip without a name or time stamp (same bytes every time)
 gz() { gzip -n -c "$1" >"$2"; }
 
-# idx_config FILE NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS]: a tiny run on IDX files
+# idx_config FILE NAME IMAGES LABELS [TEST_IMAGES TEST_LABELS [KEYS]]: a tiny run on IDX files;
+# KEYS ("subset: 20, ") go into load_dataset before batch_size
 idx_config() {
     cat >"$1" <<EOF
 name: $2
 seed: 1
 pipeline:
-  - load_dataset: {name: idx, train_images: $3, train_labels: $4${5:+, test_images: $5, test_labels: $6}, batch_size: 10}
+  - load_dataset: {name: idx, train_images: $3, train_labels: $4${5:+, test_images: $5, test_labels: $6}, ${7:-}batch_size: 10}
   - pretrain_layer: {units: 4, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
 EOF
 }
 
-# csv_config FILE NAME TRAIN_CSV [TEST_CSV [LABEL_COLUMN]]: a tiny run on CSV files
+# csv_config FILE NAME TRAIN_CSV [TEST_CSV [LABEL_COLUMN [KEYS]]]: a tiny run on CSV files;
+# KEYS ("pixels: unit, ") go into load_dataset before batch_size
 csv_config() {
     cat >"$1" <<EOF
 name: $2
 seed: 1
 pipeline:
-  - load_dataset: {name: csv, train_csv: $3${4:+, test_csv: $4}${5:+, label_column: $5}, batch_size: 2}
+  - load_dataset: {name: csv, train_csv: $3${4:+, test_csv: $4}${5:+, label_column: $5}, ${6:-}batch_size: 2}
   - pretrain_layer: {units: 2, optimizer: {name: sgd, lr: 0.1}, epochs: 1}
 EOF
 }

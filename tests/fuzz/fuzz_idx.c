@@ -105,8 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if ((mode & 3) == 3) {
         const char *csv = fuzz_path(2, "data.csv");
         fuzz_write(csv, p, n);
-        int label_col = (mode >> 2) % 4 - 1;
-        Dataset *d = dataset_load_csv(csv, label_col, &err);
+        int label_col = (mode >> 2) % 4 - 2; /* auto, last, first, 1 */
+        Dataset *d = dataset_load_csv(csv, label_col, (CsvPixels)((mode >> 4) % 3), &err);
         if (d)
             check_dataset(d, 256);
         else
