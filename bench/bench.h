@@ -28,7 +28,12 @@
 
 #define MAX_SAMPLES 512
 
-typedef enum { W_AE1 = 0, W_STACKED, W_CLASSIFIER, W_DENOISE, W_LBFGS, W_COUNT } WorkloadId;
+typedef enum {
+    W_AE1 = 0, W_STACKED, W_CLASSIFIER, W_DENOISE, W_LBFGS, W_LBFGS60K, W_FROZEN, W_COUNT
+} WorkloadId;
+
+/* The full-batch L-BFGS workloads, timed per evaluation (lbfgs: 10k rows; lbfgs60k: 60k). */
+bool workload_is_lbfgs(int w);
 
 /* The workloads' command-line names ("ae1", ...) and the report's row titles. */
 extern const char *const WORKLOAD_NAMES[W_COUNT];
@@ -69,6 +74,10 @@ long peak_rss_kb(void);
 
 /* Whether /proc/cpuinfo's first "flags" line lists `flag` (false when it cannot be read). */
 bool cpu_flag(const char *flag);
+
+/* The libopenblas shared object this process mapped (/proc/self/maps, the resolved path) into
+ * buf; false with "none" or "several" there when there is not exactly one. */
+bool blas_mapped_path(char *buf, size_t n);
 
 /* Up to MAX_SAMPLES values; further ones are dropped. Zero-initialised means empty. */
 typedef struct Samples {
@@ -177,6 +186,15 @@ typedef struct Side {
     Samples stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays, per process */
     char corename[64];
     char info[256];
+    /* The BLAS the process ran, read at run time by the process itself: the libopenblas .so it
+     * mapped, openblas_get_parallel() (0 sequential, 1 pthreads, 2 OpenMP) and
+     * openblas_get_num_threads(); PyTorch's also its ATen parallel backend and threads. */
+    char blas_lib[300], blas_config[200], torch_parallel[100];
+    int blas_parallel, blas_threads;
+    /* Empty when the side's BLAS was checked to be what its row claims (bench.c, blas_check);
+     * otherwise what differs, and the report prints no ratio against it. */
+    char blas_mismatch[700];
+    double features_s; /* frozen, PyTorch: the one-off feature computation */
     double obj_first, obj_last;
     Samples others;     /* cores busy with other processes during each of its processes */
     int nprocs, nclean; /* merged sides: processes run, and clean ones (see runs_merge) */
@@ -219,6 +237,11 @@ typedef struct Options {
     bool run_lecture;  /* time `aelab run` of lecture 17 */
     bool torch_default_core; /* also time PyTorch's AE1 with OpenBLAS's own core choice */
     bool variants;     /* also time AE1 on both sides with the AVX-512 (SkylakeX) kernels */
+    /* The libopenblas .so this program (linked as aelab is) mapped, and its directory, which
+     * the PyTorch peer gets first on LD_LIBRARY_PATH so that its libblas.so.3 is the same
+     * build; the peers are checked against it (blas_check). */
+    char blas_self[300], blas_dir[300];
+    const char *kann;  /* bench/peers/kann.sh ("" to skip) */
     double budget_s;   /* the whole `bench all` should end within this */
 } Options;
 
@@ -226,7 +249,9 @@ typedef struct Results {
     Runs aelab_runs[W_COUNT], torch_runs[W_COUNT];
     double pair_s[W_COUNT];             /* wall time of the slowest aelab + PyTorch pair */
     Side aelab[W_COUNT], torch[W_COUNT]; /* merged from the runs (see runs_merge) */
-    Side torch_default; /* AE1 with the library's own core detection */
+    Side torch_default; /* AE1 as a plain Debian python3 runs it: pthread OpenBLAS, own core */
+    Side torch_pthread; /* AE1 on Debian's default pthread OpenBLAS with aelab's kernels */
+    Side kann;          /* AE1 in kann (bench/peers/kann.sh), CBLAS on the same OpenBLAS */
     Side aelab_skx, torch_skx; /* AE1 with OPENBLAS_CORETYPE=SkylakeX */
     Side aelab_passive;        /* AE1 with OMP_WAIT_POLICY=passive */
     Samples version_s, datasets_s, load_proc_s, load_s, upload_s;

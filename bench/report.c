@@ -86,8 +86,8 @@ static double epoch_mean_s(const Side *s) {
 
 static Row row_make(const Side *a, const Side *t, int w) {
     Row r;
-    const Samples *as = w == W_LBFGS ? &a->eval_s : &a->epoch_s;
-    const Samples *ts = w == W_LBFGS ? &t->eval_s : &t->epoch_s;
+    const Samples *as = workload_is_lbfgs(w) ? &a->eval_s : &a->epoch_s;
+    const Samples *ts = workload_is_lbfgs(w) ? &t->eval_s : &t->epoch_s;
     r.n = as->n;
     r.tn = ts->n;
     r.s = a->ran ? samples_median(as) : NAN;
@@ -118,10 +118,16 @@ static Row row_make(const Side *a, const Side *t, int w) {
 static void table_row(FILE *f, const char *title, const Side *as, const Side *ts, int w) {
     char a[32], b[32], c[32], d[32], e[32], g[32], h[32], i2[32], j[32];
     Row r = row_make(as, ts, w);
-    char tcol[700], spcol[64], trss[64];
+    char tcol[700], spcol[80], trss[64];
     if (ts->ran) {
         snprintf(tcol, sizeof tcol, "%s", fmt(a, sizeof a, r.t_s, 3));
-        snprintf(spcol, sizeof spcol, "%s×", fmt(b, sizeof b, r.speedup, 2));
+        if (ts->features_s > 0)
+            snprintf(tcol + strlen(tcol), sizeof tcol - strlen(tcol),
+                     " (+ %.3f s once: the features)", ts->features_s);
+        if (ts->blas_mismatch[0] || as->blas_mismatch[0])
+            snprintf(spcol, sizeof spcol, "none: BLAS check failed");
+        else
+            snprintf(spcol, sizeof spcol, "%s×", fmt(b, sizeof b, r.speedup, 2));
         snprintf(trss, sizeof trss, "%s", fmt(c, sizeof c, r.t_rss_mb, 0));
     } else {
         snprintf(tcol, sizeof tcol, "%s", ts->error[0] ? ts->error : "not run");
@@ -223,6 +229,49 @@ static void md_noise(FILE *f, const Results *R) {
             sysconf(_SC_NPROCESSORS_ONLN), samples_median(&all), samples_max(&all));
 }
 
+/* ---- results.md: which BLAS each side ran ---- */
+
+static const char *parallel_name(int p) {
+    return p == 2 ? "OpenMP" : p == 1 ? "pthreads" : p == 0 ? "sequential" : "?";
+}
+
+static void md_blas_row(FILE *f, const char *who, const Side *s, const char *claim) {
+    if (!s->ran) return;
+    fprintf(f, "| %s | `%s` | %s | %s, %d threads | %s | %s | %s |\n", who,
+            s->blas_lib[0] ? s->blas_lib : "?", s->blas_config[0] ? s->blas_config : "?",
+            parallel_name(s->blas_parallel), s->blas_threads, s->corename[0] ? s->corename : "?",
+            s->torch_parallel[0] ? s->torch_parallel : "—",
+            s->blas_mismatch[0] ? s->blas_mismatch : claim);
+}
+
+/* What every measuring process read about its own BLAS at run time (the libopenblas file in
+ * /proc/self/maps, openblas_get_config/parallel/num_threads/corename on it, PyTorch's
+ * torch.__config__.parallel_info()), the AE1 processes as the example. */
+static void md_blas(FILE *f, const Options *o, const Results *R) {
+    fprintf(f, "## The BLAS each side ran (read by each process at run time)\n\n"
+               "aelab links `%s`; the PyTorch peer gets its directory first on LD_LIBRARY_PATH, "
+               "so that torch's libblas.so.3 is that build's. A row whose check fails gets no "
+               "speed-up ratio.\n\n"
+               "| side (AE1 processes) | libopenblas mapped | openblas_get_config() | threading "
+               "| kernels | PyTorch ATen | check |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+            o->blas_self);
+    md_blas_row(f, "aelab", &R->aelab[W_AE1], "ok: the build aelab links");
+    md_blas_row(f, "PyTorch (the peer of every row)", &R->torch[W_AE1],
+                "ok: the same file, threading, threads and kernels as aelab");
+    md_blas_row(f, "kann (bench/peers/kann.sh)", &R->kann,
+                "ok: the same file, threading, threads and kernels as aelab");
+    md_blas_row(f, "PyTorch, plain Debian python3, aelab's kernels", &R->torch_pthread,
+                "ok: Debian's default pthread build (labelled so)");
+    md_blas_row(f, "PyTorch, plain Debian python3, its own kernels", &R->torch_default,
+                "ok: Debian's default pthread build (labelled so)");
+    for (int w = 1; w < W_COUNT; w++)
+        if (o->workloads[w] && (R->torch[w].blas_mismatch[0] || R->aelab[w].blas_mismatch[0]))
+            fprintf(f, "\n%s: BLAS check failed (%s); no ratio printed.\n", WORKLOAD_NAMES[w],
+                    R->torch[w].blas_mismatch[0] ? R->torch[w].blas_mismatch
+                                                 : R->aelab[w].blas_mismatch);
+    fprintf(f, "\n");
+}
+
 /* ---- results.md: training epochs ---- */
 
 /* L-BFGS's second row: the time per iteration, and the evaluations an iteration took. */
@@ -250,16 +299,28 @@ static void md_extra_rows(FILE *f, const Results *R) {
         table_row(f, "L17 AE1 epoch, aelab with OMP_WAIT_POLICY=passive (one process)",
                   &R->aelab_passive, &none, W_AE1);
     }
-    if (R->torch_default.ran || R->torch_default.error[0]) {
-        Row r = row_make(&R->aelab[W_AE1], &R->torch_default, W_AE1);
-        fprintf(f, "| L17 AE1 epoch, PyTorch with OpenBLAS's own core choice (%s; what a plain "
-                   "`python3` gets here) | %s | | | | | | %s | %s | %s | %s |\n",
-                R->torch_default.corename[0] ? R->torch_default.corename : "?",
-                fmt(a, sizeof a, r.s, 3),
-                R->torch_default.ran ? fmt(b, sizeof b, r.t_s, 3) : R->torch_default.error,
-                R->torch_default.ran ? (snprintf(k2, sizeof k2, "%.2f×", r.speedup), k2) : "—",
-                fmt(c, sizeof c, r.t_rss_mb, 0),
-                fmt(d, sizeof d, samples_median(&R->torch_default.others), 2));
+    const Side *peers[3] = {&R->kann, &R->torch_pthread, &R->torch_default};
+    for (int k = 0; k < 3; k++) {
+        const Side *t = peers[k];
+        if (!t->ran && !t->error[0]) continue;
+        char title[300];
+        if (k == 0)
+            snprintf(title, sizeof title, "L17 AE1 epoch, **kann** (C, CBLAS on the same "
+                     "OpenBLAS build; bench/peers/kann.sh; one process)");
+        else
+            snprintf(title, sizeof title, "L17 AE1 epoch, PyTorch on **Debian's default pthread "
+                     "OpenBLAS** (what a plain python3 gets), %s kernels (one process)",
+                     k == 1 ? "aelab's" : "OpenBLAS's own choice of");
+        Row r = row_make(&R->aelab[W_AE1], t, W_AE1);
+        /* the pthread rows are checked to be the pthread build; kann to be aelab's build */
+        const char *ratio = !t->ran ? "—"
+                            : t->blas_mismatch[0] ? "none: BLAS check failed"
+                            : (snprintf(k2, sizeof k2, "%.2f×%s", r.speedup,
+                                        k ? " (not the same BLAS)" : ""), k2);
+        fprintf(f, "| %s [%s] | %s | | | | | | %s | %s | %s | %s |\n", title,
+                t->corename[0] ? t->corename : "?", fmt(a, sizeof a, r.s, 3),
+                t->ran ? fmt(b, sizeof b, r.t_s, 3) : t->error, ratio,
+                fmt(c, sizeof c, r.t_rss_mb, 0), fmt(d, sizeof d, samples_median(&t->others), 2));
     }
 }
 
@@ -274,9 +335,9 @@ static void md_training(FILE *f, const Options *o, const Results *R) {
         const Side *as = &R->aelab[w], *ts = &R->torch[w];
         char title[160];
         snprintf(title, sizeof title, "%s%s", WORKLOAD_TITLES[w],
-                 w == W_LBFGS ? " — per evaluation" : "");
+                 workload_is_lbfgs(w) ? " — per evaluation" : "");
         table_row(f, title, as, ts, w);
-        if (w == W_LBFGS && as->ran) md_lbfgs_iteration_row(f, as, ts);
+        if (workload_is_lbfgs(w) && as->ran) md_lbfgs_iteration_row(f, as, ts);
     }
     md_extra_rows(f, R);
 }
@@ -485,12 +546,12 @@ static void csv_workload(FILE *f, const Options *o, const Results *R, int w, con
     for (int side = 0; side < 2; side++) {
         const Side *s = side ? &R->torch[w] : &R->aelab[w];
         Row r = row_make(&R->aelab[w], &R->torch[w], w);
-        const Samples *ss = w == W_LBFGS ? &s->eval_s : &s->epoch_s;
+        const Samples *ss = workload_is_lbfgs(w) ? &s->eval_s : &s->epoch_s;
         double med = samples_median(ss);
         fprintf(f, "%s,%d,%s,%s,%s,%s,%d,%.6f,%.6f,%.6f,%.6e,%.3f,", date, o->threads,
                 s->corename[0] ? s->corename : openblas_get_corename(),
                 side ? "pytorch" : "aelab", WORKLOAD_NAMES[w],
-                w == W_LBFGS ? "evaluation" : "epoch", ss->n, med, samples_min(ss),
+                workload_is_lbfgs(w) ? "evaluation" : "epoch", ss->n, med, samples_min(ss),
                 samples_max(ss), R->aelab[w].flops, R->aelab[w].flops / med * 1e-9);
         if (side == 0)
             fprintf(f, "%.6f,%.3f,%.1f,%.2f,%.1f,%.3f,", r.roof_s, r.roof_gflops, r.pct_roof,
@@ -512,14 +573,15 @@ static void csv_workload(FILE *f, const Options *o, const Results *R, int w, con
 }
 
 /* L-BFGS per iteration, for each side that ran. */
-static void csv_lbfgs_iterations(FILE *f, const Options *o, const Results *R, const char *date) {
+static void csv_lbfgs_iterations(FILE *f, const Options *o, const Results *R, int w,
+                                 const char *date) {
     for (int side = 0; side < 2; side++) {
-        const Side *s = side ? &R->torch[W_LBFGS] : &R->aelab[W_LBFGS];
+        const Side *s = side ? &R->torch[w] : &R->aelab[w];
         if (!s->ran) continue;
-        fprintf(f, "%s,%d,%s,%s,lbfgs,iteration,%d,%.6f,%.6f,%.6f,,,,,,,,,,,,,,"
+        fprintf(f, "%s,%d,%s,%s,%s,iteration,%d,%.6f,%.6f,%.6f,,,,,,,,,,,,,,"
                    "evaluations per iteration %.2f\n", date, o->threads,
                 s->corename[0] ? s->corename : openblas_get_corename(),
-                side ? "pytorch" : "aelab", s->epoch_s.n, samples_median(&s->epoch_s),
+                side ? "pytorch" : "aelab", WORKLOAD_NAMES[w], s->epoch_s.n, samples_median(&s->epoch_s),
                 samples_min(&s->epoch_s), samples_max(&s->epoch_s),
                 s->evals_rounds ? s->evals_per_iter_sum / s->evals_rounds : NAN);
     }
@@ -562,7 +624,7 @@ static void csv_write(FILE *f, const Options *o, const Results *R, const char *d
     for (int w = 0; w < W_COUNT; w++) {
         if (!o->workloads[w]) continue;
         csv_workload(f, o, R, w, date);
-        if (w == W_LBFGS) csv_lbfgs_iterations(f, o, R, date);
+        if (workload_is_lbfgs(w)) csv_lbfgs_iterations(f, o, R, w, date);
     }
     csv_extras(f, o, R, date);
 }
@@ -591,6 +653,7 @@ void report_write(const Options *o, const Results *R) {
     md_setup(f, o, R, date);
     md_method(f, o, R);
     md_noise(f, R);
+    md_blas(f, o, R);
     md_training(f, o, R);
     md_startup(f, o, R);
     md_ae1(f, o, R);

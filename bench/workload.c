@@ -137,18 +137,30 @@ static void build_classifier(Setup *s, double test_rows) {
     s->eval_flops = chain_flops(s->L, s->nl, s->nl, test_rows);
 }
 
-static void build_lbfgs(Setup *s) {
+/* lbfgs: UFLDL's 784-196-784 on the first 10k images; lbfgs60k: 784-200-784 on all of them
+ * (train_rows), one full batch either way. */
+static void build_lbfgs(Setup *s, int hidden, int subset, double train_rows) {
     Model *m = s->m;
-    setup_layer(s, m->enc, &m->nenc, 784, 196, ACT_SIGMOID, INIT_UFLDL);
-    setup_layer(s, m->dec, &m->ndec, 196, 784, ACT_SIGMOID, INIT_UFLDL);
+    setup_layer(s, m->enc, &m->nenc, 784, hidden, ACT_SIGMOID, INIT_UFLDL);
+    setup_layer(s, m->dec, &m->ndec, hidden, 784, ACT_SIGMOID, INIT_UFLDL);
     s->t.loss = LOSS_HALF_SSE;
     s->t.opt = (OptimSpec){.kind = OPT_LBFGS, .lr = 1.0f, .history = 100, .max_eval = 1000000,
                            .tol_grad = 1e-7, .tol_change = 1e-9};
-    s->t.subset = 10000;
+    s->t.subset = subset;
     s->t.sparsity = (SparsitySpec){.kind = PEN_KL, .rho = 0.1f, .beta = 3.0f};
     s->t.weight_decay = 3e-3f;
-    s->rows = s->t.subset;
+    s->rows = subset ? subset : train_rows;
     s->lbfgs = true;
+}
+
+/* frozen: a softmax head trained on a frozen 784-400-256 encoder (freeze_encoder: the encoder
+ * runs forward on every batch; no test evaluation). */
+static void build_frozen(Setup *s) {
+    build_classifier(s, 0.0);
+    s->t.freeze_encoder = true;
+    s->first = s->m->nenc;
+    s->eval_test = false;
+    s->eval_flops = 0.0;
 }
 
 /* Builds workload w on a new model of backend be (s->m, owned by the caller) for `epochs` timed
@@ -168,10 +180,11 @@ static void workload_build(Setup *s, WorkloadId w, const Backend *be, double tra
     case W_DENOISE: build_ae1(s, true); break;
     case W_STACKED: build_stacked(s); break;
     case W_CLASSIFIER: build_classifier(s, test_rows); break;
-    case W_LBFGS: build_lbfgs(s); break;
+    case W_LBFGS: build_lbfgs(s, 196, 10000, train_rows); break;
+    case W_LBFGS60K: build_lbfgs(s, 200, 0, train_rows); break;
+    case W_FROZEN: build_frozen(s); break;
     default: die("unknown workload");
     }
-    AeError err;
     if (!model_check(s->m, &err)) die("%s", err.msg);
     s->t.epochs = 1 + epochs;
 }
@@ -242,7 +255,7 @@ static void probes_run(bool lbfgs, Probes *p) {
 static void print_flops(const Worker *k, double flops) {
     const OpStats *st = timing_stats();
     int timed = k->epoch_s.n;
-    if (k->w == W_LBFGS) {
+    if (workload_is_lbfgs(k->w)) {
         printf("flops_per_eval %.6e\n", flops);
         int evals = k->evals_end - k->evals_after_warm;
         printf("evals_per_iter %.4f\n", (double)evals / timed);
@@ -273,6 +286,12 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
     printf("workload %s\n", WORKLOAD_NAMES[k->w]);
     printf("threads %d\n", threads);
     printf("corename %s\n", openblas_get_corename());
+    char lib[300];
+    blas_mapped_path(lib, sizeof lib);
+    printf("blas_lib %s\n", lib);
+    printf("blas_config %s\n", openblas_get_config());
+    printf("blas_parallel %d\n", openblas_get_parallel());
+    printf("blas_threads %d\n", openblas_get_num_threads());
     printf("warm_s %.6f\n", k->warm_s);
     for (int i = 0; i < k->epoch_s.n; i++) printf("epoch_s %.6f\n", k->epoch_s.v[i]);
     for (int i = 0; i < p->roof.n; i++) printf("roofline_s %.6f\n", p->roof.v[i]);
@@ -305,7 +324,9 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
         }
     }
     int w = name ? workload_find(name) : -1;
-    if (w < 0) die("work: expected a workload (ae1, stacked, classifier, denoise, lbfgs)");
+    if (w < 0)
+        die("work: expected a workload (ae1, stacked, classifier, denoise, lbfgs, lbfgs60k, "
+            "frozen)");
     return (WorkloadId)w;
 }
 
