@@ -111,16 +111,17 @@ static void blas_check(const Options *o, Side *s, bool same, const char *core) {
  * "K=V" for its environment (or NULL). */
 static void run_aelab_worker(const Options *o, int w, Side *s, const char *core,
                              const char *extra_env) {
-    char threads[16], epochs[16], ce[96];
+    char threads[16], epochs[16], ce[96], reps[16];
     snprintf(threads, sizeof threads, "%d", o->threads);
     snprintf(epochs, sizeof epochs, "%d", workload_iters(o, w));
+    snprintf(reps, sizeof reps, "%d", o->roofline_reps);
     core_env(ce, sizeof ce, core);
     const char *env[3] = {NULL, NULL, NULL};
     int ne = 0;
     if (core) env[ne++] = ce;
     if (extra_env) env[ne++] = extra_env;
     char *argv[] = {(char *)o->self, "work", (char *)WORKLOAD_NAMES[w], "--threads", threads,
-                    "--epochs", epochs, NULL};
+                    "--epochs", epochs, "--roofline-reps", reps, NULL};
     Proc p = proc_run(argv, env, false);
     side_take(s, &p, "aelab", w, core, extra_env ? " [passive OpenMP waits]" : "");
     blas_check(o, s, true, core ? core : "");
@@ -262,6 +263,7 @@ static const char USAGE_ALL[] =
     "                 [--workloads a,b,...] [--aelab BIN] [--python PY | --no-python WHY]\n"
     "                 [--peer FILE] [--kann SCRIPT] [--out DIR] [--scratch DIR] [--commit ID]\n"
     "                 [--no-run] [--no-default-core] [--no-avx512] [--budget SECONDS]\n"
+    "                 [--roofline-reps N] [--quick]\n"
     "  Runs every workload (ae1, stacked, classifier, denoise, lbfgs, lbfgs60k, frozen),\n"
     "  alternating aelab and PyTorch (on the OpenBLAS build aelab links, checked at run time),\n"
     "  and writes DIR/results.md and DIR/results.csv (DIR: bench). Defaults: 2 rounds of 3\n"
@@ -319,6 +321,9 @@ static bool options_number(Options *o, const char *a, const char *v) {
     } else if (strcmp(a, "--lbfgs-iters") == 0) {
         if (!ae_parse_int(v, 1, 400, &o->lbfgs_iters))
             die("--lbfgs-iters: expected 1..400, got '%s'", v);
+    } else if (strcmp(a, "--roofline-reps") == 0) {
+        if (!ae_parse_int(v, 1, 100, &o->roofline_reps))
+            die("--roofline-reps: expected 1..100, got '%s'", v);
     } else if (strcmp(a, "--budget") == 0) {
         int b;
         if (!ae_parse_int(v, 10, 100000, &b))
@@ -359,7 +364,7 @@ static void options_value(Options *o, const char *a, const char *v) {
 
 /* `bench all`'s options over the defaults; false after --help (the usage is printed). */
 static bool options_parse(Options *o, int argc, char **argv, const char *self) {
-    *o = (Options){.threads = 0, .rounds = 2, .epochs = 3, .lbfgs_iters = 8, .self = self,
+    *o = (Options){.threads = 0, .rounds = 2, .epochs = 3, .lbfgs_iters = 8, .roofline_reps = 5, .self = self,
                    .aelab = "", .python = "", .python_why = "not installed (make bench-deps)",
                    .peer = "bench/peer_torch.py", .kann = "bench/peers/kann.sh", .outdir = "bench", .scratch = "build/bench",
                    .commit = "unknown",
@@ -374,6 +379,15 @@ static bool options_parse(Options *o, int argc, char **argv, const char *self) {
             return false;
         } else if (strcmp(a, "--no-run") == 0) {
             o->run_lecture = false;
+        } else if (strcmp(a, "--quick") == 0) {
+            /* for development on a busy machine: the figures are not the bench's */
+            o->quick = true;
+            o->rounds = 1;
+            o->epochs = 2;
+            o->lbfgs_iters = 4;
+            o->roofline_reps = 3;
+            o->run_lecture = false;
+            o->torch_default_core = false;
         } else if (strcmp(a, "--no-default-core") == 0) {
             o->torch_default_core = false;
         } else if (strcmp(a, "--no-avx512") == 0) {

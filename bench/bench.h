@@ -131,9 +131,18 @@ const double *timing_eval_seconds(int *n);
 
 /* ---- the probes (probe.c) ---- */
 
-/* Replays calls[0..n) `reps` times with cblas_sgemm alone, on buffers of the same sizes and
- * aliasing as the recorded ones; adds the seconds of each repetition to out. */
+/* Replays calls[0..n) with cblas_sgemm alone, on buffers of the same sizes and aliasing as the
+ * recorded ones: once untimed (warm), then `reps` times, adding the seconds of each timed
+ * repetition to out. */
 void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out);
+
+/* Peak FP32 FMA throughput, GFLOP/s: `threads` OpenMP threads each running 12 independent
+ * chains of vector FMAs (AVX-512F when cpuid has it, else AVX2+FMA; *isa says which), the median
+ * of 5 samples of ~60 ms. NaN without AVX2+FMA. */
+double peak_fma_gflops(int threads, const char **isa);
+
+/* GFLOP/s of an n x n x n cblas_sgemm (row-major, NN), warm, the median of 3. */
+double sgemm_large_gflops(int n);
 
 /* A STREAM triad over three arrays of `nbytes` each, in this process's OpenMP threads: GB/s
  * counting 12 bytes per element, the median of 5 samples of about 0.2 s. Dies when out of
@@ -184,6 +193,8 @@ typedef struct Side {
     double op_bytes[OP_COUNT]; /* the byte model, summed like op_sec; NaN from a 3-field line */
     int op_rounds;
     Samples stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays, per process */
+    Samples peak, sgemm_big; /* peak FP32 FMA and 2048^3 sgemm GFLOP/s, per process */
+    char peak_isa[32];
     char corename[64];
     char info[256];
     /* The BLAS the process ran, read at run time by the process itself: the libopenblas .so it
@@ -225,6 +236,8 @@ typedef struct Options {
     int rounds;
     int epochs;        /* timed epochs per process (after one warm-up) */
     int lbfgs_iters;   /* timed L-BFGS iterations per process */
+    int roofline_reps; /* timed roofline replays per aelab process (after a warm one) */
+    bool quick;        /* --quick: 1 round of 2 epochs, 3 replays, no extra rows nor run */
     bool workloads[W_COUNT];
     const char *self;  /* this program, for the workers */
     const char *aelab; /* bin/aelab ("" to skip its timings) */

@@ -68,6 +68,12 @@ static bool side_parse_line(Side *s, const char *key, const char *val) {
         samples_add(&s->stream_l3, v);
     } else if (strcmp(key, "stream_gbs_dram") == 0 && parse_double(val, &v)) {
         samples_add(&s->stream_dram, v);
+    } else if (strcmp(key, "peak_gflops") == 0 && parse_double(val, &v)) {
+        samples_add(&s->peak, v);
+    } else if (strcmp(key, "sgemm2048_gflops") == 0 && parse_double(val, &v)) {
+        samples_add(&s->sgemm_big, v);
+    } else if (strcmp(key, "peak_isa") == 0) {
+        snprintf(s->peak_isa, sizeof s->peak_isa, "%s", val);
     } else if (strcmp(key, "op") == 0) {
         return side_parse_op(s, val);
     }
@@ -128,6 +134,9 @@ static void side_add(Side *out, const Side *p) {
     out->op_rounds += p->op_rounds;
     samples_append(&out->stream_l3, &p->stream_l3);
     samples_append(&out->stream_dram, &p->stream_dram);
+    samples_append(&out->peak, &p->peak);
+    samples_append(&out->sgemm_big, &p->sgemm_big);
+    snprintf(out->peak_isa, sizeof out->peak_isa, "%s", p->peak_isa);
     snprintf(out->corename, sizeof out->corename, "%s", p->corename);
     snprintf(out->info, sizeof out->info, "%s", p->info);
     snprintf(out->blas_lib, sizeof out->blas_lib, "%s", p->blas_lib);

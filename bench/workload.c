@@ -236,13 +236,21 @@ typedef struct Probes {
     Samples roof;
     long rss_kb;
     double gbs_l3, gbs_dram;
+    double peak_gflops, sgemm_gflops;
+    const char *peak_isa;
 } Probes;
 
-static void probes_run(bool lbfgs, Probes *p) {
+/* Timed replays of the roofline (bench work --roofline-reps; 5 unless told). */
+static int roofline_reps = 5;
+
+static void probes_run(int threads, Probes *p) {
     int nrec;
     const GemmCall *rec = timing_gemm_calls(&nrec);
     p->roof = (Samples){0};
-    roofline_replay(rec, nrec, lbfgs ? 5 : 2, &p->roof);
+    roofline_replay(rec, nrec, roofline_reps, &p->roof);
+    /* The machine's limits beside it: peak FMA throughput on all threads, a 2048^3 sgemm. */
+    p->peak_gflops = peak_fma_gflops(threads, &p->peak_isa);
+    p->sgemm_gflops = sgemm_large_gflops(2048);
     /* The workload's peak RSS, before the probe's arrays (3 x 64 MiB) would add to it. */
     p->rss_kb = peak_rss_kb();
     /* 4 MiB: one batch's activations (1000 x 784 floats = 3.1 MB) and what a pass over them
@@ -300,6 +308,9 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
     print_ops(k->epoch_s.n);
     printf("stream_gbs_l3 %.3f\n", p->gbs_l3);
     printf("stream_gbs_dram %.3f\n", p->gbs_dram);
+    printf("peak_gflops %.3f\n", p->peak_gflops);
+    printf("peak_isa %s\n", p->peak_isa);
+    printf("sgemm2048_gflops %.3f\n", p->sgemm_gflops);
     printf("objective %.6g %.6g\n", k->loss_first, k->loss_last);
     printf("rss_kb %ld\n", p->rss_kb);
 }
@@ -317,6 +328,9 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
                 die("--epochs: expected >= 1");
         } else if (strcmp(argv[i], "--cpu-clock") == 0) {
             clock_use_cpu_time();
+        } else if (strcmp(argv[i], "--roofline-reps") == 0 && i + 1 < argc) {
+            if (!ae_parse_int(argv[++i], 1, 100, &roofline_reps))
+                die("--roofline-reps: expected 1..100");
         } else if (!name) {
             name = argv[i];
         } else {
@@ -348,7 +362,7 @@ int cmd_work(int argc, char **argv) {
     Worker k = {.w = w, .epochs = epochs};
     worker_train(&k, &s, dtrain, dtest);
     Probes p;
-    probes_run(s.lbfgs, &p);
+    probes_run(threads, &p);
     worker_print(&k, threads, flops, &p);
 
     model_free(s.m);
