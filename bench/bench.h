@@ -59,6 +59,7 @@ double now_seconds(void);
 /* From now on now_seconds() reads the process's CPU time (bench work --cpu-clock, for analysis
  * on a busy machine with --threads 1: other people's jobs do not inflate it). */
 void clock_use_cpu_time(void);
+bool clock_is_cpu_time(void);
 
 /* Prints "bench: error: MESSAGE" to stderr and exits with status 1. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -238,6 +239,7 @@ typedef struct Options {
     int lbfgs_iters;   /* timed L-BFGS iterations per process */
     int roofline_reps; /* timed roofline replays per aelab process (after a warm one) */
     bool quick;        /* --quick: 1 round of 2 epochs, 3 replays, no extra rows nor run */
+    bool cpu_clock;    /* --cpu-clock: every timing is the process's CPU time (use 1 thread) */
     bool workloads[W_COUNT];
     const char *self;  /* this program, for the workers */
     const char *aelab; /* bin/aelab ("" to skip its timings) */

@@ -191,6 +191,14 @@ static void md_setup(FILE *f, const Options *o, const Results *R, const char *da
             openblas_get_config(), openblas_get_corename(), core_env ? core_env : "unset");
     fprintf(f, "- Threads: %d (OpenBLAS and OpenMP in aelab; torch.set_num_threads, "
                "OMP_NUM_THREADS and OPENBLAS_NUM_THREADS in PyTorch)\n", o->threads);
+    if (o->cpu_clock)
+        fprintf(f, "- **Clock: every time is the process's CPU time** (`--cpu-clock`, for a busy "
+                   "machine: other jobs do not inflate it; with %d thread%s).\n", o->threads,
+                o->threads == 1 ? ", CPU time is the time the work took" :
+                "s it also counts OpenMP threads spinning: use 1 thread");
+    if (o->quick)
+        fprintf(f, "- **--quick**: a development run (1 round, 2 epochs, 3 replays), not the "
+                   "bench's figures.\n");
     fprintf(f, "- aelab %s, commit %s; PyTorch: %s\n", AE_VERSION, o->commit,
             R->torch[W_AE1].info[0] ? R->torch[W_AE1].info
                                     : (o->python[0] ? "see errors below" : o->python_why));

@@ -41,6 +41,8 @@ static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 void clock_use_cpu_time(void) { bench_clock = CLOCK_PROCESS_CPUTIME_ID; }
 
+bool clock_is_cpu_time(void) { return bench_clock == CLOCK_PROCESS_CPUTIME_ID; }
+
 double now_seconds(void) {
     struct timespec ts;
     clock_gettime(bench_clock, &ts);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/peers/kann.sh [--threads N] [--epochs E] — the C peer of `make bench`: the L17 AE1 epoch
+# bench/peers/kann.sh [--threads N] [--epochs E] [--cpu-clock] — the C peer of `make bench`: the L17 AE1 epoch
 # in kann (attractivechaos/kann), timed by bench/peers/kann_ae1.c.
 #
 # kann is never part of this repository: KANN_SRC names a copy of it, either a source tree
@@ -18,6 +18,7 @@ while (($#)); do
     case $1 in
     --threads) threads=$2; args+=(--threads "$2"); shift 2 ;;
     --epochs) args+=(--epochs "$2"); shift 2 ;;
+    --cpu-clock) args+=(--cpu-clock); shift ;;
     *) echo "kann.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
