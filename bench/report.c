@@ -327,14 +327,14 @@ static void md_blas(FILE *f, const Options *o, const Results *R) {
 /* ---- results.md: training epochs ---- */
 
 /* L-BFGS's second row: the time per iteration, and the evaluations an iteration took. */
-static void md_lbfgs_iteration_row(FILE *f, const Side *as, const Side *ts) {
+static void md_lbfgs_iteration_row(FILE *f, const Side *as, const Side *ts, int w) {
     char a[32], b[32], c[32], d[32], k2[32];
     double ai = samples_median(&as->epoch_s), ti = samples_median(&ts->epoch_s);
     double ae = as->evals_rounds ? as->evals_per_iter_sum / as->evals_rounds : NAN;
     double te = ts->evals_rounds ? ts->evals_per_iter_sum / ts->evals_rounds : NAN;
-    fprintf(f, "| UFLDL L-BFGS — per iteration (evaluations/iteration: aelab %s, "
+    fprintf(f, "| %s — per iteration (evaluations/iteration: aelab %s, "
                "PyTorch %s) | %s | | | | | | | %s | %s | | |\n",
-            fmt(a, sizeof a, ae, 2), fmt(b, sizeof b, te, 2), fmt(c, sizeof c, ai, 3),
+            w == W_LBFGS ? "UFLDL L-BFGS" : "L-BFGS on 60k", fmt(a, sizeof a, ae, 2), fmt(b, sizeof b, te, 2), fmt(c, sizeof c, ai, 3),
             ts->ran ? fmt(d, sizeof d, ti, 3) : "—",
             ts->ran ? (snprintf(k2, sizeof k2, "%.2f× (per iteration)", ti / ai), k2) : "—");
 }
@@ -358,7 +358,8 @@ static void md_extra_rows(FILE *f, const Results *R) {
         char title[300];
         if (k == 0)
             snprintf(title, sizeof title, "L17 AE1 epoch, **kann** (C, CBLAS on the same "
-                     "OpenBLAS build; bench/peers/kann.sh; one process)");
+                     "OpenBLAS build; bench/peers/kann.sh; one process; its time in the peer "
+                     "column)");
         else
             snprintf(title, sizeof title, "L17 AE1 epoch, PyTorch on **Debian's default pthread "
                      "OpenBLAS** (what a plain python3 gets), %s kernels (one process)",
@@ -390,7 +391,7 @@ static void md_training(FILE *f, const Options *o, const Results *R) {
         snprintf(title, sizeof title, "%s%s", WORKLOAD_TITLES[w],
                  workload_is_lbfgs(w) ? " — per evaluation" : "");
         table_row(f, title, as, ts, w);
-        if (workload_is_lbfgs(w) && as->ran) md_lbfgs_iteration_row(f, as, ts);
+        if (workload_is_lbfgs(w) && as->ran) md_lbfgs_iteration_row(f, as, ts, w);
     }
     md_extra_rows(f, R);
 }
@@ -421,7 +422,8 @@ static void md_startup_rows(FILE *f, const Results *R) {
 
 static void md_startup(FILE *f, const Options *o, const Results *R) {
     char a[32];
-    fprintf(f, "\n## Start-up, loading, whole run\n\n");
+    fprintf(f, "\n## Start-up, loading, whole run (wall clock%s)\n\n",
+            o->cpu_clock ? ", even with --cpu-clock: other jobs' time is in these" : "");
     fprintf(f, "| what | time | notes |\n| --- | --- | --- |\n");
     if (R->startup_error[0])
         fprintf(f, "| start-up + MNIST loading | not measured | %s |\n", R->startup_error);

@@ -254,11 +254,12 @@ static void probes_run(int threads, Probes *p) {
     const GemmCall *rec = timing_gemm_calls(&nrec);
     p->roof = (Samples){0};
     roofline_replay(rec, nrec, roofline_reps, &p->roof);
+    /* The workload's peak RSS, before the probes' arrays (3 x 16 MiB for the sgemm, 3 x 64 MiB
+     * for the triad) would add to it. */
+    p->rss_kb = peak_rss_kb();
     /* The machine's limits beside it: peak FMA throughput on all threads, a 2048^3 sgemm. */
     p->peak_gflops = peak_fma_gflops(threads, &p->peak_isa);
     p->sgemm_gflops = sgemm_large_gflops(2048);
-    /* The workload's peak RSS, before the probe's arrays (3 x 64 MiB) would add to it. */
-    p->rss_kb = peak_rss_kb();
     /* 4 MiB: one batch's activations (1000 x 784 floats = 3.1 MB) and what a pass over them
      * can expect from the caches; 64 MiB: what it would get from further out. */
     p->gbs_l3 = stream_gbs((size_t)4 << 20);
