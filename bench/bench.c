@@ -85,7 +85,9 @@ static void side_take(Side *s, Proc *p, const char *who, int w, const char *core
 /* The BLAS a peer process reported (blas_* lines) against what its row claims: `same` the
  * very libopenblas file this program mapped, its threading layer and kernels, o->threads
  * threads on both the BLAS and (PyTorch) ATen; otherwise Debian's default pthread build. What
- * differs goes to s->blas_mismatch, and the report then prints no ratio for the row. */
+ * differs goes to s->blas_mismatch, and the report then prints no ratio for the row. The
+ * kernels: core "" must be this program's (aelab's), a name that one, NULL is not checked
+ * (OpenBLAS's own choice). */
 static void blas_check(const Options *o, Side *s, bool same, const char *core) {
     if (!s->ran) return;
     char *m = s->blas_mismatch;
@@ -149,7 +151,8 @@ static void run_torch_worker(const Options *o, int w, Side *s, const char *core,
                     o->cpu_clock ? "--cpu-clock" : NULL, NULL};
     Proc p = proc_run(argv, env, false);
     side_take(s, &p, "torch", w, core, same_blas ? "" : " [Debian's pthread OpenBLAS]");
-    blas_check(o, s, same_blas, core ? core : "");
+    /* core "": OpenBLAS's own choice, nothing to check the kernels against; NULL: aelab's */
+    blas_check(o, s, same_blas, !core ? "" : core[0] ? core : NULL);
     if (s->blas_mismatch[0]) say("torch %s: BLAS check failed: %s", WORKLOAD_NAMES[w],
                                  s->blas_mismatch);
 }

@@ -572,6 +572,19 @@ static void md_targets17(FILE *f, const Options *o, const Results *R) {
                "%s GFLOP/s for a 2048³ sgemm) | %s |\n",
             fmt(a, sizeof a, 100.0 * r.gflops / big, 0), fmt(b, sizeof b, r.gflops, 1),
             fmt(c, sizeof c, big, 1), met(r.gflops >= 0.85 * big, ae->ran && !isnan(big)));
+    if (R->aelab_skx.ran && R->torch_skx.ran) {
+        const Side *xa = &R->aelab_skx, *xt = &R->torch_skx;
+        Row x = row_make(xa, xt, W_AE1);
+        double xbig = samples_median(&xa->sgemm_big);
+        bool okx = !xa->blas_mismatch[0] && !xt->blas_mismatch[0];
+        char g[32];
+        fprintf(f, "| the same two with the AVX-512 kernels (SkylakeX, one process each) | %s "
+                   "(%s s vs %s s); %s%% of that build's 2048³ rate (%s GFLOP/s) | %s, %s |\n",
+                ratio_text(t1, sizeof t1, xa, xt, x.speedup), fmt(a, sizeof a, x.s, 3),
+                fmt(b, sizeof b, x.t_s, 3), fmt(c, sizeof c, 100.0 * x.gflops / xbig, 0),
+                fmt(g, sizeof g, xbig, 1), met(x.speedup >= 2.0, okx),
+                met(x.gflops >= 0.85 * xbig, !isnan(xbig)));
+    }
     char worst[600] = "";
     bool all = true, any = false;
     for (int w = 0; w < W_COUNT; w++) {
