@@ -250,10 +250,13 @@ bench: deps
 	@$(MAKE) --no-print-directory data-only all
 	@AELAB=$(BIN) bench/run.sh
 
-# the PyTorch peer of `make bench` (Debian's python3-torch); the tests never need it
+# the PyTorch peer of `make bench` (Debian's python3-torch, and python3-numpy, which it does not
+# pull in); the tests never need it
 bench-deps:
-	@dpkg-query -W -f='$${db:Status-Status}' python3-torch 2>/dev/null | grep -qx installed || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }
+	@for p in python3-torch python3-numpy; do \
+	  dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || miss="$$miss $$p"; \
+	done; [ -z "$$miss" ] || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$miss; }
 
 asan:
 	@$(MAKE) --no-print-directory SAN=asan CUDA=0 test

@@ -57,6 +57,13 @@ static bool avx512_usable(void) {
 
 /* ---- the measuring processes ---- */
 
+/* Timed epochs (L-BFGS: iterations) per process of workload w: lbfgs60k's evaluations take
+ * about six times lbfgs's, so it runs a quarter of the iterations. */
+static int workload_iters(const Options *o, int w) {
+    if (w == W_LBFGS60K) return o->lbfgs_iters / 4 > 1 ? o->lbfgs_iters / 4 : 1;
+    return workload_is_lbfgs(w) ? o->lbfgs_iters : o->epochs;
+}
+
 /* The finished process p (freed here) into s: its figures when it exited 0, its error
  * otherwise; says so on stderr, with `who` ("aelab", "torch") and the labels of its set-up. */
 static void side_take(Side *s, Proc *p, const char *who, int w, const char *core,
@@ -69,47 +76,105 @@ static void side_take(Side *s, Proc *p, const char *who, int w, const char *core
         side_parse(s, p->out);
         samples_add(&s->others, p->others);
         say("%s %-10s median so far %.3f s (%.1f s wall; other processes used %.2f cores)%s%s",
-            who, WORKLOAD_NAMES[w], samples_median(w == W_LBFGS ? &s->eval_s : &s->epoch_s),
+            who, WORKLOAD_NAMES[w], samples_median(workload_is_lbfgs(w) ? &s->eval_s : &s->epoch_s),
             p->wall_s, p->others, core_label(core), label);
     }
     proc_clear(p);
+}
+
+/* The BLAS a peer process reported (blas_* lines) against what its row claims: `same` the
+ * very libopenblas file this program mapped, its threading layer and kernels, o->threads
+ * threads on both the BLAS and (PyTorch) ATen; otherwise Debian's default pthread build. What
+ * differs goes to s->blas_mismatch, and the report then prints no ratio for the row. The
+ * kernels: core "" must be this program's (aelab's), a name that one, NULL is not checked
+ * (OpenBLAS's own choice). */
+static void blas_check(const Options *o, Side *s, bool same, const char *core) {
+    if (!s->ran) return;
+    char *m = s->blas_mismatch;
+    size_t n = sizeof s->blas_mismatch;
+    char want[64];
+    snprintf(want, sizeof want, "at::get_num_threads %d", o->threads);
+    if (same && strcmp(s->blas_lib, o->blas_self) != 0)
+        snprintf(m, n, "loaded %s, not %s", s->blas_lib[0] ? s->blas_lib : "no OpenBLAS",
+                 o->blas_self);
+    else if (!same && !strstr(s->blas_lib, "openblas-pthread"))
+        snprintf(m, n, "loaded %s, not Debian's pthread OpenBLAS", s->blas_lib);
+    else if (s->blas_parallel != (same ? openblas_get_parallel() : 1))
+        snprintf(m, n, "openblas_get_parallel() %d", s->blas_parallel);
+    else if (s->blas_threads != o->threads)
+        snprintf(m, n, "openblas_get_num_threads() %d, not %d", s->blas_threads, o->threads);
+    else if (s->torch_parallel[0] && !strstr(s->torch_parallel, want))
+        snprintf(m, n, "PyTorch: %s, not %d threads", s->torch_parallel, o->threads);
+    else if (core && strcasecmp(s->corename, core[0] ? core : openblas_get_corename()) != 0)
+        snprintf(m, n, "kernels %s, not %s", s->corename, core[0] ? core : "aelab's");
 }
 
 /* One `bench work` process of workload w into s; core as for core_env, extra_env one more
  * "K=V" for its environment (or NULL). */
 static void run_aelab_worker(const Options *o, int w, Side *s, const char *core,
                              const char *extra_env) {
-    char threads[16], epochs[16], ce[96];
+    char threads[16], epochs[16], ce[96], reps[16];
     snprintf(threads, sizeof threads, "%d", o->threads);
-    snprintf(epochs, sizeof epochs, "%d", w == W_LBFGS ? o->lbfgs_iters : o->epochs);
+    snprintf(epochs, sizeof epochs, "%d", workload_iters(o, w));
+    snprintf(reps, sizeof reps, "%d", o->roofline_reps);
     core_env(ce, sizeof ce, core);
     const char *env[3] = {NULL, NULL, NULL};
     int ne = 0;
     if (core) env[ne++] = ce;
     if (extra_env) env[ne++] = extra_env;
     char *argv[] = {(char *)o->self, "work", (char *)WORKLOAD_NAMES[w], "--threads", threads,
-                    "--epochs", epochs, NULL};
+                    "--epochs", epochs, "--roofline-reps", reps,
+                    o->cpu_clock ? "--cpu-clock" : NULL, NULL};
     Proc p = proc_run(argv, env, false);
     side_take(s, &p, "aelab", w, core, extra_env ? " [passive OpenMP waits]" : "");
+    blas_check(o, s, true, core ? core : "");
 }
 
-/* One PyTorch peer process of workload w into s (its error when there is no interpreter). */
-static void run_torch_worker(const Options *o, int w, Side *s, const char *core) {
+/* One PyTorch peer process of workload w into s (its error when there is no interpreter).
+ * same_blas: the OpenBLAS build aelab links, first on LD_LIBRARY_PATH; otherwise the library
+ * Debian's alternatives give a plain python3 (pthread OpenBLAS). core as for core_env. */
+static void run_torch_worker(const Options *o, int w, Side *s, const char *core, bool same_blas) {
     if (!o->python[0]) {
         snprintf(s->error, sizeof s->error, "%s", o->python_why);
         return;
     }
-    char threads[16], epochs[16], nt[48], ob[48], ce[96];
+    char threads[16], epochs[16], nt[48], ob[48], ce[96], ld[400];
     snprintf(threads, sizeof threads, "%d", o->threads);
-    snprintf(epochs, sizeof epochs, "%d", w == W_LBFGS ? o->lbfgs_iters : o->epochs);
+    snprintf(epochs, sizeof epochs, "%d", workload_iters(o, w));
     snprintf(nt, sizeof nt, "OMP_NUM_THREADS=%d", o->threads);
     snprintf(ob, sizeof ob, "OPENBLAS_NUM_THREADS=%d", o->threads);
+    snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s", same_blas ? o->blas_dir : "");
     core_env(ce, sizeof ce, core);
-    const char *env[] = {nt, ob, core ? ce : NULL, NULL};
+    const char *env[] = {nt, ob, ld, core ? ce : NULL, NULL};
     char *argv[] = {(char *)o->python, (char *)o->peer, "--workload", (char *)WORKLOAD_NAMES[w],
-                    "--threads", threads, "--epochs", epochs, NULL};
+                    "--threads", threads, "--epochs", epochs,
+                    o->cpu_clock ? "--cpu-clock" : NULL, NULL};
     Proc p = proc_run(argv, env, false);
-    side_take(s, &p, "torch", w, core, "");
+    side_take(s, &p, "torch", w, core, same_blas ? "" : " [Debian's pthread OpenBLAS]");
+    /* core "": OpenBLAS's own choice, nothing to check the kernels against; NULL: aelab's */
+    blas_check(o, s, same_blas, !core ? "" : core[0] ? core : NULL);
+    if (s->blas_mismatch[0]) say("torch %s: BLAS check failed: %s", WORKLOAD_NAMES[w],
+                                 s->blas_mismatch);
+}
+
+/* kann's AE1 (bench/peers/kann.sh: built outside the repository with CBLAS against the same
+ * OpenBLAS, skipped with its reason when no kann source is at hand) into s. */
+static void run_kann(const Options *o, Side *s) {
+    char threads[16], epochs[16];
+    snprintf(threads, sizeof threads, "%d", o->threads);
+    snprintf(epochs, sizeof epochs, "%d", o->epochs);
+    char *argv[] = {"bash", (char *)o->kann, "--threads", threads, "--epochs", epochs,
+                    o->cpu_clock ? "--cpu-clock" : NULL, NULL};
+    Proc p = proc_run(argv, NULL, false);
+    if (p.rc == 3) { /* skipped: no kann source */
+        snprintf(s->error, sizeof s->error, "not run: %s", p.err_tail);
+        say("kann: %s", s->error);
+        proc_clear(&p);
+        return;
+    }
+    side_take(s, &p, "kann", W_AE1, NULL, "");
+    blas_check(o, s, true, "");
+    if (s->blas_mismatch[0]) say("kann: BLAS check failed: %s", s->blas_mismatch);
 }
 
 /* The first value of `key` in a worker's output, or NaN. */
@@ -202,11 +267,13 @@ static void run_lecture(const Options *o, Results *r) {
 static const char USAGE_ALL[] =
     "usage: bench all [--threads N] [--rounds R] [--epochs E] [--lbfgs-iters I]\n"
     "                 [--workloads a,b,...] [--aelab BIN] [--python PY | --no-python WHY]\n"
-    "                 [--peer FILE] [--out DIR] [--scratch DIR] [--commit ID] [--no-run]\n"
-    "                 [--no-default-core] [--no-avx512] [--budget SECONDS]\n"
-    "  Runs every workload (ae1, stacked, classifier, denoise, lbfgs), alternating aelab and\n"
-    "  PyTorch, and writes DIR/results.md and DIR/results.csv (DIR: bench). Defaults: 2 rounds\n"
-    "  of 3 timed epochs after a warm-up, 8 L-BFGS iterations, a budget of 480 s (later rounds,\n"
+    "                 [--peer FILE] [--kann SCRIPT] [--out DIR] [--scratch DIR] [--commit ID]\n"
+    "                 [--no-run] [--no-default-core] [--no-avx512] [--budget SECONDS]\n"
+    "                 [--roofline-reps N] [--quick] [--cpu-clock]\n"
+    "  Runs every workload (ae1, stacked, classifier, denoise, lbfgs, lbfgs60k, frozen),\n"
+    "  alternating aelab and PyTorch (on the OpenBLAS build aelab links, checked at run time),\n"
+    "  and writes DIR/results.md and DIR/results.csv (DIR: bench). Defaults: 2 rounds of 3\n"
+    "  timed epochs after a warm-up, 8 L-BFGS iterations (lbfgs60k: 2), a budget of 480 s (later rounds,\n"
     "  the extra AE1 rows and the lecture run are skipped when they would not fit).\n";
 
 /* One aelab process then one PyTorch process for workload w, each kept as its own run. */
@@ -214,7 +281,7 @@ static void run_pair(const Options *o, Results *R, int w) {
     double t = now_seconds();
     Runs *a = &R->aelab_runs[w], *p = &R->torch_runs[w];
     if (a->n < MAX_PROCS) run_aelab_worker(o, w, &a->p[a->n++], NULL, NULL);
-    if (p->n < MAX_PROCS) run_torch_worker(o, w, &p->p[p->n++], NULL);
+    if (p->n < MAX_PROCS) run_torch_worker(o, w, &p->p[p->n++], NULL, true);
     runs_merge(a, &R->aelab[w]);
     runs_merge(p, &R->torch[w]);
     t = now_seconds() - t;
@@ -260,6 +327,9 @@ static bool options_number(Options *o, const char *a, const char *v) {
     } else if (strcmp(a, "--lbfgs-iters") == 0) {
         if (!ae_parse_int(v, 1, 400, &o->lbfgs_iters))
             die("--lbfgs-iters: expected 1..400, got '%s'", v);
+    } else if (strcmp(a, "--roofline-reps") == 0) {
+        if (!ae_parse_int(v, 1, 100, &o->roofline_reps))
+            die("--roofline-reps: expected 1..100, got '%s'", v);
     } else if (strcmp(a, "--budget") == 0) {
         int b;
         if (!ae_parse_int(v, 10, 100000, &b))
@@ -285,6 +355,8 @@ static void options_value(Options *o, const char *a, const char *v) {
         o->python_why = v;
     } else if (strcmp(a, "--peer") == 0) {
         o->peer = v;
+    } else if (strcmp(a, "--kann") == 0) {
+        o->kann = v;
     } else if (strcmp(a, "--out") == 0) {
         o->outdir = v;
     } else if (strcmp(a, "--scratch") == 0) {
@@ -298,9 +370,9 @@ static void options_value(Options *o, const char *a, const char *v) {
 
 /* `bench all`'s options over the defaults; false after --help (the usage is printed). */
 static bool options_parse(Options *o, int argc, char **argv, const char *self) {
-    *o = (Options){.threads = 0, .rounds = 2, .epochs = 3, .lbfgs_iters = 8, .self = self,
+    *o = (Options){.threads = 0, .rounds = 2, .epochs = 3, .lbfgs_iters = 8, .roofline_reps = 5, .self = self,
                    .aelab = "", .python = "", .python_why = "not installed (make bench-deps)",
-                   .peer = "bench/peer_torch.py", .outdir = "bench", .scratch = "build/bench",
+                   .peer = "bench/peer_torch.py", .kann = "bench/peers/kann.sh", .outdir = "bench", .scratch = "build/bench",
                    .commit = "unknown",
                    .run_lecture = true, .torch_default_core = true, .variants = true,
                    .budget_s = 480.0};
@@ -313,6 +385,17 @@ static bool options_parse(Options *o, int argc, char **argv, const char *self) {
             return false;
         } else if (strcmp(a, "--no-run") == 0) {
             o->run_lecture = false;
+        } else if (strcmp(a, "--cpu-clock") == 0) {
+            o->cpu_clock = true;
+        } else if (strcmp(a, "--quick") == 0) {
+            /* for development on a busy machine: the figures are not the bench's */
+            o->quick = true;
+            o->rounds = 1;
+            o->epochs = 2;
+            o->lbfgs_iters = 4;
+            o->roofline_reps = 3;
+            o->run_lecture = false;
+            o->torch_default_core = false;
         } else if (strcmp(a, "--no-default-core") == 0) {
             o->torch_default_core = false;
         } else if (strcmp(a, "--no-avx512") == 0) {
@@ -325,6 +408,10 @@ static bool options_parse(Options *o, int argc, char **argv, const char *self) {
         }
     }
     if (o->threads <= 0) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    blas_mapped_path(o->blas_self, sizeof o->blas_self);
+    snprintf(o->blas_dir, sizeof o->blas_dir, "%s", o->blas_self);
+    char *slash = strrchr(o->blas_dir, '/');
+    if (slash) *slash = '\0';
     return true;
 }
 
@@ -382,14 +469,19 @@ static void run_extra_rows(const Options *o, Results *R, const Clock *c) {
     if (!extra_ok && (o->torch_default_core || o->variants))
         say("skipping the extra AE1 rows to stay within the %.0f s budget", o->budget_s);
     if (!extra_ok || !o->workloads[W_AE1]) return;
+    if (o->kann[0]) run_kann(o, &R->kann);
+    /* What a default Debian python3 gets: libblas.so.3 through the alternatives (the pthread
+     * OpenBLAS, whose threads and PyTorch's OpenMP threads share the cores), with aelab's
+     * kernels and with the library's own core choice. */
+    if (o->python[0]) run_torch_worker(o, W_AE1, &R->torch_pthread, NULL, false);
     if (o->torch_default_core && o->python[0])
-        run_torch_worker(o, W_AE1, &R->torch_default, "");
+        run_torch_worker(o, W_AE1, &R->torch_default, "", false);
     /* The AVX-512 kernels: Debian's OpenBLAS has them (SkylakeX) but neither detects this CPU
      * nor is told to use them; one AE1 process per side shows what they would give. */
     if (o->variants && avx512_usable() && strcasecmp(openblas_get_corename(), "skylakex") != 0) {
         say("AE1 with OPENBLAS_CORETYPE=SkylakeX (AVX-512) ...");
         run_aelab_worker(o, W_AE1, &R->aelab_skx, "SkylakeX", NULL);
-        run_torch_worker(o, W_AE1, &R->torch_skx, "SkylakeX");
+        run_torch_worker(o, W_AE1, &R->torch_skx, "SkylakeX", true);
     }
     /* Idle OpenMP threads spin before they sleep (libgomp's default); on a shared machine a
      * spinning thread takes the core its partner needs. */
@@ -455,7 +547,8 @@ static int cmd_all(int argc, char **argv, const char *self) {
         "PyTorch: %s", o.threads, openblas_get_corename(), o.rounds, o.epochs,
         o.python[0] ? o.python : o.python_why);
     run_rounds(&o, R, &c);
-    rerun_noisy(&o, R, &c);
+    /* CPU time is what other jobs do not inflate: no reruns for their sake */
+    if (!o.cpu_clock) rerun_noisy(&o, R, &c);
     run_extra_rows(&o, R, &c);
     say("start-up and loading ...");
     run_startup(&o, R);

@@ -28,7 +28,12 @@
 
 #define MAX_SAMPLES 512
 
-typedef enum { W_AE1 = 0, W_STACKED, W_CLASSIFIER, W_DENOISE, W_LBFGS, W_COUNT } WorkloadId;
+typedef enum {
+    W_AE1 = 0, W_STACKED, W_CLASSIFIER, W_DENOISE, W_LBFGS, W_LBFGS60K, W_FROZEN, W_COUNT
+} WorkloadId;
+
+/* The full-batch L-BFGS workloads, timed per evaluation (lbfgs: 10k rows; lbfgs60k: 60k). */
+bool workload_is_lbfgs(int w);
 
 /* The workloads' command-line names ("ae1", ...) and the report's row titles. */
 extern const char *const WORKLOAD_NAMES[W_COUNT];
@@ -54,6 +59,7 @@ double now_seconds(void);
 /* From now on now_seconds() reads the process's CPU time (bench work --cpu-clock, for analysis
  * on a busy machine with --threads 1: other people's jobs do not inflate it). */
 void clock_use_cpu_time(void);
+bool clock_is_cpu_time(void);
 
 /* Prints "bench: error: MESSAGE" to stderr and exits with status 1. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -69,6 +75,10 @@ long peak_rss_kb(void);
 
 /* Whether /proc/cpuinfo's first "flags" line lists `flag` (false when it cannot be read). */
 bool cpu_flag(const char *flag);
+
+/* The libopenblas shared object this process mapped (/proc/self/maps, the resolved path) into
+ * buf; false with "none" or "several" there when there is not exactly one. */
+bool blas_mapped_path(char *buf, size_t n);
 
 /* Up to MAX_SAMPLES values; further ones are dropped. Zero-initialised means empty. */
 typedef struct Samples {
@@ -122,9 +132,18 @@ const double *timing_eval_seconds(int *n);
 
 /* ---- the probes (probe.c) ---- */
 
-/* Replays calls[0..n) `reps` times with cblas_sgemm alone, on buffers of the same sizes and
- * aliasing as the recorded ones; adds the seconds of each repetition to out. */
+/* Replays calls[0..n) with cblas_sgemm alone, on buffers of the same sizes and aliasing as the
+ * recorded ones: once untimed (warm), then `reps` times, adding the seconds of each timed
+ * repetition to out. */
 void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out);
+
+/* Peak FP32 FMA throughput, GFLOP/s: `threads` OpenMP threads each running 12 independent
+ * chains of vector FMAs (AVX-512F when cpuid has it, else AVX2+FMA; *isa says which), the median
+ * of 5 samples of ~60 ms. NaN without AVX2+FMA. */
+double peak_fma_gflops(int threads, const char **isa);
+
+/* GFLOP/s of an n x n x n cblas_sgemm (row-major, NN), warm, the median of 3. */
+double sgemm_large_gflops(int n);
 
 /* A STREAM triad over three arrays of `nbytes` each, in this process's OpenMP threads: GB/s
  * counting 12 bytes per element, the median of 5 samples of about 0.2 s. Dies when out of
@@ -177,8 +196,19 @@ typedef struct Side {
     double op_bytes[OP_COUNT]; /* the byte model, summed like op_sec; NaN from a 3-field line */
     int op_rounds;
     Samples stream_l3, stream_dram; /* the triad's GB/s, 4 MiB and 64 MiB arrays, per process */
+    Samples peak, sgemm_big; /* peak FP32 FMA and 2048^3 sgemm GFLOP/s, per process */
+    char peak_isa[32];
     char corename[64];
     char info[256];
+    /* The BLAS the process ran, read at run time by the process itself: the libopenblas .so it
+     * mapped, openblas_get_parallel() (0 sequential, 1 pthreads, 2 OpenMP) and
+     * openblas_get_num_threads(); PyTorch's also its ATen parallel backend and threads. */
+    char blas_lib[300], blas_config[200], torch_parallel[100];
+    int blas_parallel, blas_threads;
+    /* Empty when the side's BLAS was checked to be what its row claims (bench.c, blas_check);
+     * otherwise what differs, and the report prints no ratio against it. */
+    char blas_mismatch[700];
+    double features_s; /* frozen, PyTorch: the one-off feature computation */
     double obj_first, obj_last;
     Samples others;     /* cores busy with other processes during each of its processes */
     int nprocs, nclean; /* merged sides: processes run, and clean ones (see runs_merge) */
@@ -209,6 +239,9 @@ typedef struct Options {
     int rounds;
     int epochs;        /* timed epochs per process (after one warm-up) */
     int lbfgs_iters;   /* timed L-BFGS iterations per process */
+    int roofline_reps; /* timed roofline replays per aelab process (after a warm one) */
+    bool quick;        /* --quick: 1 round of 2 epochs, 3 replays, no extra rows nor run */
+    bool cpu_clock;    /* --cpu-clock: every timing is the process's CPU time (use 1 thread) */
     bool workloads[W_COUNT];
     const char *self;  /* this program, for the workers */
     const char *aelab; /* bin/aelab ("" to skip its timings) */
@@ -221,6 +254,11 @@ typedef struct Options {
     bool run_lecture;  /* time `aelab run` of lecture 17 */
     bool torch_default_core; /* also time PyTorch's AE1 with OpenBLAS's own core choice */
     bool variants;     /* also time AE1 on both sides with the AVX-512 (SkylakeX) kernels */
+    /* The libopenblas .so this program (linked as aelab is) mapped, and its directory, which
+     * the PyTorch peer gets first on LD_LIBRARY_PATH so that its libblas.so.3 is the same
+     * build; the peers are checked against it (blas_check). */
+    char blas_self[300], blas_dir[300];
+    const char *kann;  /* bench/peers/kann.sh ("" to skip) */
     double budget_s;   /* the whole `bench all` should end within this */
 } Options;
 
@@ -228,7 +266,9 @@ typedef struct Results {
     Runs aelab_runs[W_COUNT], torch_runs[W_COUNT];
     double pair_s[W_COUNT];             /* wall time of the slowest aelab + PyTorch pair */
     Side aelab[W_COUNT], torch[W_COUNT]; /* merged from the runs (see runs_merge) */
-    Side torch_default; /* AE1 with the library's own core detection */
+    Side torch_default; /* AE1 as a plain Debian python3 runs it: pthread OpenBLAS, own core */
+    Side torch_pthread; /* AE1 on Debian's default pthread OpenBLAS with aelab's kernels */
+    Side kann;          /* AE1 in kann (bench/peers/kann.sh), CBLAS on the same OpenBLAS */
     Side aelab_skx, torch_skx; /* AE1 with OPENBLAS_CORETYPE=SkylakeX */
     Side aelab_passive;        /* AE1 with OMP_WAIT_POLICY=passive */
     Samples version_s, datasets_s, load_proc_s, load_s, upload_s;

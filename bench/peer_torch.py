@@ -13,14 +13,17 @@ Prints the "key value" lines bench/side.c parses:
   evals_per_iter X   lbfgs
   rss_kb N           peak RSS (getrusage)
   corename NAME      OpenBLAS's kernel core, read from the library torch loaded
+  features_s S       frozen: the one-off feature computation
   info TEXT          versions and threads
-Workloads: ae1, stacked, classifier, denoise, lbfgs (see bench/workload.c).
+  blas_lib PATH, blas_libs, omp_libs, blas_config, blas_parallel, blas_threads, torch_parallel
+                     the BLAS this process really ran (see blas_report)
+Workloads: ae1, stacked, classifier, denoise, lbfgs, lbfgs60k, frozen (see bench/workload.c).
 """
 import argparse
 import ctypes
-import ctypes.util
 import gzip
 import os
+import re
 import resource
 import sys
 import time
@@ -72,18 +75,48 @@ def read_idx(path):
     return data.reshape(dims[0], -1) if rank > 1 else data
 
 
-def openblas_core():
-    """The kernel core of the OpenBLAS this process loaded (torch links libblas.so.3)."""
-    for name in ("libopenblas.so.0", ctypes.util.find_library("openblas") or ""):
-        if not name:
-            continue
-        try:
-            lib = ctypes.CDLL(name)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            return lib.openblas_get_corename().decode()
-        except (OSError, AttributeError):
-            continue
-    return "unknown"
+def loaded_libs():
+    """The shared objects this process mapped (/proc/self/maps), resolved paths."""
+    libs = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and parts[5].startswith("/") and ".so" in parts[5]:
+                    path = os.path.realpath(parts[5])
+                    if path not in libs:
+                        libs.append(path)
+    except OSError:
+        pass
+    return libs
+
+
+def blas_report():
+    """What BLAS this process runs, read at run time: the libopenblas .so mapped (from
+    /proc/self/maps, after torch has loaded it), its openblas_get_corename/config/parallel/
+    num_threads through ctypes on that very file, the OpenMP runtime mapped, and torch's own
+    parallel_info. Printed as blas_* lines that bench/side.c checks against aelab's."""
+    libs = loaded_libs()
+    blas = [p for p in libs if re.search(r"/lib(openblas|blas|mkl|blis)[^/]*\.so", p)]
+    openblas = [p for p in blas if "libopenblas" in os.path.basename(p)]
+    omp = [p for p in libs if re.search(r"/lib(gomp|iomp5|omp)[^/]*\.so", p)]
+    print("blas_libs %s" % (",".join(blas) or "none"))
+    print("omp_libs %s" % (",".join(omp) or "none"))
+    if len(openblas) != 1:
+        print("blas_lib %s" % ("none" if not openblas else "several"))
+        return
+    print("blas_lib %s" % openblas[0])
+    lib = ctypes.CDLL(openblas[0])
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    print("corename %s" % lib.openblas_get_corename().decode())
+    print("blas_config %s" % lib.openblas_get_config().decode().strip())
+    print("blas_parallel %d" % lib.openblas_get_parallel())
+    print("blas_threads %d" % lib.openblas_get_num_threads())
+    info = torch.__config__.parallel_info()
+    backend = re.search(r"ATen parallel backend: *(\S+)", info)
+    print("torch_parallel %s, at::get_num_threads %d" %
+          (backend.group(1) if backend else "?", torch.get_num_threads()))
 
 
 def ufldl_linear(i, o):
@@ -109,10 +142,17 @@ def build(workload):
         enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh(), nn.Linear(400, 256), nn.Tanh())
         head = nn.Sequential(nn.Linear(256, 10), nn.LogSoftmax(dim=1))
         return enc, head
-    if workload == "lbfgs":
-        enc = nn.Sequential(ufldl_linear(784, 196), nn.Sigmoid())
-        dec = nn.Sequential(ufldl_linear(196, 784), nn.Sigmoid())
+    if workload in ("lbfgs", "lbfgs60k"):
+        hidden = 196 if workload == "lbfgs" else 200
+        enc = nn.Sequential(ufldl_linear(784, hidden), nn.Sigmoid())
+        dec = nn.Sequential(ufldl_linear(hidden, 784), nn.Sigmoid())
         return enc, dec
+    if workload == "frozen":
+        enc = nn.Sequential(nn.Linear(784, 400), nn.Tanh(), nn.Linear(400, 256), nn.Tanh())
+        head = nn.Sequential(nn.Linear(256, 10), nn.LogSoftmax(dim=1))
+        for q in enc.parameters():
+            q.requires_grad_(False)
+        return enc, head
     raise ValueError(workload)
 
 
@@ -161,13 +201,43 @@ def run_minibatch(workload, epochs, images, labels, test_images, test_labels):
     return times
 
 
-def run_lbfgs(iters, images):
-    """UFLDL sparse autoencoder, full batch of the first 10k images. One warm-up iteration
+def run_frozen(epochs, images, labels):
+    """A softmax head on a frozen two-layer encoder, the way a PyTorch user writes it: the
+    encoder's features of all 60k images computed once (no_grad, batches of 1000; printed as
+    features_s, a one-off cost per stage), then epochs of the head alone on them (SGD lr 0.1,
+    batch 1000, shuffled). Returns the timed epoch seconds."""
+    enc, head = build("frozen")
+    n, B = images.shape[0], 1000
+    t0 = clock()
+    with torch.no_grad():
+        feats = torch.cat([enc(images[b:b + B].float().div_(255.0)) for b in range(0, n, B)])
+    print("features_s %.6f" % (clock() - t0))
+    opt = torch.optim.SGD(head.parameters(), lr=0.1)
+    lab = labels.long()
+    times = []
+    for epoch in range(epochs + 1):
+        t0 = clock()
+        perm = torch.randperm(n)
+        for b in range(0, n, B):
+            idx = perm[b:b + B]
+            opt.zero_grad()
+            loss = F.nll_loss(head(feats[idx]), lab[idx])
+            loss.backward()
+            opt.step()
+            loss.item()
+        if epoch > 0:
+            times.append(clock() - t0)
+    return times
+
+
+def run_lbfgs(iters, images, workload="lbfgs"):
+    """UFLDL sparse autoencoder, full batch: the first 10k images (lbfgs, 784-196-784) or all
+    60k (lbfgs60k, 784-200-784). One warm-up iteration
     (its own step() call), then one step() of `iters` iterations. Returns (per-iteration
     seconds, evaluation seconds, evaluations per iteration)."""
     torch.manual_seed(1)
-    enc, dec = build("lbfgs")
-    x = images[:10000].float().div_(255.0)
+    enc, dec = build(workload)
+    x = images[:10000 if workload == "lbfgs" else images.shape[0]].float().div_(255.0)
     m = x.shape[0]
     rho, beta, lam = 0.1, 3.0, 3e-3
     params = list(enc.parameters()) + list(dec.parameters())
@@ -207,7 +277,8 @@ def run_lbfgs(iters, images):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workload", required=True,
-                    choices=["ae1", "stacked", "classifier", "denoise", "lbfgs"])
+                    choices=["ae1", "stacked", "classifier", "denoise", "lbfgs", "lbfgs60k",
+                             "frozen"])
     ap.add_argument("--epochs", type=int, default=5, help="timed epochs (lbfgs: iterations)")
     ap.add_argument("--threads", type=int, default=0, help="0: all cores")
     ap.add_argument("--cpu-clock", action="store_true", help="time with process CPU time")
@@ -225,17 +296,20 @@ def main():
     test_labels = torch.from_numpy(read_idx(vl).copy())
     print("info torch %s, numpy %s, %d threads" % (torch.__version__, np.__version__,
                                                      torch.get_num_threads()))
-    print("corename %s" % openblas_core())
-    if a.workload == "lbfgs":
-        iters, evals, per = run_lbfgs(a.epochs, images)
+    if a.workload in ("lbfgs", "lbfgs60k"):
+        iters, evals, per = run_lbfgs(a.epochs, images, a.workload)
         for s in iters:
             print("epoch_s %.6f" % s)
         for s in evals:
             print("eval_s %.6f" % s)
         print("evals_per_iter %.4f" % per)
+    elif a.workload == "frozen":
+        for s in run_frozen(a.epochs, images, labels):
+            print("epoch_s %.6f" % s)
     else:
         for s in run_minibatch(a.workload, a.epochs, images, labels, test_images, test_labels):
             print("epoch_s %.6f" % s)
+    blas_report()
     print("rss_kb %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 

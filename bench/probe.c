@@ -7,6 +7,7 @@
 /* OpenBLAS's cblas.h pulls in <complex.h>, whose macro I would clash with the engine's shape
  * name I (a layer's inputs); the bench uses no complex numbers. */
 #undef I
+#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static void sgemm_call(const GemmCall *c, const float *A, const float *B, float 
 }
 
 /* One buffer per distinct address, as large as its largest use, filled with values in
- * [-1, 1]. */
+ * [-1, 1]. One untimed pass first (the buffers' pages, the packing buffers, the thread team:
+ * warm), then `reps` timed ones. */
 void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out) {
     enum { CAP = 512 };
     Region *reg = calloc(CAP, sizeof *reg);
@@ -75,14 +77,14 @@ void roofline_replay(const GemmCall *calls, int n, int reps, Samples *out) {
             reg[i].buf[k] = (float)((double)(state >> 40) / 8388608.0 - 1.0);
         }
     }
-    for (int r = 0; r < reps; r++) {
+    for (int r = -1; r < reps; r++) {
         double t0 = now_seconds();
         for (int i = 0; i < n; i++) {
             const GemmCall *c = &calls[i];
             const float *A = reg[ix[i][0]].buf, *B = reg[ix[i][1]].buf;
             sgemm_call(c, A, B, reg[ix[i][2]].buf);
         }
-        samples_add(out, now_seconds() - t0);
+        if (r >= 0) samples_add(out, now_seconds() - t0);
         /* keep accumulated values (beta = 1 calls) from growing without bound */
         for (int i = 0; i < nr; i++) memset(reg[i].buf, 0, reg[i].nfloats * sizeof(float));
     }
@@ -140,4 +142,108 @@ double stream_gbs(size_t nbytes) {
     free(b);
     free(c);
     return samples_median(&gbs);
+}
+
+/* ---- the machine's limits: peak FP32 FMA throughput, and a large sgemm ---- */
+
+#define FMA_ACC 12 /* independent chains: enough to cover the FMA latency on two pipes */
+
+/* The chains are named variables, not an array: GCC keeps an array of vectors in memory at -O2,
+ * which would make the probe measure store-to-load forwarding instead. */
+#define FMA_STEP(F, x) x = F(x, b, c)
+#define FMA_ALL(F)                                                                             \
+    do {                                                                                       \
+        FMA_STEP(F, a0); FMA_STEP(F, a1); FMA_STEP(F, a2); FMA_STEP(F, a3); FMA_STEP(F, a4);   \
+        FMA_STEP(F, a5); FMA_STEP(F, a6); FMA_STEP(F, a7); FMA_STEP(F, a8); FMA_STEP(F, a9);   \
+        FMA_STEP(F, a10); FMA_STEP(F, a11);                                                    \
+    } while (0)
+
+/* `iters` rounds of FMA_ACC independent FMAs on 16-float vectors; returns a value that depends
+ * on all of them, so that none is dropped. */
+__attribute__((target("avx512f"))) static float fma_chains_avx512(long iters) {
+    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    __m512 a0 = _mm512_set1_ps(1.0f), a1 = _mm512_set1_ps(1.001f), a2 = _mm512_set1_ps(1.002f),
+           a3 = _mm512_set1_ps(1.003f), a4 = _mm512_set1_ps(1.004f), a5 = _mm512_set1_ps(1.005f),
+           a6 = _mm512_set1_ps(1.006f), a7 = _mm512_set1_ps(1.007f), a8 = _mm512_set1_ps(1.008f),
+           a9 = _mm512_set1_ps(1.009f), a10 = _mm512_set1_ps(1.01f), a11 = _mm512_set1_ps(1.011f);
+    for (long i = 0; i < iters; i++) FMA_ALL(_mm512_fmadd_ps);
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+    return _mm512_reduce_add_ps(s);
+}
+
+/* The same on 8-float vectors (AVX2 + FMA). */
+__attribute__((target("avx2,fma"))) static float fma_chains_avx2(long iters) {
+    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    __m256 a0 = _mm256_set1_ps(1.0f), a1 = _mm256_set1_ps(1.001f), a2 = _mm256_set1_ps(1.002f),
+           a3 = _mm256_set1_ps(1.003f), a4 = _mm256_set1_ps(1.004f), a5 = _mm256_set1_ps(1.005f),
+           a6 = _mm256_set1_ps(1.006f), a7 = _mm256_set1_ps(1.007f), a8 = _mm256_set1_ps(1.008f),
+           a9 = _mm256_set1_ps(1.009f), a10 = _mm256_set1_ps(1.01f), a11 = _mm256_set1_ps(1.011f);
+    for (long i = 0; i < iters; i++) FMA_ALL(_mm256_fmadd_ps);
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    float v[8];
+    _mm256_storeu_ps(v, s);
+    return v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+}
+
+/* Every OpenMP thread runs `iters` rounds; GFLOP/s of the whole team (2 FLOPs per lane). */
+static double fma_sample(bool avx512, long iters, int threads, volatile float *sink) {
+    double t0 = now_seconds();
+#pragma omp parallel num_threads(threads)
+    {
+        float v = avx512 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
+#pragma omp atomic
+        *sink += v;
+    }
+    double dt = now_seconds() - t0;
+    double lanes = avx512 ? 16.0 : 8.0;
+    return 2.0 * lanes * FMA_ACC * (double)iters * threads / dt * 1e-9;
+}
+
+double peak_fma_gflops(int threads, const char **isa) {
+    bool avx512 = __builtin_cpu_supports("avx512f");
+    if (!avx512 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+        *isa = "none (no AVX2+FMA)";
+        return NAN;
+    }
+    *isa = avx512 ? "AVX-512F" : "AVX2+FMA";
+    volatile float sink = 0.0f;
+    long iters = 1 << 16;
+    /* size a sample to ~60 ms (the first call also starts the team) */
+    for (;;) {
+        double t0 = now_seconds();
+        fma_sample(avx512, iters, threads, &sink);
+        if (now_seconds() - t0 > 0.03 || iters > (1L << 34)) break;
+        iters *= 2;
+    }
+    iters *= 2;
+    Samples s = {0};
+    for (int k = 0; k < 5; k++) samples_add(&s, fma_sample(avx512, iters, threads, &sink));
+    return samples_median(&s);
+}
+
+double sgemm_large_gflops(int n) {
+    size_t nn = (size_t)n * n;
+    float *A = malloc(nn * sizeof *A), *B = malloc(nn * sizeof *B), *C = malloc(nn * sizeof *C);
+    if (!A || !B || !C) die("out of memory for the %d^3 sgemm probe", n);
+    for (size_t i = 0; i < nn; i++) {
+        A[i] = (float)(i % 97) * 0.01f - 0.5f;
+        B[i] = (float)(i % 89) * 0.01f - 0.4f;
+        C[i] = 0.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+    Samples s = {0};
+    for (int k = 0; k < 3; k++) {
+        double t0 = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f,
+                    C, n);
+        samples_add(&s, 2.0 * n * (double)nn / (now_seconds() - t0) * 1e-9);
+    }
+    free(A);
+    free(B);
+    free(C);
+    return samples_median(&s);
 }

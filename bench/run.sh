@@ -10,6 +10,8 @@
 #                            /usr/bin/python3 that imports torch and numpy)
 #   BENCH_ARGS               extra options for `bench all` (see `build/bench/bench all --help`),
 #                            e.g. BENCH_ARGS="--rounds 1 --epochs 5 --no-run"
+#   KANN_SRC                 a copy of attractivechaos/kann (source tree or git directory) for
+#                            the kann row (bench/peers/kann.sh); without it the row says so
 #   OPENBLAS_CORETYPE        respected when set; otherwise the core bin/aelab picks for itself
 #                            (SkylakeX or Haswell where Debian 12's OpenBLAS 0.3.21 falls back
 #                            to its SSE3 kernels; scripts/blas_core.sh), for the roofline and

@@ -48,6 +48,18 @@ static bool side_parse_line(Side *s, const char *key, const char *val) {
         if ((long)v > s->rss_kb) s->rss_kb = (long)v;
     } else if (strcmp(key, "corename") == 0) {
         snprintf(s->corename, sizeof s->corename, "%s", val);
+    } else if (strcmp(key, "blas_lib") == 0) {
+        snprintf(s->blas_lib, sizeof s->blas_lib, "%s", val);
+    } else if (strcmp(key, "blas_config") == 0) {
+        snprintf(s->blas_config, sizeof s->blas_config, "%s", val);
+    } else if (strcmp(key, "torch_parallel") == 0) {
+        snprintf(s->torch_parallel, sizeof s->torch_parallel, "%s", val);
+    } else if (strcmp(key, "blas_parallel") == 0 && parse_double(val, &v)) {
+        s->blas_parallel = (int)v;
+    } else if (strcmp(key, "blas_threads") == 0 && parse_double(val, &v)) {
+        s->blas_threads = (int)v;
+    } else if (strcmp(key, "features_s") == 0 && parse_double(val, &v)) {
+        s->features_s = v;
     } else if (strcmp(key, "info") == 0) {
         snprintf(s->info, sizeof s->info, "%s", val);
     } else if (strcmp(key, "objective") == 0) {
@@ -56,6 +68,12 @@ static bool side_parse_line(Side *s, const char *key, const char *val) {
         samples_add(&s->stream_l3, v);
     } else if (strcmp(key, "stream_gbs_dram") == 0 && parse_double(val, &v)) {
         samples_add(&s->stream_dram, v);
+    } else if (strcmp(key, "peak_gflops") == 0 && parse_double(val, &v)) {
+        samples_add(&s->peak, v);
+    } else if (strcmp(key, "sgemm2048_gflops") == 0 && parse_double(val, &v)) {
+        samples_add(&s->sgemm_big, v);
+    } else if (strcmp(key, "peak_isa") == 0) {
+        snprintf(s->peak_isa, sizeof s->peak_isa, "%s", val);
     } else if (strcmp(key, "op") == 0) {
         return side_parse_op(s, val);
     }
@@ -116,8 +134,20 @@ static void side_add(Side *out, const Side *p) {
     out->op_rounds += p->op_rounds;
     samples_append(&out->stream_l3, &p->stream_l3);
     samples_append(&out->stream_dram, &p->stream_dram);
+    samples_append(&out->peak, &p->peak);
+    samples_append(&out->sgemm_big, &p->sgemm_big);
+    snprintf(out->peak_isa, sizeof out->peak_isa, "%s", p->peak_isa);
     snprintf(out->corename, sizeof out->corename, "%s", p->corename);
     snprintf(out->info, sizeof out->info, "%s", p->info);
+    snprintf(out->blas_lib, sizeof out->blas_lib, "%s", p->blas_lib);
+    snprintf(out->blas_config, sizeof out->blas_config, "%s", p->blas_config);
+    snprintf(out->torch_parallel, sizeof out->torch_parallel, "%s", p->torch_parallel);
+    out->blas_parallel = p->blas_parallel;
+    out->blas_threads = p->blas_threads;
+    out->features_s = p->features_s;
+    /* one process that ran another BLAS than its row claims is enough to refuse the ratio */
+    if (p->blas_mismatch[0] && !out->blas_mismatch[0])
+        snprintf(out->blas_mismatch, sizeof out->blas_mismatch, "%s", p->blas_mismatch);
     out->obj_first = p->obj_first;
     out->obj_last = p->obj_last;
 }
@@ -134,6 +164,8 @@ void runs_merge(const Runs *r, Side *out) {
             continue;
         }
         if (p->rss_kb > out->rss_kb) out->rss_kb = p->rss_kb;
+        if (p->blas_mismatch[0] && !out->blas_mismatch[0])
+            snprintf(out->blas_mismatch, sizeof out->blas_mismatch, "%s", p->blas_mismatch);
         if (clean && !side_clean(p)) continue;
         side_add(out, p);
     }

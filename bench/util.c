@@ -1,6 +1,7 @@
 /* bench/util.c — what every part of the bench uses: the clock, errors, the workload and op
  * names, samples and their medians, a look at /proc/cpuinfo. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,14 +12,19 @@
 
 #include "bench.h"
 
-const char *const WORKLOAD_NAMES[W_COUNT] = {"ae1", "stacked", "classifier", "denoise", "lbfgs"};
+const char *const WORKLOAD_NAMES[W_COUNT] = {"ae1",   "stacked",  "classifier", "denoise",
+                                             "lbfgs", "lbfgs60k", "frozen"};
 const char *const WORKLOAD_TITLES[W_COUNT] = {
     "L17 AE1 epoch (784-400-784, SGD, 60k)",
     "L17 stacked epoch (784-400-256-400-784)",
     "L17 classifier epoch + test eval (784-400-256-10)",
     "L20 denoising epoch (Adam, noise, L1)",
     "UFLDL L-BFGS (784-196-784, KL, 10k full batch)",
+    "full-batch L-BFGS (784-200-784, KL, all 60k)",
+    "frozen-encoder classifier (784-400-256 frozen, 256-10 head trained)",
 };
+
+bool workload_is_lbfgs(int w) { return w == W_LBFGS || w == W_LBFGS60K; }
 
 const char *const OP_NAMES[OP_COUNT] = {
     "gemm_nn", "gemm_nt", "gemm_tn", "bias_act_forward", "act_backward", "colsum_acc", "loss",
@@ -34,6 +40,8 @@ bool op_is_gemm(int op) { return op == OP_GEMM_NN || op == OP_GEMM_NT || op == O
 static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 void clock_use_cpu_time(void) { bench_clock = CLOCK_PROCESS_CPUTIME_ID; }
+
+bool clock_is_cpu_time(void) { return bench_clock == CLOCK_PROCESS_CPUTIME_ID; }
 
 double now_seconds(void) {
     struct timespec ts;
@@ -120,4 +128,27 @@ double samples_max(const Samples *s) {
     for (int i = 0; i < s->n; i++)
         if (isnan(m) || s->v[i] > m) m = s->v[i];
     return m;
+}
+
+bool blas_mapped_path(char *buf, size_t n) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return false;
+    char line[4096];
+    int found = 0;
+    buf[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        char *path = strchr(line, '/');
+        if (!path) continue;
+        path[strcspn(path, "\n")] = '\0';
+        const char *base = strrchr(path, '/') + 1;
+        if (strncmp(base, "libopenblas", 11) != 0 || !strstr(base, ".so")) continue;
+        char real[PATH_MAX];
+        if (!realpath(path, real)) snprintf(real, sizeof real, "%s", path);
+        if (found && strcmp(real, buf) == 0) continue;
+        if (found++) break;
+        snprintf(buf, n, "%s", real);
+    }
+    fclose(f);
+    if (found != 1) snprintf(buf, n, "%s", found ? "several" : "none");
+    return found == 1;
 }

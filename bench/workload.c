@@ -137,18 +137,30 @@ static void build_classifier(Setup *s, double test_rows) {
     s->eval_flops = chain_flops(s->L, s->nl, s->nl, test_rows);
 }
 
-static void build_lbfgs(Setup *s) {
+/* lbfgs: UFLDL's 784-196-784 on the first 10k images; lbfgs60k: 784-200-784 on all of them
+ * (train_rows), one full batch either way. */
+static void build_lbfgs(Setup *s, int hidden, int subset, double train_rows) {
     Model *m = s->m;
-    setup_layer(s, m->enc, &m->nenc, 784, 196, ACT_SIGMOID, INIT_UFLDL);
-    setup_layer(s, m->dec, &m->ndec, 196, 784, ACT_SIGMOID, INIT_UFLDL);
+    setup_layer(s, m->enc, &m->nenc, 784, hidden, ACT_SIGMOID, INIT_UFLDL);
+    setup_layer(s, m->dec, &m->ndec, hidden, 784, ACT_SIGMOID, INIT_UFLDL);
     s->t.loss = LOSS_HALF_SSE;
     s->t.opt = (OptimSpec){.kind = OPT_LBFGS, .lr = 1.0f, .history = 100, .max_eval = 1000000,
                            .tol_grad = 1e-7, .tol_change = 1e-9};
-    s->t.subset = 10000;
+    s->t.subset = subset;
     s->t.sparsity = (SparsitySpec){.kind = PEN_KL, .rho = 0.1f, .beta = 3.0f};
     s->t.weight_decay = 3e-3f;
-    s->rows = s->t.subset;
+    s->rows = subset ? subset : train_rows;
     s->lbfgs = true;
+}
+
+/* frozen: a softmax head trained on a frozen 784-400-256 encoder (freeze_encoder: the encoder
+ * runs forward on every batch; no test evaluation). */
+static void build_frozen(Setup *s) {
+    build_classifier(s, 0.0);
+    s->t.freeze_encoder = true;
+    s->first = s->m->nenc;
+    s->eval_test = false;
+    s->eval_flops = 0.0;
 }
 
 /* Builds workload w on a new model of backend be (s->m, owned by the caller) for `epochs` timed
@@ -168,7 +180,9 @@ static void workload_build(Setup *s, WorkloadId w, const Backend *be, double tra
     case W_DENOISE: build_ae1(s, true); break;
     case W_STACKED: build_stacked(s); break;
     case W_CLASSIFIER: build_classifier(s, test_rows); break;
-    case W_LBFGS: build_lbfgs(s); break;
+    case W_LBFGS: build_lbfgs(s, 196, 10000, train_rows); break;
+    case W_LBFGS60K: build_lbfgs(s, 200, 0, train_rows); break;
+    case W_FROZEN: build_frozen(s); break;
     default: die("unknown workload");
     }
     if (!model_check(s->m, &err)) die("%s", err.msg);
@@ -186,19 +200,24 @@ typedef struct Worker {
     int evals_end;
     int eval_index_warm;    /* evaluation times recorded by the end of the warm-up iteration */
     double loss_first, loss_last;
+    double t_last; /* --cpu-clock: the bench's clock at the end of the last epoch */
 } Worker;
 
 static bool worker_on_epoch(void *ctx, const EpochStats *s, AeError *err) {
     (void)err;
     Worker *k = ctx;
+    /* the engine times its epochs on the wall clock; with --cpu-clock the worker times them on
+     * the process's CPU time instead, from one epoch's end to the next */
+    double t = now_seconds(), sec = clock_is_cpu_time() ? t - k->t_last : s->seconds;
+    k->t_last = t;
     if (s->epoch == 1) {
-        k->warm_s = s->seconds;
+        k->warm_s = sec;
         k->loss_first = s->objective;
         k->evals_after_warm = s->evaluations;
         timing_eval_seconds(&k->eval_index_warm);
         timing_warmup_done();
     } else {
-        samples_add(&k->epoch_s, s->seconds);
+        samples_add(&k->epoch_s, sec);
     }
     k->loss_last = s->objective;
     k->evals_end = s->evaluations;
@@ -211,6 +230,7 @@ static void worker_train(Worker *k, const Setup *s, const DeviceData *train,
                          const DeviceData *test) {
     TrainHooks hooks = {.ctx = k, .on_epoch = worker_on_epoch};
     timing_start();
+    k->t_last = now_seconds();
     AeError err;
     TrainStatus st = train_stage(s->m, &s->t, train, s->eval_test ? test : NULL, &hooks, &err);
     if (st != TRAIN_OK) die("train_stage: %s", err.msg);
@@ -222,15 +242,24 @@ typedef struct Probes {
     Samples roof;
     long rss_kb;
     double gbs_l3, gbs_dram;
+    double peak_gflops, sgemm_gflops;
+    const char *peak_isa;
 } Probes;
 
-static void probes_run(bool lbfgs, Probes *p) {
+/* Timed replays of the roofline (bench work --roofline-reps; 5 unless told). */
+static int roofline_reps = 5;
+
+static void probes_run(int threads, Probes *p) {
     int nrec;
     const GemmCall *rec = timing_gemm_calls(&nrec);
     p->roof = (Samples){0};
-    roofline_replay(rec, nrec, lbfgs ? 5 : 2, &p->roof);
-    /* The workload's peak RSS, before the probe's arrays (3 x 64 MiB) would add to it. */
+    roofline_replay(rec, nrec, roofline_reps, &p->roof);
+    /* The workload's peak RSS, before the probes' arrays (3 x 16 MiB for the sgemm, 3 x 64 MiB
+     * for the triad) would add to it. */
     p->rss_kb = peak_rss_kb();
+    /* The machine's limits beside it: peak FMA throughput on all threads, a 2048^3 sgemm. */
+    p->peak_gflops = peak_fma_gflops(threads, &p->peak_isa);
+    p->sgemm_gflops = sgemm_large_gflops(2048);
     /* 4 MiB: one batch's activations (1000 x 784 floats = 3.1 MB) and what a pass over them
      * can expect from the caches; 64 MiB: what it would get from further out. */
     p->gbs_l3 = stream_gbs((size_t)4 << 20);
@@ -241,7 +270,7 @@ static void probes_run(bool lbfgs, Probes *p) {
 static void print_flops(const Worker *k, double flops) {
     const OpStats *st = timing_stats();
     int timed = k->epoch_s.n;
-    if (k->w == W_LBFGS) {
+    if (workload_is_lbfgs(k->w)) {
         printf("flops_per_eval %.6e\n", flops);
         int evals = k->evals_end - k->evals_after_warm;
         printf("evals_per_iter %.4f\n", (double)evals / timed);
@@ -272,6 +301,12 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
     printf("workload %s\n", WORKLOAD_NAMES[k->w]);
     printf("threads %d\n", threads);
     printf("corename %s\n", openblas_get_corename());
+    char lib[300];
+    blas_mapped_path(lib, sizeof lib);
+    printf("blas_lib %s\n", lib);
+    printf("blas_config %s\n", openblas_get_config());
+    printf("blas_parallel %d\n", openblas_get_parallel());
+    printf("blas_threads %d\n", openblas_get_num_threads());
     printf("warm_s %.6f\n", k->warm_s);
     for (int i = 0; i < k->epoch_s.n; i++) printf("epoch_s %.6f\n", k->epoch_s.v[i]);
     for (int i = 0; i < p->roof.n; i++) printf("roofline_s %.6f\n", p->roof.v[i]);
@@ -280,6 +315,9 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
     print_ops(k->epoch_s.n);
     printf("stream_gbs_l3 %.3f\n", p->gbs_l3);
     printf("stream_gbs_dram %.3f\n", p->gbs_dram);
+    printf("peak_gflops %.3f\n", p->peak_gflops);
+    printf("peak_isa %s\n", p->peak_isa);
+    printf("sgemm2048_gflops %.3f\n", p->sgemm_gflops);
     printf("objective %.6g %.6g\n", k->loss_first, k->loss_last);
     printf("rss_kb %ld\n", p->rss_kb);
 }
@@ -297,6 +335,9 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
                 die("--epochs: expected >= 1");
         } else if (strcmp(argv[i], "--cpu-clock") == 0) {
             clock_use_cpu_time();
+        } else if (strcmp(argv[i], "--roofline-reps") == 0 && i + 1 < argc) {
+            if (!ae_parse_int(argv[++i], 1, 100, &roofline_reps))
+                die("--roofline-reps: expected 1..100");
         } else if (!name) {
             name = argv[i];
         } else {
@@ -304,7 +345,9 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
         }
     }
     int w = name ? workload_find(name) : -1;
-    if (w < 0) die("work: expected a workload (ae1, stacked, classifier, denoise, lbfgs)");
+    if (w < 0)
+        die("work: expected a workload (ae1, stacked, classifier, denoise, lbfgs, lbfgs60k, "
+            "frozen)");
     return (WorkloadId)w;
 }
 
@@ -326,7 +369,7 @@ int cmd_work(int argc, char **argv) {
     Worker k = {.w = w, .epochs = epochs};
     worker_train(&k, &s, dtrain, dtest);
     Probes p;
-    probes_run(s.lbfgs, &p);
+    probes_run(threads, &p);
     worker_print(&k, threads, flops, &p);
 
     model_free(s.m);
