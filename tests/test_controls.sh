@@ -99,5 +99,17 @@ awk -F, 'NR > 1 && $2 == "attach_classifier" && $10 == "" { exit 1 }' "$tmp/p/me
 expect 1 "$AELAB" run "$tmp/c.yaml" --out "$tmp/bad" --no-cache --no-plots --set load_dataset.validation=120
 contains "load_dataset.validation: holds out 120 of the 120 training examples; at least 1 must be held out and 1 kept"
 
+# a sweep is judged by the validation metric, and says so; by a test metric, with a warning
+unset AELAB_CACHE
+expect 0 "$AELAB" run "$tmp/c.yaml" --out "$tmp/sw" --no-cache --no-plots --threads 1 --device cpu \
+    --set attach_classifier.optimizer.lr=0.3,1.0
+contains "best point by val_accuracy (validation, higher is better): point"
+contains ", val_accuracy "
+lacks "warning: selecting by the test metric"
+expect 0 "$AELAB" run "$tmp/c.yaml" --out "$tmp/sw" --no-cache --no-plots --threads 1 --device cpu \
+    --set attach_classifier.optimizer.lr=0.3,1.0 --metric test_accuracy
+contains "aelab: warning: selecting by the test metric 'test_accuracy' although the points have validation metrics"
+contains "best point by test_accuracy (test set, higher is better)"
+
 echo "test_controls: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
