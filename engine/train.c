@@ -10,6 +10,8 @@
  *   dA[i+1] += penalty'(A[i+1]) when i+1 is the code;
  *   dZ = dA[i+1] * act'(A[i+1]);  dW_i += dZ^T A[i];  db_i += colsum(dZ);  dA[i] = dZ W_i
  * (the last only while i > first); weight decay adds lambda*W_i to dW_i; then the optimizer.
+ * A tied decoder layer (model.h) uses its encoder's W^T: its dW goes, transposed, into the
+ * encoder's dW, so the shared matrix gets the sum of both layers' gradients.
  *
  * Every buffer is allocated when the stage starts (StageBuffers); the batch loop allocates
  * nothing and never waits for the device: per-batch scalars (loss, penalty, decay, mean |code|)
@@ -150,7 +152,10 @@ static void chain_forward(const Backend *be, const Chain *c, float *const *A, in
                           int B) {
     for (int i = from; i < to; i++) {
         const Layer *l = c->L[i];
-        be->gemm_nt(B, l->O, l->I, 1.0f, A[i], l->W, 0.0f, A[i + 1]);
+        if (l->tied) /* W = tied->W^T, stored (I,O): Y = X . tied->W */
+            be->gemm_nn(B, l->O, l->I, 1.0f, A[i], l->tied->W, 0.0f, A[i + 1]);
+        else
+            be->gemm_nt(B, l->O, l->I, 1.0f, A[i], l->W, 0.0f, A[i + 1]);
         be->bias_act_forward(A[i + 1], l->b, l->act, B, l->O);
     }
 }
@@ -268,6 +273,11 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
             if (i > c->first) be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
             be->gemm_tn(l->O, l->I, B, -lr, dcur, s->A[i], 1.0f, l->W);
             be->axpy(l->b, -lr, l->db, (size_t)l->O);
+        } else if (l->tied) {
+            /* tied: d(shared W) += (dZ^T A)^T = A^T dZ into the encoder's dW (I,O); the input
+             * gradient dZ W = dZ . tied->W^T. Its own W is zero: no weight decay to add. */
+            be->gemm_tn(l->I, l->O, B, 1.0f, s->A[i], dcur, 1.0f, l->tied->dW);
+            if (i > c->first) be->gemm_nt(B, l->I, l->O, 1.0f, dcur, l->tied->W, 0.0f, dother);
         } else {
             be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
             if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
@@ -439,8 +449,10 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
     int adam_t = 0;
     /* Plain SGD (no momentum, no weight decay, no clipping) is applied by the backward pass
      * itself. */
+    bool tied = false; /* a tied decoder changes the encoder's W: no update inside backward */
+    for (int i = c->first; i < c->n; i++) tied |= c->L[i]->tied != NULL;
     bool plain_sgd = t->opt.kind == OPT_SGD && t->opt.momentum == 0.0f &&
-                     !(t->weight_decay > 0.0f) && !(t->clip_norm > 0.0f);
+                     !(t->weight_decay > 0.0f) && !(t->clip_norm > 0.0f) && !tied;
     EarlyStopState es;
     early_stop_init(&es);
 
