@@ -75,6 +75,7 @@ typedef struct StageCfg {
     int units;
     Act activation, decoder_activation;
     InitKind init;
+    bool tied;                      /* the new decoder layer uses the new encoder's W^T */
     TrainCfg train;                 /* also attach_classifier */
 
     /* add_sparsity */

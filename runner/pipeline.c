@@ -550,7 +550,11 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     }
     RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index), RNG_STREAM_INIT);
     layer_init(r->be, enc, s->init, &rng);
-    layer_init(r->be, dec, s->init, &rng);
+    layer_init(r->be, dec, s->init, &rng); /* with tied too: the bias, and the same draws */
+    if (s->tied) { /* the decoder uses enc->W^T; its own W stays zero (model.h) */
+        dec->tied = enc;
+        r->be->fill(dec->W, 0.0f, (size_t)dec->O * dec->I);
+    }
     m->enc[m->nenc++] = enc;
     memmove(m->dec + 1, m->dec, (size_t)m->ndec * sizeof *m->dec);
     m->dec[0] = dec;
@@ -561,14 +565,15 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     bool image_layer = m->nenc == 1;
     if (r->opt->plots) {
         before.enc_W = layer_download_W(r->be, enc);
-        before.dec_W = layer_download_W(r->be, dec);
+        if (!s->tied) before.dec_W = layer_download_W(r->be, dec);
     }
     if (image_layer) reconstructions(r, "epoch0");
     TrainTask t = task_from(r, &s->train, TASK_AUTOENCODER);
     t.depth = append ? m->nenc : 1;
     int rc = train_and_report(r, &t, err);
     if (rc == 0) {
-        tiles_after(r, enc, dec, &before, s->init == INIT_UFLDL);
+        /* tied: one matrix, the encoder's tiles (the decoder's are their transpose) */
+        tiles_after(r, enc, s->tied ? NULL : dec, &before, s->init == INIT_UFLDL);
         reconstructions(r, "trained");
     }
     free(before.enc_W);

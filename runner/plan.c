@@ -348,6 +348,9 @@ static void print_training(FILE *out, const PlanState *ps, const Chain *ch, cons
     fprintf(out, "      %s, %s lr %g, loss %s\n",
             s->train.opt.kind == OPT_LBFGS ? "full batch" : "mini-batches",
             opt_str(s->train.opt.kind), (double)s->train.opt.lr, loss_str(s->train.loss));
+    if (s->tied)
+        fprintf(out, "      tied weights: the new decoder layer uses the encoder's W^T (one matrix; "
+                     "its own weight count above is unused)\n");
     print_controls(out, &s->train);
     print_costs(out, ps, ch, &s->train, tot);
     tot->ntrain++;

@@ -281,7 +281,11 @@ static const KeySpec load_dataset_keys[] = {
      .help = "activation of the new decoder layer"},                                           \
     {.key = "init", .type = KT_ENUM, .ctype = CT_INT, .offset = offsetof(StageCfg, init),      \
      .names = init_names, .def = "pytorch",                                                     \
-     .help = "pytorch (U(+-1/sqrt(fan_in))), ufldl or xavier"}
+     .help = "pytorch (U(+-1/sqrt(fan_in))), ufldl or xavier"},                                \
+    {.key = "tied", .type = KT_BOOL, .ctype = CT_BOOL, .offset = offsetof(StageCfg, tied),      \
+     .def = "false",                                                                            \
+     .help = "tied weights: the new decoder layer's weight is the encoder's transpose (one "    \
+             "matrix, gradients summed; the decoder keeps its own bias)"}
 
 static const KeySpec pretrain_layer_keys[] = {LABEL_KEY, LAYER_KEYS("sigmoid"),
                                               TRAIN_KEYS("mse")};
