@@ -9,6 +9,8 @@
  *          u64 file size (every byte, the CRC included)
  *          u32 input_dim, u32 nenc, u32 ndec, u32 nhead
  *          per layer, enc[0..nenc) then dec[0..ndec) then head[0..nhead): u32 I, u32 O, u32 act
+ *            (act's bit 8, CKPT_TIED, only on a decoder layer: tied to its mirror encoder, whose
+ *            W^T it uses; files without it read as before)
  *          i32 stage_index, i32 epoch, u64 config_hash, u64 seed
  *          u32 nrng, u64 rng_counters[nrng]
  *          u32 label length L, L bytes of the stage label (no NUL)
@@ -32,6 +34,7 @@
 #define AE_CKPT_MAX_DIM (1 << 24)             /* any I or O */
 #define AE_CKPT_MAX_PARAMS (1ULL << 27)       /* floats in all layers: 512 MiB */
 #define AE_CKPT_MAX_NRNG 64
+#define CKPT_TIED 0x100u                      /* in a decoder layer's act: tied weights */
 #define AE_CKPT_MAX_BYTES (CKPT_PREFIX + AE_CKPT_MAX_HEADER + 4 * AE_CKPT_MAX_PARAMS + 4)
 
 typedef unsigned long long ull;
@@ -140,7 +143,7 @@ static unsigned char *encode_header(unsigned char *buf, const Model *m,
     for (int i = 0; i < nl; i++) {
         put_u32(p, (uint32_t)layers[i]->I), p += 4;
         put_u32(p, (uint32_t)layers[i]->O), p += 4;
-        put_u32(p, (uint32_t)layers[i]->act), p += 4;
+        put_u32(p, (uint32_t)layers[i]->act | (layers[i]->tied ? CKPT_TIED : 0)), p += 4;
     }
     put_u32(p, (uint32_t)meta->stage_index), p += 4;
     put_u32(p, (uint32_t)meta->epoch), p += 4;
@@ -251,6 +254,7 @@ bool checkpoint_check_head(const char *name, const unsigned char *head, size_t n
 
 typedef struct LayerShape {
     uint32_t I, O, act;
+    bool tied;         /* a decoder layer with CKPT_TIED */
 } LayerShape;
 
 /* The header, decoded; valid only after parse_header succeeded. */
@@ -315,6 +319,8 @@ static bool parse_shapes(Cursor *c, Parsed *h, AeError *err) {
         uint32_t idx;
         const char *stack = stack_name(li, h, &idx);
         L->I = get_u32(c->p), L->O = get_u32(c->p + 4), L->act = get_u32(c->p + 8);
+        L->tied = li >= h->nenc && li < h->nenc + h->ndec && (L->act & CKPT_TIED);
+        if (L->tied) L->act &= ~CKPT_TIED;
         if (L->I == 0 || L->I > AE_CKPT_MAX_DIM || L->O == 0 || L->O > AE_CKPT_MAX_DIM)
             return ae_fail(err,
                            "%s: error: impossible shape %u->%u of %s layer %u at byte %llu, "
@@ -452,6 +458,8 @@ static Model *build_model(const char *name, const Parsed *h, const unsigned char
         upload_le_floats(be, l->params, params, l->nparams);
         params += 4 * l->nparams;
     }
+    for (uint32_t k = 0; k < h->ndec; k++) /* the stacks mirror each other (check_stacks) */
+        if (h->layers[h->nenc + k].tied) m->dec[k]->tied = m->enc[m->nenc - 1 - k];
     AE_ASSERT(model_check(m, &lerr)); /* check_stacks checked the same invariants */
     return m;
 }

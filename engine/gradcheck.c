@@ -26,25 +26,30 @@ typedef struct Case {
     LossKind loss;
     PenaltyKind pen;
     float weight_decay;
+    bool tied;           /* autoencoder: every decoder layer tied to its mirror encoder */
 } Case;
 
 static const Case CASES[] = {
-    {"act tanh (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
-    {"act sigmoid (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
-    {"act relu (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_RELU, ACT_IDENTITY, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
-    {"act identity (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_IDENTITY, ACT_TANH, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0},
-    {"loss half_sse", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_NONE, 0},
-    {"loss bce", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_BCE, PEN_NONE, 0},
-    {"loss nll + logsoftmax", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_LOGSOFTMAX, {4}, 1, 0, false, LOSS_NLL, PEN_NONE, 0},
-    {"loss cross_entropy", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_IDENTITY, {4}, 1, 0, false, LOSS_CROSS_ENTROPY, PEN_NONE, 0},
-    {"penalty l1 (lecture)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1, 0},
-    {"penalty l1 normalised", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1_NORMALISED, 0},
-    {"penalty kl + weight decay", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_KL, 3e-3f},
-    {"weight decay (classifier)", TASK_CLASSIFIER, {6, 5}, 1, ACT_RELU, 0, ACT_LOGSOFTMAX, {3}, 1, 0, false, LOSS_NLL, PEN_NONE, 0.05f},
-    {"stack 6-5-4 ae end to end", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_TANH, ACT_TANH, 0, {0}, 0, 2, false, LOSS_MSE, PEN_L1, 0},
-    {"stack 6-5-4 greedy (frozen prefix)", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_KL, 0},
-    {"stack 6-5-4-3 classifier", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_TANH, 0, ACT_LOGSOFTMAX, {4, 3}, 2, 0, false, LOSS_NLL, PEN_NONE, 0},
-    {"classifier, frozen encoder", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_SIGMOID, 0, ACT_LOGSOFTMAX, {3}, 1, 0, true, LOSS_NLL, PEN_NONE, 0},
+    {"act tanh (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0, false},
+    {"act sigmoid (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0, false},
+    {"act relu (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_RELU, ACT_IDENTITY, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0, false},
+    {"act identity (ae, mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_IDENTITY, ACT_TANH, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0, false},
+    {"loss half_sse", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_NONE, 0, false},
+    {"loss bce", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_BCE, PEN_NONE, 0, false},
+    {"loss nll + logsoftmax", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_LOGSOFTMAX, {4}, 1, 0, false, LOSS_NLL, PEN_NONE, 0, false},
+    {"loss cross_entropy", TASK_CLASSIFIER, {6, 5}, 1, ACT_TANH, 0, ACT_IDENTITY, {4}, 1, 0, false, LOSS_CROSS_ENTROPY, PEN_NONE, 0, false},
+    {"penalty l1 (lecture)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1, 0, false},
+    {"penalty l1 normalised", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_L1_NORMALISED, 0, false},
+    {"penalty kl + weight decay", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_KL, 3e-3f, false},
+    {"weight decay (classifier)", TASK_CLASSIFIER, {6, 5}, 1, ACT_RELU, 0, ACT_LOGSOFTMAX, {3}, 1, 0, false, LOSS_NLL, PEN_NONE, 0.05f, false},
+    {"stack 6-5-4 ae end to end", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_TANH, ACT_TANH, 0, {0}, 0, 2, false, LOSS_MSE, PEN_L1, 0, false},
+    {"stack 6-5-4 greedy (frozen prefix)", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_KL, 0, false},
+    {"stack 6-5-4-3 classifier", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_TANH, 0, ACT_LOGSOFTMAX, {4, 3}, 2, 0, false, LOSS_NLL, PEN_NONE, 0, false},
+    {"classifier, frozen encoder", TASK_CLASSIFIER, {6, 5, 4}, 2, ACT_SIGMOID, 0, ACT_LOGSOFTMAX, {3}, 1, 0, true, LOSS_NLL, PEN_NONE, 0, false},
+    {"tied 6-4 ae (mse)", TASK_AUTOENCODER, {6, 4}, 1, ACT_TANH, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_MSE, PEN_NONE, 0, true},
+    {"tied 6-4 ae + kl + weight decay", TASK_AUTOENCODER, {6, 4}, 1, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_HALF_SSE, PEN_KL, 3e-3f, true},
+    {"tied stack 6-5-4 end to end + l1", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_TANH, ACT_TANH, 0, {0}, 0, 2, false, LOSS_MSE, PEN_L1, 0, true},
+    {"tied stack 6-5-4 greedy", TASK_AUTOENCODER, {6, 5, 4}, 2, ACT_SIGMOID, ACT_SIGMOID, 0, {0}, 0, 1, false, LOSS_BCE, PEN_NONE, 0, true},
 };
 
 #define NCASES (int)(sizeof CASES / sizeof CASES[0])
@@ -58,7 +63,8 @@ static const Case CASES[] = {
 typedef struct RefLayer {
     int I, O;
     Act act;
-    double *p; /* W (O,I) then b (O) */
+    double *p;            /* W (O,I) then b (O) */
+    const double *tiedW;  /* a tied decoder: its encoder's W, stored (I,O); W[o][i] = tiedW[i][o] */
 } RefLayer;
 
 static void ref_dense(double *Y, const double *X, const RefLayer *l, int B) {
@@ -66,7 +72,9 @@ static void ref_dense(double *Y, const double *X, const RefLayer *l, int B) {
         double *y = Y + (size_t)r * l->O;
         for (int o = 0; o < l->O; o++) {
             double z = l->p[(size_t)l->O * l->I + o];
-            for (int i = 0; i < l->I; i++) z += X[(size_t)r * l->I + i] * l->p[(size_t)o * l->I + i];
+            for (int i = 0; i < l->I; i++)
+                z += X[(size_t)r * l->I + i] * (l->tiedW ? l->tiedW[(size_t)i * l->O + o]
+                                                         : l->p[(size_t)o * l->I + i]);
             switch (l->act) {
             case ACT_TANH: z = tanh(z); break;
             case ACT_SIGMOID: z = 1.0 / (1.0 + exp(-z)); break;
@@ -166,12 +174,15 @@ static void chain_init(const Backend *be, Layer **all, int n, RngStream *rng) {
 static void ref_layers_from(const Backend *be, Layer **all, int n, RefLayer *R) {
     for (int i = 0; i < n; i++) {
         R[i] = (RefLayer){all[i]->I, all[i]->O, all[i]->act,
-                          malloc(sizeof(double) * all[i]->nparams)};
+                          malloc(sizeof(double) * all[i]->nparams), NULL};
         float *p = malloc(all[i]->nparams * sizeof *p);
         be->download(p, all[i]->params, all[i]->nparams * sizeof *p);
         for (size_t j = 0; j < all[i]->nparams; j++) R[i].p[j] = p[j];
         free(p);
     }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n && all[i]->tied; j++)
+            if (all[j] == all[i]->tied) R[i].tiedW = R[j].p;
 }
 
 /* What ref_objective needs to evaluate the case at its reference parameters. */
@@ -236,6 +247,10 @@ static double run_case(const Backend *be, const Case *k, int *ntensors, AeError 
     else
         for (int i = 0; i < m->nhead; i++) all[n++] = m->head[i];
     chain_init(be, all, n, &rng);
+    for (int i = 0; k->tied && i < m->ndec; i++) { /* tied: the decoder's own W unused, zero */
+        m->dec[i]->tied = m->enc[m->nenc - 1 - i];
+        be->fill(m->dec[i]->W, 0.0f, (size_t)m->dec[i]->O * m->dec[i]->I);
+    }
 
     /* data: random bytes; labels over the classes */
     int classes = k->kind == TASK_CLASSIFIER ? k->head[k->nhead - 1] : 1;

@@ -104,7 +104,13 @@ bool model_check(const Model *m, AeError *err) {
         if (d->I != e->O || d->O != e->I)
             return ae_fail(err, "decoder layer %d is %d->%d but mirrors encoder %d->%d", k, d->I,
                            d->O, e->I, e->O);
+        if (d->tied && d->tied != e)
+            return ae_fail(err, "decoder layer %d is tied to a layer other than its mirror", k);
     }
+    for (int i = 0; i < m->nenc; i++)
+        if (m->enc[i]->tied) return ae_fail(err, "encoder layer %d is tied", i);
+    for (int i = 0; i < m->nhead; i++)
+        if (m->head[i]->tied) return ae_fail(err, "head layer %d is tied", i);
     in = model_code_dim(m);
     for (int i = 0; i < m->nhead; i++) {
         if (m->head[i]->I != in)

@@ -8,7 +8,8 @@
  * Data flow: input (D) -> enc[0] -> ... -> enc[nenc-1] = code -> dec[0] -> ... ->
  * dec[ndec-1] = reconstruction (D), and code -> head[0] -> ... -> head[nhead-1] = class scores.
  * Invariants (checked by model_check): dec mirrors enc (dec[k].I == enc[nenc-1-k].O and
- * dec[k].O == enc[nenc-1-k].I) while a decoder exists; head[0].I == code width.
+ * dec[k].O == enc[nenc-1-k].I) while a decoder exists; head[0].I == code width; a tied
+ * decoder layer dec[k] is tied to enc[nenc-1-k], and no other layer is tied.
  */
 #ifndef AE_MODEL_H
 #define AE_MODEL_H
@@ -27,6 +28,11 @@ typedef struct Layer {
     float *grads;      /* backend, (nparams): dW (O,I) then db (O) */
     float *W, *b;      /* views into params */
     float *dW, *db;    /* views into grads */
+    struct Layer *tied; /* a decoder layer tied to its mirror encoder (tied weights): NULL, or
+                           the encoder layer whose W^T this layer uses in place of its own W
+                           (borrowed). Its own W stays zero and unused; the gradient with
+                           respect to the shared matrix goes to tied->dW (summed with the
+                           encoder's own); only b is its own parameter. */
 } Layer;
 
 typedef struct Model {

@@ -23,7 +23,10 @@
 #include "vecmath.h"
 
 /* The streams of one run. Each stage derives its own keys from these (see rng_key). */
-enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_NOISE = 3 };
+enum {
+    RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_NOISE = 3,
+    RNG_STREAM_VALIDATION = 4 /* the held-out split of load_dataset (dataset_split_validation) */
+};
 
 static AE_ALWAYS_INLINE AE_HOSTDEV uint64_t rng_mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

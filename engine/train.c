@@ -10,6 +10,8 @@
  *   dA[i+1] += penalty'(A[i+1]) when i+1 is the code;
  *   dZ = dA[i+1] * act'(A[i+1]);  dW_i += dZ^T A[i];  db_i += colsum(dZ);  dA[i] = dZ W_i
  * (the last only while i > first); weight decay adds lambda*W_i to dW_i; then the optimizer.
+ * A tied decoder layer (model.h) uses its encoder's W^T: its dW goes, transposed, into the
+ * encoder's dW, so the shared matrix gets the sum of both layers' gradients.
  *
  * Every buffer is allocated when the stage starts (StageBuffers); the batch loop allocates
  * nothing and never waits for the device: per-batch scalars (loss, penalty, decay, mean |code|)
@@ -153,7 +155,10 @@ static void chain_forward(const Backend *be, const Chain *c, float *const *A, in
                           int B) {
     for (int i = from; i < to; i++) {
         const Layer *l = c->L[i];
-        be->gemm_nt(B, l->O, l->I, 1.0f, A[i], l->W, 0.0f, A[i + 1]);
+        if (l->tied) /* W = tied->W^T, stored (I,O): Y = X . tied->W */
+            be->gemm_nn(B, l->O, l->I, 1.0f, A[i], l->tied->W, 0.0f, A[i + 1]);
+        else
+            be->gemm_nt(B, l->O, l->I, 1.0f, A[i], l->W, 0.0f, A[i + 1]);
         be->bias_act_forward(A[i + 1], l->b, l->act, B, l->O);
     }
 }
@@ -178,6 +183,11 @@ typedef struct StepCtx {
     const float *test_codes; /* (test n, dim_first) the frozen prefix's test outputs, or NULL */
     float *kl_grad;  /* (code dim) KL gradient of the whole full batch, added to every row of
                         every chunk; NULL: each step's kl_penalty computes its own */
+    /* the validation pass (task->val): its own buffers and host copies, sized at the start */
+    StageBuffers *vs;
+    float *vslots;   /* (nb of the validation set) host */
+    int32_t *vconf;  /* (C, C) host */
+    float *best[MAX_CHAIN]; /* restore_best: the best epoch's parameters per trained layer */
 } StepCtx;
 
 /* One forward + backward over B rows whose indices are perm[offset..offset+B). Writes the
@@ -291,6 +301,11 @@ static void step_forward_backward(StepCtx *x, int offset, int B, int slot0, floa
             if (i > c->first) be->gemm_nn(B, l->I, l->O, 1.0f, dcur, l->W, 0.0f, dother);
             be->gemm_tn(l->O, l->I, B, -lr, dcur, s->A[i], 1.0f, l->W);
             be->axpy(l->b, -lr, l->db, (size_t)l->O);
+        } else if (l->tied) {
+            /* tied: d(shared W) += (dZ^T A)^T = A^T dZ into the encoder's dW (I,O); the input
+             * gradient dZ W = dZ . tied->W^T. Its own W is zero: no weight decay to add. */
+            be->gemm_tn(l->I, l->O, B, 1.0f, s->A[i], dcur, 1.0f, l->tied->dW);
+            if (i > c->first) be->gemm_nt(B, l->I, l->O, 1.0f, dcur, l->tied->W, 0.0f, dother);
         } else {
             be->gemm_tn(l->O, l->I, B, 1.0f, dcur, s->A[i], 1.0f, l->dW);
             if (t->weight_decay > 0.0f && (!t->decay_head_only || i >= c->code))
@@ -404,6 +419,91 @@ static bool prefix_codes(const Backend *be, const Chain *c, int upto, const Devi
     buffers_free(&s);
     *out = P;
     return true;
+/* ---- validation, clipping, early stopping ---- */
+
+/* The task's loss on the validation set (mean over its examples: each batch's mean weighted
+ * by its rows), and the accuracy for a classifier (else NAN); no noise, no penalty. */
+static void val_measure(StepCtx *x, double *loss, double *acc) {
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    const TrainTask *t = x->task;
+    const DeviceData *v = t->val;
+    StageBuffers *s = x->vs;
+    bool ae = t->kind == TASK_AUTOENCODER;
+    int n = v->n, B = s->B, nb = (n + B - 1) / B, C = ae ? 0 : dim_in(c, c->n);
+    if (C) be->fill((float *)s->conf, 0.0f, (size_t)C * C); /* int32 zero == float 0 bits */
+    for (int b = 0; b < nb; b++) {
+        int off = b * B, rows = off + B <= n ? B : n - off;
+        be->gather(s->A[0], ae ? NULL : s->labels, v->images, ae ? NULL : v->labels,
+                   s->perm + off, rows, v->D, 1.0f / 255.0f);
+        chain_forward(be, c, s->A, 0, c->n, rows);
+        const float *target = ae ? s->A[c->target] : NULL;
+        be->loss(s->slots + b, NULL, s->A[c->n], target, s->labels, t->loss, ACT_IDENTITY, rows,
+                 dim_in(c, c->n), NULL);
+        if (C) be->confusion_acc(s->conf, s->A[c->n], s->labels, rows, C);
+    }
+    be->download(x->vslots, s->slots, (size_t)nb * sizeof *x->vslots);
+    double sum = 0;
+    for (int b = 0; b < nb; b++) {
+        int rows = (b + 1) * B <= n ? B : n - b * B;
+        sum += (double)x->vslots[b] * rows;
+    }
+    *loss = sum / n;
+    *acc = NAN;
+    if (C) {
+        be->download(x->vconf, s->conf, (size_t)C * C * sizeof *x->vconf);
+        *acc = confusion_accuracy(x->vconf, C);
+    }
+}
+
+/* Rescales the trained gradients so that their global L2 norm is at most t->clip_norm:
+ * g *= clip / ||g|| when ||g|| > clip (the norm over every trained parameter, biases
+ * included, as torch.nn.utils.clip_grad_norm_). Synchronises (dot). */
+static void clip_gradients(const Backend *be, const Chain *c, float clip) {
+    double sq = 0;
+    for (int i = c->first; i < c->n; i++)
+        sq += be->dot(c->L[i]->grads, c->L[i]->grads, c->L[i]->nparams);
+    double norm = sqrt(sq);
+    if (!(norm > clip)) return;
+    float f = (float)(clip / norm);
+    for (int i = c->first; i < c->n; i++) be->scal(c->L[i]->grads, f, c->L[i]->nparams);
+}
+
+/* The value of the early-stopping metric in st. */
+static double early_metric(const EarlyStopSpec *e, const EpochStats *st) {
+    switch (e->metric) {
+    case ES_VAL_LOSS: return st->val_loss;
+    case ES_VAL_ACCURACY: return st->val_accuracy;
+    case ES_TRAIN_LOSS: return st->loss;
+    default: return NAN;
+    }
+}
+
+/* Copies the trained parameters into x->best (to_best) or back. */
+static void best_copy(StepCtx *x, bool to_best) {
+    const Chain *c = x->c;
+    for (int i = c->first; i < c->n; i++) {
+        size_t nbytes = c->L[i]->nparams * sizeof(float);
+        if (to_best) x->be->copy(x->best[i], c->L[i]->params, nbytes);
+        else x->be->copy(c->L[i]->params, x->best[i], nbytes);
+    }
+}
+
+/* Early stopping after epoch st->epoch: returns true to stop; fills st's stopped/restored
+ * epochs on the stage's last row and restores the best parameters there (restore_best). */
+static bool early_stop_epoch(StepCtx *x, EarlyStopState *es, EpochStats *st) {
+    const EarlyStopSpec *e = &x->task->early;
+    if (e->metric == ES_NONE) return false;
+    bool improved;
+    bool stop = early_stop_update(es, e, st->epoch, early_metric(e, st), &improved);
+    if (improved && e->restore_best) best_copy(x, true);
+    if (!stop && st->epoch < st->epochs) return false;
+    st->stopped_epoch = st->epoch;
+    if (e->restore_best && es->best_epoch > 0) {
+        st->restored_epoch = es->best_epoch;
+        if (es->best_epoch != st->epoch) best_copy(x, false);
+    }
+    return stop;
 }
 
 /* ---- minibatch training (SGD, Adam) ---- */
@@ -426,12 +526,19 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
                                              "the confusion counts", err) : NULL;
     TrainStatus status = hslots && (hconf || !C) ? TRAIN_OK : TRAIN_ERROR;
     int adam_t = 0;
-    /* Plain SGD (no momentum, no weight decay) is applied by the backward pass itself. */
-    bool plain_sgd = t->opt.kind == OPT_SGD && t->opt.momentum == 0.0f && !(t->weight_decay > 0.0f);
-    x->sgd_lr = plain_sgd ? t->opt.lr : 0.0f;
+    /* Plain SGD (no momentum, no weight decay, no clipping) is applied by the backward pass
+     * itself. */
+    bool tied = false; /* a tied decoder changes the encoder's W: no update inside backward */
+    for (int i = c->first; i < c->n; i++) tied |= c->L[i]->tied != NULL;
+    bool plain_sgd = t->opt.kind == OPT_SGD && t->opt.momentum == 0.0f &&
+                     !(t->weight_decay > 0.0f) && !(t->clip_norm > 0.0f) && !tied;
+    EarlyStopState es;
+    early_stop_init(&es);
 
     for (int epoch = 1; epoch <= t->epochs && status == TRAIN_OK; epoch++) {
         double t0 = now_seconds();
+        float lr = schedule_lr(&t->schedule, t->opt.lr, epoch, t->epochs);
+        x->sgd_lr = plain_sgd ? lr : 0.0f;
         shuffle_perm(perm, n, t->shuffle, &rng);
         be->upload(s->perm, perm, (size_t)n * sizeof *perm);
         be->fill(s->slots, 0.0f, (size_t)s->nslots);
@@ -442,14 +549,15 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
             if (!(x->sgd_lr > 0.0f)) zero_grads(be, c);
             step_forward_backward(x, off, rows, b * x->per_batch, 1.0f);
             adam_t++;
+            if (t->clip_norm > 0.0f) clip_gradients(be, c, t->clip_norm);
             for (int i = c->first; i < c->n && !(x->sgd_lr > 0.0f); i++) {
                 Layer *l = c->L[i];
                 if (t->opt.kind == OPT_SGD)
-                    be->sgd_step(l->params, l->grads, s->opt_m[i], l->nparams, t->opt.lr,
+                    be->sgd_step(l->params, l->grads, s->opt_m[i], l->nparams, lr,
                                  t->opt.momentum, t->opt.nesterov);
                 else
                     be->adam_step(l->params, l->grads, s->opt_m[i], s->opt_v[i], l->nparams,
-                                  t->opt.lr, t->opt.beta1, t->opt.beta2, t->opt.eps, adam_t);
+                                  lr, t->opt.beta1, t->opt.beta2, t->opt.eps, adam_t);
             }
             done++;
             if (hooks && hooks->on_batch) hooks->on_batch(hooks->ctx, epoch, b + 1, nb);
@@ -461,7 +569,7 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
         if (status != TRAIN_OK) break;
         be->download(hslots, s->slots, (size_t)nb * x->per_batch * sizeof *hslots);
         EpochStats st = {.epoch = epoch, .epochs = t->epochs, .test_accuracy = NAN,
-                         .train_accuracy = NAN};
+                         .train_accuracy = NAN, .val_loss = NAN, .val_accuracy = NAN, .lr = lr};
         for (int b = 0; b < done; b++) {
             Sums sm = slots_sum(hslots + (size_t)b * x->per_batch, ntrained);
             if (!isfinite(sm.loss) || !isfinite(sm.pen) || !isfinite(sm.decay)) {
@@ -489,8 +597,11 @@ static TrainStatus train_minibatch(StepCtx *x, const DeviceData *test, const Tra
                 break;
             }
         }
+        if (t->val) val_measure(x, &st.val_loss, &st.val_accuracy);
+        bool stop = early_stop_epoch(x, &es, &st);
         st.seconds = now_seconds() - t0;
         if (hooks && hooks->on_epoch && !hooks->on_epoch(hooks->ctx, &st, err)) status = TRAIN_ERROR;
+        if (stop) break;
     }
     free(perm);
     free(hslots);
@@ -600,13 +711,15 @@ static bool lbfgs_iter(void *vctx, int iter, double f, int evals) {
     EpochStats st = {.epoch = iter, .epochs = x->task->epochs, .loss = lc->last.loss,
                      .penalty = lc->last.pen, .decay = lc->last.decay, .objective = f,
                      .mean_activation = x->task->kind == TASK_AUTOENCODER ? lc->last.act : NAN,
-                     .test_accuracy = NAN, .train_accuracy = NAN, .evaluations = evals};
+                     .test_accuracy = NAN, .train_accuracy = NAN, .evaluations = evals,
+                     .val_loss = NAN, .val_accuracy = NAN, .lr = NAN};
     const TrainHooks *h = lc->hooks;
     if (x->task->kind == TASK_CLASSIFIER && lc->test &&
         !stage_test_accuracy(x, lc->test, LBFGS_EVAL_BATCH, &st.test_accuracy, lc->err)) {
         lc->failed = true;
         return false;
     }
+    if (x->task->val) val_measure(x, &st.val_loss, &st.val_accuracy);
     double t1 = now_seconds();
     st.seconds = t1 - lc->t0;
     lc->t0 = t1;
@@ -689,6 +802,52 @@ static bool labels_fit(const DeviceData *d, int C, AeError *err) {
                    d->label_bound - 1, C, C - 1);
 }
 
+/* The validation pass's buffers and the restore_best copies, sized before the first epoch
+ * (B: the training batch rows). */
+static bool extras_create(StepCtx *x, StageBuffers *vs, int B, int C, AeError *err) {
+    const TrainTask *t = x->task;
+    const Backend *be = x->be;
+    const Chain *c = x->c;
+    if (t->val) {
+        int n = t->val->n, Bv = B < n ? B : n, nb = (n + Bv - 1) / Bv;
+        if (C && !labels_fit(t->val, C, err)) return false;
+        if (t->val->D != c->L[0]->I)
+            return ae_fail(err, "the validation set has %d features, the model takes %d",
+                           t->val->D, c->L[0]->I);
+        if (!buffers_create(vs, be, c, Bv, n, nb, C, OPT_COUNT, false, err)) return false;
+        x->vs = vs;
+        upload_identity_perm(be, vs->perm, n);
+        x->vslots = ae_malloc((size_t)nb * sizeof *x->vslots, "the validation losses", err);
+        if (!x->vslots) return false;
+        if (C && !(x->vconf = ae_malloc((size_t)C * C * sizeof *x->vconf,
+                                        "the validation confusion counts", err)))
+            return false;
+    }
+    if (t->early.metric != ES_NONE && t->early.restore_best)
+        for (int i = c->first; i < c->n; i++)
+            if (!(x->best[i] = be->alloc(c->L[i]->nparams * sizeof(float))))
+                return ae_fail(err, "out of %s memory for the best epoch's parameters",
+                               be->name);
+    return true;
+}
+
+static void extras_free(StepCtx *x) {
+    if (x->vs) buffers_free(x->vs);
+    free(x->vslots);
+    free(x->vconf);
+    for (int i = 0; i < MAX_CHAIN; i++) x->be->free(x->best[i]);
+}
+
+/* What the stage asks for that full-batch L-BFGS does not do. */
+static bool lbfgs_refuses(const TrainTask *t, AeError *err) {
+    if (t->opt.kind != OPT_LBFGS) return true;
+    if (t->schedule.kind != SCHED_NONE || t->schedule.warmup > 0)
+        return ae_fail(err, "lbfgs takes no learning-rate schedule");
+    if (t->early.metric != ES_NONE) return ae_fail(err, "lbfgs takes no early stopping");
+    if (t->clip_norm > 0.0f) return ae_fail(err, "lbfgs takes no clip_norm");
+    return true;
+}
+
 TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
                         const DeviceData *test, const TrainHooks *hooks, AeError *err) {
     const Backend *be = m->be;
@@ -734,8 +893,11 @@ TrainStatus train_stage(Model *m, const TrainTask *t, const DeviceData *train,
     StepCtx x = {.be = be, .m = m, .task = t, .c = &c, .s = &s, .data = train,
                  .noise_key = rng_key(stage_seed, RNG_STREAM_NOISE), .per_batch = per_batch,
                  .test_codes = test_codes};
-    TrainStatus st = full ? train_lbfgs(&x, test, hooks, n, err)
-                          : train_minibatch(&x, test, hooks, n, err);
+    StageBuffers vs;
+    TrainStatus st = TRAIN_ERROR;
+    if (lbfgs_refuses(t, err) && extras_create(&x, &vs, B, C, err))
+        st = full ? train_lbfgs(&x, test, hooks, n, err) : train_minibatch(&x, test, hooks, n, err);
+    extras_free(&x);
     zero_grads(be, &c);
     buffers_free(&s);
     be->free(test_codes);

@@ -30,6 +30,7 @@
 #include "backend.h"
 #include "dataset.h"
 #include "model.h"
+#include "schedule.h"
 
 typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_LBFGS, OPT_COUNT } OptKind;
 
@@ -90,6 +91,11 @@ typedef struct TrainTask {
     NoiseSpec noise;         /* autoencoder only */
     uint64_t seed;
     int stage_index;         /* for the random streams */
+    ScheduleSpec schedule;   /* sgd, adam: the rate per epoch (schedule.h); kind none = opt.lr */
+    EarlyStopSpec early;     /* sgd, adam; metric none = off */
+    float clip_norm;         /* sgd, adam: rescale the gradient of all trained parameters to
+                                this global L2 norm when it is larger; 0 = off */
+    const DeviceData *val;   /* validation set: val_loss (and val_accuracy) per epoch; NULL */
     bool recompute_prefix;   /* run a frozen prefix forward every batch instead of computing
                                 its codes once per stage (tests compare the two) */
 } TrainTask;
@@ -105,6 +111,14 @@ typedef struct EpochStats {
     double train_accuracy;   /* percent over the training batches, classifier; else NAN */
     double seconds;          /* wall time of the epoch */
     int evaluations;         /* lbfgs: function evaluations so far */
+    double val_loss;         /* the task's loss on the validation set (mean over its
+                                examples, without penalties or noise); NAN without one */
+    double val_accuracy;     /* percent, classifier stages with a validation set; else NAN */
+    double lr;               /* the epoch's learning rate (sgd, adam); NAN for lbfgs */
+    int stopped_epoch;       /* with early stopping, on the stage's last row: the epoch it
+                                ended at (== epochs when patience never ran out); else 0 */
+    int restored_epoch;      /* with restore_best, on the stage's last row: the epoch whose
+                                parameters the model holds afterwards; else 0 */
 } EpochStats;
 
 typedef struct TrainHooks {

@@ -22,6 +22,7 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -431,6 +432,40 @@ static void note_stage(Diag *d, const StageSrc *src, const char *what) {
     at_node(d, DIAG_NOTE, src->key, "%s: %s", src->path, what);
 }
 
+/* Schedules, early stopping and clipping act per epoch or per minibatch step: full-batch
+ * L-BFGS, with its line search, takes none of them. */
+static void check_lbfgs_controls(const StageCfg *s, const StageSrc *src, Diag *d) {
+    static const char *const keys[] = {"schedule", "early_stopping", "clip_norm"};
+    bool used[] = {s->train.schedule.kind != SCHED_NONE || s->train.schedule.warmup > 0,
+                   s->train.early.metric != ES_NONE, s->train.clip_norm > 0};
+    for (int i = 0; i < 3; i++)
+        if (used[i])
+            at_node(d, DIAG_ERROR, key_node(src, keys[i]),
+                    "%s.%s: not with lbfgs (full-batch line search); it is for sgd and adam",
+                    src->path, keys[i]);
+}
+
+/* early_stopping's metric against what the pipeline measures: val_* need a validation set,
+ * val_accuracy a classifier. */
+static void check_early_metric(const Config *c, const StageSrc *src, Diag *d) {
+    bool val = c->nstages > 0 && c->stages[0].kind == STAGE_LOAD_DATASET &&
+               c->stages[0].data.validation > 0;
+    for (int k = 0; k < c->nstages; k++) {
+        const StageCfg *s = &c->stages[k];
+        EarlyStopMetric m = s->train.early.metric;
+        const YNode *es = ynode_get(src[k].args, "early_stopping");
+        const YNode *at = ynode_get(es, "metric");
+        if (!at) at = key_node(&src[k], "early_stopping");
+        if ((m == ES_VAL_LOSS || m == ES_VAL_ACCURACY) && !val)
+            at_node(d, DIAG_ERROR, at, "%s.early_stopping.metric: %s needs a validation set "
+                    "(load_dataset's validation: N or a fraction)", src[k].path,
+                    m == ES_VAL_LOSS ? "val_loss" : "val_accuracy");
+        else if (m == ES_VAL_ACCURACY && s->kind != STAGE_ATTACH_CLASSIFIER)
+            at_node(d, DIAG_ERROR, at, "%s.early_stopping.metric: val_accuracy is for "
+                    "classifiers; an autoencoder stage has val_loss", src[k].path);
+    }
+}
+
 /* Checks within one stage that the schema cannot express (relations between keys). */
 static void check_stage_keys(StageCfg *s, const StageSrc *src, Diag *d) {
     bool trains = s->kind == STAGE_PRETRAIN_LAYER || s->kind == STAGE_APPEND_LAYER ||
@@ -443,6 +478,7 @@ static void check_stage_keys(StageCfg *s, const StageSrc *src, Diag *d) {
                 at_node(d, DIAG_WARNING, key_node(src, "batch_size"),
                         "%s.batch_size: ignored: lbfgs trains on the full batch", src->path);
         }
+        if (s->train.opt.kind == OPT_LBFGS) check_lbfgs_controls(s, src, d);
         if (s->kind == STAGE_ATTACH_CLASSIFIER && s->finetune_epochs > 0 && !s->freeze_encoder)
             at_node(d, DIAG_ERROR, key_node(src, "finetune_epochs"),
                     "%s.finetune_epochs: needs freeze_encoder: true (a first phase that trains "
@@ -452,6 +488,11 @@ static void check_stage_keys(StageCfg *s, const StageSrc *src, Diag *d) {
             at_node(d, DIAG_ERROR, ynode_get(opt, "nesterov") ? ynode_get(opt, "nesterov") : opt,
                     "%s.optimizer.nesterov: needs momentum > 0", src->path);
     }
+    if (s->kind == STAGE_LOAD_DATASET && s->data.validation >= 1 &&
+        s->data.validation != floor(s->data.validation))
+        at_node(d, DIAG_ERROR, key_node(src, "validation"),
+                "%s.validation: expected a whole number of examples (>= 1) or a fraction in "
+                "(0, 1), got %g", src->path, s->data.validation);
     if (s->kind == STAGE_LOAD_DATASET && strcmp(s->data.name, "idx") == 0 &&
         (s->data.test_images[0] != 0) != (s->data.test_labels[0] != 0)) {
         const char *have = s->data.test_images[0] ? "test_images" : "test_labels";
@@ -832,6 +873,7 @@ static void build_pipeline(Config *c, const YNode *pipeline, Diag *d) {
     if (c->nstages > 0) {
         assign_labels(c, src, d);
         check_order(c, src, d);
+        check_early_metric(c, src, d);
     }
     free(src);
 }

@@ -48,6 +48,8 @@ typedef struct DatasetCfg {
     int test_subset;                /* first N test examples; 0 = all */
     int batch_size;                 /* default for training stages: 1000 */
     bool shuffle;                   /* reshuffle every epoch: true */
+    double validation;              /* held out of the training set (after subset): N >= 1
+                                       examples, or a fraction in (0, 1); 0 = none */
 } DatasetCfg;
 
 typedef struct TrainCfg {
@@ -56,7 +58,12 @@ typedef struct TrainCfg {
     OptimSpec opt;
     int batch_size;                 /* 0 = the data set's */
     int subset;                     /* 0 = all training examples */
+    ScheduleSpec schedule;          /* kind none: the optimizer's lr every epoch */
+    EarlyStopSpec early;            /* early_stopping; metric none = off */
+    float clip_norm;                /* global gradient norm cap; 0 = off */
 } TrainCfg;
+
+enum { TEST_EVERY_AUTO = 0, TEST_EVERY_TRUE = 1, TEST_EVERY_FALSE = 2 };
 
 typedef struct StageCfg {
     StageKind kind;
@@ -69,6 +76,7 @@ typedef struct StageCfg {
     int units;
     Act activation, decoder_activation;
     InitKind init;
+    bool tied;                      /* the new decoder layer uses the new encoder's W^T */
     TrainCfg train;                 /* also attach_classifier */
 
     /* add_sparsity */
@@ -88,6 +96,7 @@ typedef struct StageCfg {
     int nhidden;
     Act hidden_activation;
     bool freeze_encoder;            /* false: fine-tune the encoder */
+    int test_every_epoch;           /* TEST_EVERY_*: auto = yes without a validation set */
     int finetune_epochs;            /* with freeze_encoder: then train encoder + head together
                                        for this many epochs (lbfgs: iterations); 0 = none */
 

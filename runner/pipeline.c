@@ -27,10 +27,21 @@
 
 volatile sig_atomic_t pipeline_interrupted;
 
+/* The columns every run's metrics.csv has; the optional ones follow them (metrics_columns),
+ * only when the config asks for what they report, so that a config that does not keeps its
+ * CSV byte for byte. */
 static const char *const METRICS_HEADER[] = {
     "stage_index", "stage", "kind", "epoch", "loss", "penalty", "weight_decay", "objective",
     "train_accuracy", "test_accuracy", "mean_activation", "seconds"};
-#define METRICS_NCOLS (int)(sizeof METRICS_HEADER / sizeof METRICS_HEADER[0])
+#define METRICS_BASE_NCOLS (int)(sizeof METRICS_HEADER / sizeof METRICS_HEADER[0])
+#define METRICS_MAX_NCOLS (METRICS_BASE_NCOLS + 5)
+
+/* The optional columns' indices in a run's metrics.csv, -1 when absent. */
+typedef struct MetricCols {
+    const char *header[METRICS_MAX_NCOLS];
+    int n;
+    int val_loss, val_accuracy, lr, stopped_epoch, restored_epoch;
+} MetricCols;
 
 typedef struct Summary {
     char metric[CFG_NAME_MAX + 32];
@@ -46,8 +57,9 @@ typedef struct Run {
     char dir[CFG_PATH_MAX];
     Progress prog;
 
-    Dataset *train_host, *test_host;
-    DeviceData *train, *test;
+    Dataset *train_host, *test_host, *val_host;
+    DeviceData *train, *test, *val;
+    MetricCols cols;
     int batch_size;         /* the data set's default */
     bool shuffle;
 
@@ -66,6 +78,45 @@ typedef struct Run {
     int ntrained, nreused;         /* training stages trained here / reused */
     bool plots_failed;             /* a picture could not be drawn: the run exits 1 */
 } Run;
+
+/* ---- metrics columns ---- */
+
+/* val_loss, val_accuracy with a validation set; lr when a stage has a schedule; stopped_epoch
+ * and restored_epoch when one has early stopping (restored_epoch: with restore_best). */
+static void metrics_columns(const Config *c, MetricCols *mc) {
+    bool val = false, lr = false, es = false, restore = false;
+    for (int k = 0; k < c->nstages; k++) {
+        const StageCfg *s = &c->stages[k];
+        if (s->kind == STAGE_LOAD_DATASET && s->data.validation > 0) val = true;
+        if (s->kind != STAGE_PRETRAIN_LAYER && s->kind != STAGE_APPEND_LAYER &&
+            s->kind != STAGE_ATTACH_CLASSIFIER)
+            continue;
+        if (s->train.schedule.kind != SCHED_NONE || s->train.schedule.warmup > 0) lr = true;
+        if (s->train.early.metric != ES_NONE) es = true;
+        if (s->train.early.metric != ES_NONE && s->train.early.restore_best) restore = true;
+    }
+    memset(mc, 0, sizeof *mc);
+    for (int i = 0; i < METRICS_BASE_NCOLS; i++) mc->header[mc->n++] = METRICS_HEADER[i];
+    mc->val_loss = mc->val_accuracy = mc->lr = mc->stopped_epoch = mc->restored_epoch = -1;
+    if (val) {
+        mc->val_loss = mc->n;
+        mc->header[mc->n++] = "val_loss";
+        mc->val_accuracy = mc->n;
+        mc->header[mc->n++] = "val_accuracy";
+    }
+    if (lr) {
+        mc->lr = mc->n;
+        mc->header[mc->n++] = "lr";
+    }
+    if (es) {
+        mc->stopped_epoch = mc->n;
+        mc->header[mc->n++] = "stopped_epoch";
+    }
+    if (restore) {
+        mc->restored_epoch = mc->n;
+        mc->header[mc->n++] = "restored_epoch";
+    }
+}
 
 /* ---- small helpers ---- */
 
@@ -171,6 +222,16 @@ static bool on_epoch(void *ctx, const EpochStats *s, AeError *err) {
     if (!isnan(s->test_accuracy)) csvtable_set_num(r->metrics, row, 9, s->test_accuracy, "%.4f");
     if (!isnan(s->mean_activation)) csvtable_set_num(r->metrics, row, 10, s->mean_activation, "%.6g");
     csvtable_set_num(r->metrics, row, 11, s->seconds, "%.3f");
+    const MetricCols *mc = &r->cols;
+    if (mc->val_loss >= 0 && !isnan(s->val_loss))
+        csvtable_set_num(r->metrics, row, mc->val_loss, s->val_loss, "%.9g");
+    if (mc->val_accuracy >= 0 && !isnan(s->val_accuracy))
+        csvtable_set_num(r->metrics, row, mc->val_accuracy, s->val_accuracy, "%.4f");
+    if (mc->lr >= 0 && !isnan(s->lr)) csvtable_set_num(r->metrics, row, mc->lr, s->lr, "%.7g");
+    if (mc->stopped_epoch >= 0 && s->stopped_epoch > 0)
+        csvtable_set_int(r->metrics, row, mc->stopped_epoch, s->stopped_epoch);
+    if (mc->restored_epoch >= 0 && s->restored_epoch > 0)
+        csvtable_set_int(r->metrics, row, mc->restored_epoch, s->restored_epoch);
     char path[CFG_PATH_MAX + 32];
     path_join(path, sizeof path, r->dir, "metrics.csv");
     return csvtable_write_atomic(r->metrics, path, err);
@@ -231,6 +292,29 @@ static bool keep_first(const Run *r, Dataset **set, int n, AeError *err) {
     return true;
 }
 
+/* Holds out `validation` examples (N >= 1, or a fraction of the training set) into
+ * r->val_host: the last N of a seeded shuffle (dataset_split_validation, on the stream
+ * RNG_STREAM_VALIDATION of load_dataset's stage key); the rest keep their order. */
+static bool split_validation(Run *r, double validation, AeError *err) {
+    int n = r->train_host->n;
+    long nval = validation >= 1 ? (long)validation : lround(validation * n);
+    if (nval < 1 || nval >= n)
+        return ae_fail(err, "%s: error: %s.validation: holds out %ld of the %d training "
+                       "examples; at least 1 must be held out and 1 kept", r->cfg->path,
+                       r->stage->label, nval, n);
+    RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index),
+                               RNG_STREAM_VALIDATION);
+    Dataset *tr, *va;
+    if (!dataset_split_validation(r->train_host, (int)nval, &rng, &tr, &va, err)) {
+        stage_context(r, err);
+        return false;
+    }
+    dataset_free(r->train_host);
+    r->train_host = tr;
+    r->val_host = va;
+    return true;
+}
+
 static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
     if (!read_sets(r, d, err)) return false;
     if (r->test_host && r->test_host->D != r->train_host->D)
@@ -241,11 +325,13 @@ static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
         return false;
     if (r->test_host && r->test_host->C > r->train_host->C) r->train_host->C = r->test_host->C;
     if (r->test_host) r->test_host->C = r->train_host->C;
+    if (d->validation > 0 && !split_validation(r, d->validation, err)) return false;
     r->batch_size = d->batch_size;
     r->shuffle = d->shuffle;
     r->train = device_data_create(r->be, r->train_host, err);
     if (r->train && r->test_host) r->test = device_data_create(r->be, r->test_host, err);
-    if (!r->train || (r->test_host && !r->test)) {
+    if (r->train && r->val_host) r->val = device_data_create(r->be, r->val_host, err);
+    if (!r->train || (r->test_host && !r->test) || (r->val_host && !r->val)) {
         stage_context(r, err);
         return false;
     }
@@ -266,6 +352,9 @@ static bool load_data(Run *r, const DatasetCfg *d, AeError *err) {
     if (r->test_host)
         progress_note(&r->prog, "[%d/%d %s] %d test examples", r->stage_index + 1,
                       r->cfg->nstages, r->stage->label, r->test_host->n);
+    if (r->val_host)
+        progress_note(&r->prog, "[%d/%d %s] %d validation examples held out of the training set",
+                      r->stage_index + 1, r->cfg->nstages, r->stage->label, r->val_host->n);
     return true;
 }
 
@@ -360,13 +449,31 @@ static TrainTask task_from(const Run *r, const TrainCfg *tc, TaskKind kind) {
     TrainTask t = {.kind = kind, .loss = tc->loss, .opt = tc->opt, .epochs = tc->epochs,
                    .batch_size = tc->batch_size > 0 ? tc->batch_size : r->batch_size,
                    .shuffle = r->shuffle, .subset = tc->subset, .seed = r->cfg->seed,
-                   .stage_index = r->stage_index};
+                   .stage_index = r->stage_index, .schedule = tc->schedule,
+                   .early = tc->early, .clip_norm = tc->clip_norm, .val = r->val};
     t.sparsity = r->sparsity; /* after strip_decoder only with keep_sparsity */
     if (kind == TASK_AUTOENCODER) {
         t.noise = r->noise;
         t.weight_decay = r->weight_decay;
     }
     return t;
+}
+
+/* The optional columns' summary metrics from a stage's last row: <label>_val_loss (and
+ * val_loss), <label>_val_accuracy (and val_accuracy), <label>_stopped_epoch,
+ * <label>_restored_epoch. */
+static void summarise_optional(Run *r, int row, const char *label) {
+    const MetricCols *mc = &r->cols;
+    const int col[] = {mc->val_loss, mc->val_accuracy, mc->stopped_epoch, mc->restored_epoch};
+    const char *const name[] = {"val_loss", "val_accuracy", "stopped_epoch", "restored_epoch"};
+    for (int i = 0; i < 4; i++) {
+        double v;
+        if (col[i] < 0 || !csvtable_get_num(r->metrics, row, col[i], &v)) continue;
+        char m[CFG_NAME_MAX + 32];
+        snprintf(m, sizeof m, "%s_%s", label, name[i]);
+        summary_set(r, m, v);
+        if (i < 2) summary_set(r, name[i], v);
+    }
 }
 
 /* Summary metrics of a training stage from its last metrics row, per label (a classifier with
@@ -409,6 +516,7 @@ static void summarise_stage(Run *r, int stage_index) {
             summary_set(r, m, v);
             summary_set(r, "test_accuracy", v);
         }
+        summarise_optional(r, row, label);
     }
 }
 
@@ -417,7 +525,10 @@ static int train_and_report(Run *r, const TrainTask *t, AeError *err) {
                    t->opt.kind == OPT_LBFGS ? 0 : t->batch_size);
     TrainHooks h = {.ctx = r, .on_epoch = on_epoch, .on_batch = on_batch,
                     .interrupt = &pipeline_interrupted};
-    TrainStatus st = train_stage(r->model, t, r->train, r->test, &h, err);
+    /* test accuracy per epoch (classifiers): test_every_epoch, auto = without validation */
+    int every = r->stage->test_every_epoch;
+    bool per_epoch_test = every == TEST_EVERY_TRUE || (every == TEST_EVERY_AUTO && !r->val);
+    TrainStatus st = train_stage(r->model, t, r->train, per_epoch_test ? r->test : NULL, &h, err);
     switch (st) {
     case TRAIN_OK: return 0;
     case TRAIN_INTERRUPTED: return 130;
@@ -440,7 +551,11 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     }
     RngStream rng = rng_stream(train_stage_seed(r->cfg->seed, r->stage_index), RNG_STREAM_INIT);
     layer_init(r->be, enc, s->init, &rng);
-    layer_init(r->be, dec, s->init, &rng);
+    layer_init(r->be, dec, s->init, &rng); /* with tied too: the bias, and the same draws */
+    if (s->tied) { /* the decoder uses enc->W^T; its own W stays zero (model.h) */
+        dec->tied = enc;
+        r->be->fill(dec->W, 0.0f, (size_t)dec->O * dec->I);
+    }
     m->enc[m->nenc++] = enc;
     memmove(m->dec + 1, m->dec, (size_t)m->ndec * sizeof *m->dec);
     m->dec[0] = dec;
@@ -451,14 +566,15 @@ static int stage_add_layer(Run *r, const StageCfg *s, bool append, AeError *err)
     bool image_layer = m->nenc == 1;
     if (r->opt->plots) {
         before.enc_W = layer_download_W(r->be, enc);
-        before.dec_W = layer_download_W(r->be, dec);
+        if (!s->tied) before.dec_W = layer_download_W(r->be, dec);
     }
     if (image_layer) reconstructions(r, "epoch0");
     TrainTask t = task_from(r, &s->train, TASK_AUTOENCODER);
     t.depth = append ? m->nenc : 1;
     int rc = train_and_report(r, &t, err);
     if (rc == 0) {
-        tiles_after(r, enc, dec, &before, s->init == INIT_UFLDL);
+        /* tied: one matrix, the encoder's tiles (the decoder's are their transpose) */
+        tiles_after(r, enc, s->tied ? NULL : dec, &before, s->init == INIT_UFLDL);
         reconstructions(r, "trained");
     }
     free(before.enc_W);
@@ -544,12 +660,13 @@ static int stage_evaluate(Run *r, const StageCfg *s, AeError *err) {
 
 /* The stage's rows of metrics.csv as a table of their own. */
 static CsvTable *stage_rows(const Run *r, int stage_index) {
-    CsvTable *t = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
-    const char *cells[METRICS_NCOLS];
+    int nc = r->cols.n;
+    CsvTable *t = csvtable_create(r->cols.header, nc);
+    const char *cells[METRICS_MAX_NCOLS];
     for (int row = 0; row < csvtable_nrows(r->metrics); row++) {
         double idx;
         if (!csvtable_get_num(r->metrics, row, 0, &idx) || (int)idx != stage_index) continue;
-        for (int c = 0; c < METRICS_NCOLS; c++) cells[c] = csvtable_get(r->metrics, row, c);
+        for (int c = 0; c < nc; c++) cells[c] = csvtable_get(r->metrics, row, c);
         csvtable_add_row(t, cells);
     }
     return t;
@@ -612,15 +729,23 @@ static bool try_entry(Run *r, const char *prefix, uint64_t h64, const char *what
     }
     snprintf(path, sizeof path, "%s.csv", prefix);
     CsvTable *rows = csvtable_read(path, &err);
-    if (!rows || csvtable_ncols(rows) != METRICS_NCOLS) {
+    /* The entry's columns by name: the base ones must all be there; an optional column of
+     * this run that the entry lacks (a later stage asks for it, not this one) stays empty. */
+    int nc = r->cols.n, from[METRICS_MAX_NCOLS];
+    bool fits = rows != NULL;
+    for (int c = 0; c < nc && fits; c++) {
+        from[c] = csvtable_col(rows, r->cols.header[c]);
+        if (from[c] < 0 && c < METRICS_BASE_NCOLS) fits = false;
+    }
+    if (!fits) {
         progress_note(&r->prog, "warning: ignoring %s", rows ? path : err.msg);
         csvtable_free(rows);
         model_free(m);
         return false;
     }
-    const char *cells[METRICS_NCOLS];
+    const char *cells[METRICS_MAX_NCOLS];
     for (int row = 0; row < csvtable_nrows(rows); row++) {
-        for (int c = 0; c < METRICS_NCOLS; c++) cells[c] = csvtable_get(rows, row, c);
+        for (int c = 0; c < nc; c++) cells[c] = from[c] >= 0 ? csvtable_get(rows, row, from[c]) : "";
         csvtable_add_row(r->metrics, cells);
     }
     csvtable_free(rows);
@@ -754,7 +879,8 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     if (opt->resume) fs_remove_stale_temps(r.dir);
     progress_note(&r.prog, "aelab %s: %s on %s (%d thread%s), writing %s/", AE_VERSION, cfg->name,
                   r.be->name, r.threads, r.threads == 1 ? "" : "s", r.dir);
-    r.metrics = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
+    metrics_columns(cfg, &r.cols);
+    r.metrics = csvtable_create(r.cols.header, r.cols.n);
 
     if (!opt->no_cache) {
         const char *env = getenv("AELAB_CACHE");
@@ -824,8 +950,10 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     model_free(r.model);
     device_data_free(r.train);
     device_data_free(r.test);
+    device_data_free(r.val);
     dataset_free(r.train_host);
     dataset_free(r.test_host);
+    dataset_free(r.val_host);
     rundir_unlock(lock);
     return rc;
 }

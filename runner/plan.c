@@ -145,6 +145,7 @@ typedef struct PlanState {
     DatasetCfg data;
     int data_stage;  /* the load_dataset stage in force; -1 before one */
     int C, N;
+    int nval;        /* examples held out for validation; 0 = none */
 } PlanState;
 
 /* What one stage does to the model and what its training runs through. */
@@ -225,6 +226,12 @@ static void plan_stage(PlanState *ps, const StageCfg *s, int k, StagePlan *sp) {
         ps->data = s->data;
         ps->data_stage = k;
         if (ps->data.subset > 0 && ps->data.subset < ps->N) ps->N = ps->data.subset;
+        ps->nval = 0;
+        if (ps->data.validation > 0) { /* as split_validation in runner/pipeline.c counts it */
+            double v = ps->data.validation;
+            ps->nval = (int)(v >= 1 ? v : lround(v * ps->N));
+            if (ps->nval > 0 && ps->nval < ps->N) ps->N -= ps->nval;
+        }
         break;
     case STAGE_PRETRAIN_LAYER:
     case STAGE_APPEND_LAYER: apply_layer(ps, s, k, sp); break;
@@ -326,12 +333,33 @@ static void print_costs(FILE *out, const PlanState *ps, const Chain *ch, const T
     if (c.bytes > tot->peak) tot->peak = c.bytes;
 }
 
+/* The schedule, early stopping and clipping of a training stage, when it has any. */
+static void print_controls(FILE *out, const TrainCfg *t) {
+    static const char *const sk[] = {"none", "step", "multistep", "exponential", "cosine"};
+    static const char *const em[] = {"none", "val_loss", "val_accuracy", "train_loss"};
+    const ScheduleSpec *sc = &t->schedule;
+    if (sc->kind != SCHED_NONE || sc->warmup > 0)
+        fprintf(out, "      schedule: %s per epoch%s, warmup %d epoch%s\n", sk[sc->kind],
+                sc->kind == SCHED_NONE ? " (constant after the warmup)" : "", sc->warmup,
+                sc->warmup == 1 ? "" : "s");
+    if (t->early.metric != ES_NONE)
+        fprintf(out, "      early stopping: %s, patience %d, min_delta %g%s\n",
+                em[t->early.metric], t->early.patience, t->early.min_delta,
+                t->early.restore_best ? ", restores the best epoch" : "");
+    if (t->clip_norm > 0)
+        fprintf(out, "      gradient clipping: global norm %g\n", (double)t->clip_norm);
+}
+
 /* A training stage's "how" line (batching, optimizer, loss), then its costs. */
 static void print_training(FILE *out, const PlanState *ps, const Chain *ch, const StageCfg *s,
                            Totals *tot) {
     fprintf(out, "      %s, %s lr %g, loss %s\n",
             s->train.opt.kind == OPT_LBFGS ? "full batch" : "mini-batches",
             opt_str(s->train.opt.kind), (double)s->train.opt.lr, loss_str(s->train.loss));
+    if (s->tied)
+        fprintf(out, "      tied weights: the new decoder layer uses the encoder's W^T (one matrix; "
+                     "its own weight count above is unused)\n");
+    print_controls(out, &s->train);
     print_costs(out, ps, ch, &s->train, tot);
     tot->ntrain++;
 }
@@ -427,6 +455,10 @@ static void print_stage(FILE *out, const PlanState *ps, const StageCfg *s, const
         fprintf(out, "%s, %d training examples of %d features, %d classes; batch %d%s\n",
                 ps->data.name, ps->N, ps->m.D, ps->C, ps->data.batch_size,
                 ps->data.shuffle ? ", shuffled" : "");
+        if (ps->nval > 0)
+            fprintf(out, "      validation: %d examples held out of the training set (seeded "
+                         "shuffle); val_loss%s per epoch\n", ps->nval,
+                    ps->C > 1 ? " and val_accuracy (classifiers)" : "");
         break;
     case STAGE_PRETRAIN_LAYER:
     case STAGE_APPEND_LAYER: print_layer_stage(out, ps, s, sp, tot); break;

@@ -24,6 +24,8 @@ _Static_assert(sizeof(InitKind) == sizeof(int), "CT_INT stores InitKind as an in
 _Static_assert(sizeof(OptKind) == sizeof(int), "CT_INT stores OptKind as an int");
 _Static_assert(sizeof(PenaltyKind) == sizeof(int), "CT_INT stores PenaltyKind as an int");
 _Static_assert(sizeof(NoiseKind) == sizeof(int), "CT_INT stores NoiseKind as an int");
+_Static_assert(sizeof(ScheduleKind) == sizeof(int), "CT_INT stores ScheduleKind as an int");
+_Static_assert(sizeof(EarlyStopMetric) == sizeof(int), "CT_INT stores EarlyStopMetric as an int");
 
 /* ------------------------------------------------------------------------------------------
  * Enumerations (the YAML names of the engine's enums)
@@ -57,6 +59,18 @@ static const EnumName label_column_names[] = {
     {"auto", CSV_LABEL_AUTO}, {"first", CSV_LABEL_FIRST}, {"last", CSV_LABEL_LAST}, {NULL, 0}};
 static const EnumName pixels_names[] = {
     {"auto", CSV_PIXELS_AUTO}, {"byte", CSV_PIXELS_BYTE}, {"unit", CSV_PIXELS_UNIT}, {NULL, 0}};
+/* selector order: none = bit 0, step = bit 1, multistep = bit 2, exponential = bit 3,
+ * cosine = bit 4 */
+static const EnumName schedule_names[] = {
+    {"none", SCHED_NONE}, {"step", SCHED_STEP}, {"multistep", SCHED_MULTISTEP},
+    {"exponential", SCHED_EXPONENTIAL}, {"cosine", SCHED_COSINE}, {NULL, 0}};
+/* selector order: none = bit 0, val_loss = bit 1, val_accuracy = bit 2, train_loss = bit 3 */
+static const EnumName early_names[] = {
+    {"none", ES_NONE}, {"val_loss", ES_VAL_LOSS}, {"val_accuracy", ES_VAL_ACCURACY},
+    {"train_loss", ES_TRAIN_LOSS}, {NULL, 0}};
+static const EnumName test_every_names[] = {
+    {"auto", TEST_EVERY_AUTO}, {"true", TEST_EVERY_TRUE}, {"false", TEST_EVERY_FALSE},
+    {NULL, 0}};
 
 #define SEL(i) (1u << (i))
 #define OPT_SGD_BIT SEL(0)
@@ -110,6 +124,57 @@ static const KeySpec optimizer_keys[] = {
 static const MapSpec optimizer_spec = {"optimizer", optimizer_keys,
                                        (int)(sizeof optimizer_keys / sizeof *optimizer_keys),
                                        "name"};
+
+#define SCHED_STEP_BIT SEL(1)
+#define SCHED_MULTI_BIT SEL(2)
+#define SCHED_EXP_BIT SEL(3)
+#define SCHED_COS_BIT SEL(4)
+static const KeySpec schedule_keys[] = {
+    {.key = "kind", .type = KT_ENUM, .ctype = CT_INT, .offset = offsetof(ScheduleSpec, kind),
+     .names = schedule_names, .def = "none",
+     .help = "none (the optimizer's lr; with warmup only the warmup), step, multistep, "
+             "exponential or cosine; applied per epoch"},
+    {.key = "step_size", .type = KT_INT, .ctype = CT_INT,
+     .offset = offsetof(ScheduleSpec, step_size), .def = "1", .flags = KF_MIN, .min = 1,
+     .only = SCHED_STEP_BIT, .required_for = SCHED_STEP_BIT,
+     .help = "step: epochs between decays by gamma"},
+    {.key = "gamma", .type = KT_FLOAT, .ctype = CT_FLOAT, .offset = offsetof(ScheduleSpec, gamma),
+     .def = "0.1", .flags = POS_RANGE, .min = 0,
+     .only = SCHED_STEP_BIT | SCHED_MULTI_BIT | SCHED_EXP_BIT,
+     .help = "step, multistep, exponential: the factor of each decay"},
+    {.key = "milestones", .type = KT_INT_LIST, .ctype = CT_INT,
+     .offset = offsetof(ScheduleSpec, milestones), .size = SCHEDULE_MAX_MILESTONES,
+     .count_offset = offsetof(ScheduleSpec, nmilestones), .flags = KF_MIN, .min = 1,
+     .only = SCHED_MULTI_BIT, .required_for = SCHED_MULTI_BIT,
+     .help = "multistep: epoch counts after the warmup at which the rate is multiplied by gamma"},
+    {.key = "min_lr", .type = KT_FLOAT, .ctype = CT_FLOAT, .offset = offsetof(ScheduleSpec, min_lr),
+     .def = "0", .flags = NONNEG, .min = 0, .only = SCHED_COS_BIT,
+     .help = "cosine: the rate the curve ends at"},
+    {.key = "warmup", .type = KT_INT, .ctype = CT_INT, .offset = offsetof(ScheduleSpec, warmup),
+     .def = "0", .flags = NONNEG, .min = 0,
+     .help = "epochs of linear warmup (epoch e <= warmup: lr * e / warmup) before the schedule"},
+};
+static const MapSpec schedule_spec = {"schedule", schedule_keys,
+                                      (int)(sizeof schedule_keys / sizeof *schedule_keys), "kind"};
+
+#define ES_ON_BITS (SEL(1) | SEL(2) | SEL(3))
+static const KeySpec early_keys[] = {
+    {.key = "metric", .type = KT_ENUM, .ctype = CT_INT, .offset = offsetof(EarlyStopSpec, metric),
+     .names = early_names, .def = "none",
+     .help = "none (off), val_loss, val_accuracy (classifiers) or train_loss; val_* need "
+             "load_dataset's validation"},
+    {.key = "patience", .type = KT_INT, .ctype = CT_INT,
+     .offset = offsetof(EarlyStopSpec, patience), .def = "5", .flags = KF_MIN, .min = 1,
+     .only = ES_ON_BITS, .help = "epochs in a row without improvement before the stage stops"},
+    {.key = "min_delta", .type = KT_FLOAT, .ctype = CT_DOUBLE,
+     .offset = offsetof(EarlyStopSpec, min_delta), .def = "0", .flags = NONNEG, .min = 0,
+     .only = ES_ON_BITS, .help = "an improvement must exceed this to count"},
+    {.key = "restore_best", .type = KT_BOOL, .ctype = CT_BOOL,
+     .offset = offsetof(EarlyStopSpec, restore_best), .def = "false", .only = ES_ON_BITS,
+     .help = "at the end of the stage, put back the parameters of the best epoch"},
+};
+static const MapSpec early_spec = {"early_stopping", early_keys,
+                                   (int)(sizeof early_keys / sizeof *early_keys), "metric"};
 
 static const KeySpec top_keys[] = {
     {.key = "name", .type = KT_STRING, .ctype = CT_CHARS, .offset = offsetof(Config, name),
@@ -180,6 +245,10 @@ static const KeySpec load_dataset_keys[] = {
     {.key = "shuffle", .type = KT_BOOL, .ctype = CT_BOOL,
      .offset = offsetof(StageCfg, data.shuffle), .def = "true",
      .help = "reshuffle the training set every epoch"},
+    {.key = "validation", .type = KT_FLOAT, .ctype = CT_DOUBLE,
+     .offset = offsetof(StageCfg, data.validation), .def = "0", .flags = NONNEG, .min = 0,
+     .help = "hold out the last N training examples (after subset and a seeded shuffle), or a "
+             "fraction in (0, 1); 0 = none"},
 };
 
 /* Keys every training stage has (pretrain_layer, append_layer, attach_classifier). */
@@ -198,7 +267,15 @@ static const KeySpec load_dataset_keys[] = {
      .help = "examples per batch; 0 = load_dataset's batch_size"},                             \
     {.key = "subset", .type = KT_INT, .ctype = CT_INT,                                          \
      .offset = offsetof(StageCfg, train.subset), .def = "0", .flags = NONNEG, .min = 0,         \
-     .help = "train on the first N examples; 0 = all"}
+     .help = "train on the first N examples; 0 = all"},                                      \
+    {.key = "schedule", .type = KT_MAP, .offset = offsetof(StageCfg, train.schedule),          \
+     .sub = &schedule_spec, .help = "learning rate per epoch (sgd, adam), e.g. {kind: cosine}"}, \
+    {.key = "early_stopping", .type = KT_MAP, .offset = offsetof(StageCfg, train.early),       \
+     .sub = &early_spec,                                                                        \
+     .help = "stop when a metric stops improving (sgd, adam), e.g. {metric: val_loss}"},      \
+    {.key = "clip_norm", .type = KT_FLOAT, .ctype = CT_FLOAT,                                   \
+     .offset = offsetof(StageCfg, train.clip_norm), .def = "0", .flags = NONNEG, .min = 0,      \
+     .help = "rescale the gradient to this global L2 norm when larger (sgd, adam); 0 = off"}
 
 /* The optional label of a stage (first in its table, so resolved configs show it first). */
 #define LABEL_KEY                                                                               \
@@ -217,7 +294,11 @@ static const KeySpec load_dataset_keys[] = {
      .help = "activation of the new decoder layer"},                                           \
     {.key = "init", .type = KT_ENUM, .ctype = CT_INT, .offset = offsetof(StageCfg, init),      \
      .names = init_names, .def = "pytorch",                                                     \
-     .help = "pytorch (U(+-1/sqrt(fan_in))), ufldl or xavier"}
+     .help = "pytorch (U(+-1/sqrt(fan_in))), ufldl or xavier"},                                \
+    {.key = "tied", .type = KT_BOOL, .ctype = CT_BOOL, .offset = offsetof(StageCfg, tied),      \
+     .def = "false",                                                                            \
+     .help = "tied weights: the new decoder layer's weight is the encoder's transpose (one "    \
+             "matrix, gradients summed; the decoder keeps its own bias)"}
 
 static const KeySpec pretrain_layer_keys[] = {LABEL_KEY, LAYER_KEYS("sigmoid"),
                                               TRAIN_KEYS("mse")};
@@ -293,6 +374,9 @@ static const KeySpec attach_classifier_keys[] = {
      .offset = offsetof(StageCfg, freeze_encoder), .def = "false",
      .help = "train the head only (true; the encoder's outputs are then computed once per "
              "stage, not every batch) or fine-tune the encoder too (false)"},
+    {.key = "test_every_epoch", .type = KT_ENUM, .ctype = CT_INT,
+     .offset = offsetof(StageCfg, test_every_epoch), .names = test_every_names, .def = "auto",
+     .help = "test accuracy every epoch: auto = true without a validation set, else false"},
     {.key = "finetune_epochs", .type = KT_INT, .ctype = CT_INT,
      .offset = offsetof(StageCfg, finetune_epochs), .def = "0", .flags = NONNEG, .min = 0,
      .help = "with freeze_encoder: afterwards, epochs training encoder and head together"},

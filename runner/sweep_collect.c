@@ -331,13 +331,54 @@ static int collect_plot(const Sweep *s, const SweepOptions *opt, const PointResu
     return 0;
 }
 
+/* The metric the sweep is judged by: --metric, else a validation metric when the points have
+ * one (val_accuracy, then val_loss), else test_accuracy. Choosing by a test metric while
+ * validation metrics exist is selection on the test set: a warning says so. */
+static const char *pick_metric(const SweepOptions *opt, const StrList *metrics) {
+    bool have_val = false;
+    for (int i = 0; i < metrics->n; i++) have_val |= strstr(metrics->v[i], "val_") != NULL;
+    const char *m = opt->metric;
+    if (!m) m = metric_find(metrics, "val_accuracy") >= 0 ? "val_accuracy"
+                : metric_find(metrics, "val_loss") >= 0   ? "val_loss"
+                                                          : "test_accuracy";
+    if (have_val && strstr(m, "test_"))
+        fprintf(stderr, "aelab: warning: selecting by the test metric '%s' although the points "
+                        "have validation metrics: that is selection on the test set; use "
+                        "--metric val_accuracy or val_loss\n", m);
+    return m;
+}
+
+/* Lower is better for losses and errors, higher for the rest (accuracies). */
+static bool metric_lower_better(const char *m) {
+    return strstr(m, "loss") || strstr(m, "mse") || strstr(m, "error");
+}
+
+/* Prints the best complete point by the metric, and which metric that was. */
+static void print_best(const Sweep *s, const PointResult *res, const char *metric) {
+    bool lower = metric_lower_better(metric);
+    int best = -1;
+    double bv = NAN;
+    for (int k = 0; k < s->npoints; k++) {
+        double v = sweep_result_num(&res[k], metric);
+        if (isnan(v)) continue;
+        if (best < 0 || (lower ? v < bv : v > bv)) best = k, bv = v;
+    }
+    if (best < 0) return;
+    StrBuf pp = {0};
+    sweep_point_params(s, best, &pp);
+    printf("best point by %s (%s, %s is better): point %d (%s), %s %.9g\n", metric,
+           strstr(metric, "val_") ? "validation" : strstr(metric, "test_") ? "test set" : "summary",
+           lower ? "lower" : "higher", best, pp.s ? pp.s : "", metric, bv);
+    strbuf_free(&pp);
+}
+
 int sweep_collect(const Sweep *s, const SweepOptions *opt) {
-    const char *metric = opt->metric ? opt->metric : "test_accuracy";
     bool quiet = opt->quiet;
     PointResult *res = ae_xcalloc((size_t)s->npoints, sizeof *res);
     StrList metrics = {0};
     int rc = 0;
     int nok = read_results(s, res, &metrics);
+    const char *metric = pick_metric(opt, &metrics);
     CsvTable *t = results_table(s, res, &metrics);
     AeError err;
     char path[SWEEP_PATH_MAX + 32];
@@ -357,6 +398,7 @@ int sweep_collect(const Sweep *s, const SweepOptions *opt) {
             printf("wrote %s (mean and std across %d seeds)\n", path, s->dims[s->seed_dim].nvalues);
         }
     }
+    if (nok && !quiet) print_best(s, res, metric);
     if (nok && collect_plot(s, opt, res, &metrics, metric)) rc = 1;
     if (nok < s->npoints) {
         int nmissing = 0;

@@ -159,10 +159,18 @@ static void report_point(const Sweep *s, const SweepOptions *opt, int k, int sta
     if (code == 0) {
         if (!opt->quiet) {
             char v[64];
-            summary_value(s, k, opt->metric ? opt->metric : "test_accuracy", v, sizeof v);
+            /* --metric, else the first of val_accuracy, val_loss, test_accuracy it has */
+            static const char *const dflt[] = {"val_accuracy", "val_loss", "test_accuracy"};
+            const char *mname = opt->metric ? opt->metric : dflt[2];
+            v[0] = '\0';
+            for (int i = 0; !opt->metric && i < 3 && !v[0]; i++) {
+                summary_value(s, k, dflt[i], v, sizeof v);
+                if (v[0]) mname = dflt[i];
+            }
+            if (opt->metric) summary_value(s, k, mname, v, sizeof v);
             st = sweep_status_read(s, k);
             printf("[%d/%d] point %d (%s): ok in %.1f s", ndone, ntodo, k, pp.s ? pp.s : "", secs);
-            if (v[0]) printf(", %s %s", opt->metric ? opt->metric : "test_accuracy", v);
+            if (v[0]) printf(", %s %s", mname, v);
             if (st.trained >= 0) printf(", %d stage%s trained, %d reused", st.trained,
                                         st.trained == 1 ? "" : "s", st.reused);
             printf("\n");

@@ -824,14 +824,19 @@ static void test_training_paths(void) {
 #define AE_EPOCHS 3
 
 typedef struct Curve {
-    double loss[AE_EPOCHS];
-    int n;
+    double loss[AE_EPOCHS], val[AE_EPOCHS], lr[AE_EPOCHS];
+    int n, stopped;
 } Curve;
 
 static bool record_epoch(void *ctx, const EpochStats *s, AeError *err) {
     (void)err;
     Curve *c = ctx;
-    if (c->n < AE_EPOCHS) c->loss[c->n++] = s->loss;
+    if (c->n < AE_EPOCHS) {
+        c->val[c->n] = s->val_loss;
+        c->lr[c->n] = s->lr;
+        c->loss[c->n++] = s->loss;
+    }
+    if (s->stopped_epoch) c->stopped = s->stopped_epoch;
     return true;
 }
 
@@ -865,15 +870,19 @@ static Dataset *ae_data(void) {
 }
 
 /* Trains AE1 on be from the weights of seed 1; returns false on a training error. */
-static bool ae1_train(const Backend *be, const Dataset *d, int subset, Curve *curve,
-                      double *seconds) {
+static bool ae1_train(const Backend *be, const Dataset *d, int subset, bool controls,
+                      Curve *curve, double *seconds) {
     AeError err = {{0}};
     Model *m = model_create(be, 784, &err);
     RngStream init = rng_stream(1, RNG_STREAM_INIT);
     Layer *enc = layer_create(be, 784, 400, ACT_TANH, &err);
     Layer *dec = enc ? layer_create(be, 400, 784, ACT_SIGMOID, &err) : NULL;
     DeviceData *dd = dec ? device_data_create(be, d, &err) : NULL;
-    bool ok = dd != NULL;
+    /* controls: the first 2000 images stand in for a validation set (this compares backends;
+     * it is not a held-out split) */
+    Dataset *vh = controls && dd ? dataset_head(d, 2000, &err) : NULL;
+    DeviceData *dv = vh ? device_data_create(be, vh, &err) : NULL;
+    bool ok = dd != NULL && (!controls || dv);
     if (enc) {
         layer_init(be, enc, INIT_PYTORCH, &init);
         m->enc[m->nenc++] = enc;
@@ -887,6 +896,12 @@ static bool ae1_train(const Backend *be, const Dataset *d, int subset, Curve *cu
                        .opt = {.kind = OPT_SGD, .lr = 0.98f}, .epochs = AE_EPOCHS,
                        .batch_size = 1000, .shuffle = true, .subset = subset, .seed = 1,
                        .stage_index = 1};
+        if (controls) { /* issue 15's controls through the op table: schedule, clip, stop */
+            t.schedule = (ScheduleSpec){.kind = SCHED_COSINE, .min_lr = 0.2f, .warmup = 1};
+            t.clip_norm = 0.02f;
+            t.early = (EarlyStopSpec){.metric = ES_VAL_LOSS, .patience = 1, .restore_best = true};
+            t.val = dv;
+        }
         TrainHooks h = {.ctx = curve, .on_epoch = record_epoch};
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -896,6 +911,8 @@ static bool ae1_train(const Backend *be, const Dataset *d, int subset, Curve *cu
         ok = st == TRAIN_OK;
     }
     if (!ok) fprintf(stderr, "test_gpu: AE1 on %s: %s\n", be->name, err.msg);
+    device_data_free(dv);
+    dataset_free(vh);
     device_data_free(dd);
     model_free(m);
     return ok;
@@ -906,8 +923,8 @@ static void test_ae1(bool self) {
     int subset = self ? 5000 : 0; /* --self runs the CPU twice: keep it short */
     Curve cc = {0}, cg = {0};
     double sc = 0, sg = 0;
-    CHECK(ae1_train(CPU, d, subset, &cc, &sc));
-    CHECK(ae1_train(GPU, d, subset, &cg, &sg));
+    CHECK(ae1_train(CPU, d, subset, false, &cc, &sc));
+    CHECK(ae1_train(GPU, d, subset, false, &cg, &sg));
     CHECK(cc.n == AE_EPOCHS && cg.n == AE_EPOCHS);
     printf("AE1 784-400-784, MSE, SGD 0.98, batch 1000, %d epochs: cpu %.2f s, %s %.2f s\n",
            AE_EPOCHS, sc, GPU->name, sg);
@@ -916,6 +933,22 @@ static void test_ae1(bool self) {
                cg.loss[e], fabs(cg.loss[e] - cc.loss[e]) / fabs(cc.loss[e]));
         CHECK_NEAR(cg.loss[e], cc.loss[e], 0.0, 1e-3);
     }
+    /* with a cosine schedule, clip_norm, validation and early stopping: the same rates bit for
+     * bit (host scalars), the same curves to float rounding, the same stopping epoch */
+    Curve kc = {0}, kg = {0};
+    CHECK(ae1_train(CPU, d, subset, true, &kc, &sc));
+    CHECK(ae1_train(GPU, d, subset, true, &kg, &sg));
+    CHECK(kc.n == kg.n && kc.n > 0 && kc.stopped == kg.stopped && kc.stopped == kc.n);
+    for (int e = 0; e < kc.n && e < kg.n; e++) {
+        printf("  controls epoch %d: lr %.6g, loss cpu %.8f %s %.8f, val_loss cpu %.8f %s %.8f\n",
+               e + 1, kc.lr[e], kc.loss[e], GPU->name, kg.loss[e], kc.val[e], GPU->name,
+               kg.val[e]);
+        CHECK(kc.lr[e] == kg.lr[e]);
+        CHECK_NEAR(kg.loss[e], kc.loss[e], 0.0, 1e-3);
+        CHECK_NEAR(kg.val[e], kc.val[e], 0.0, 1e-3);
+    }
+    CHECK(kc.n >= 2 && kc.lr[0] == 0.98f && kc.lr[1] == 0.98f && kc.lr[kc.n - 1] < 0.98f);
+    CHECK(kc.n >= 2 && kc.loss[1] != cc.loss[1]); /* clipping changed the steps of epoch 1 */
     dataset_free(d);
 }
 
