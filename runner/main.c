@@ -30,6 +30,7 @@
 #include "plan.h"
 #include "plots.h"
 #include "report.h"
+#include "runs.h"
 #include "schema_doc.h"
 #include "sweep.h"
 
@@ -47,6 +48,7 @@ static const char USAGE[] =
     "  plot RUN_DIR       draw the run's pictures again from its data\n"
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
     "  baseline RUN_DIR   write a baseline for compare from a run's summary\n"
+    "  runs [DIR...]      a table of the runs under DIR (results/): config, metrics\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
@@ -781,7 +783,8 @@ static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_che
                                    {"plot", cmd_plot},         {"compare", compare_main},
                                    {"datasets", cmd_datasets}, {"gradcheck", cmd_gradcheck},
                                    {"keys", cmd_keys},
-                                   {"baseline", report_baseline_main}};
+                                   {"baseline", report_baseline_main},
+                                   {"runs", runs_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {
