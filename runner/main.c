@@ -22,6 +22,7 @@
 #include "cudaload.h"
 #include "data.h"
 #include "diag.h"
+#include "diff.h"
 #include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
@@ -49,6 +50,7 @@ static const char USAGE[] =
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
     "  baseline RUN_DIR   write a baseline for compare from a run's summary\n"
     "  runs [DIR...]      a table of the runs under DIR (results/): config, metrics\n"
+    "  diff RUN_A RUN_B   what differs between two runs: config keys, provenance, metrics\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
@@ -784,7 +786,7 @@ static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_che
                                    {"datasets", cmd_datasets}, {"gradcheck", cmd_gradcheck},
                                    {"keys", cmd_keys},
                                    {"baseline", report_baseline_main},
-                                   {"runs", runs_main}};
+                                   {"runs", runs_main},          {"diff", diff_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {

@@ -99,6 +99,90 @@ mkdir -p "$tmp/empty"
 expect 1 "$A" runs "$tmp/empty"
 contains "aelab runs: no run directory (config.yaml or summary.csv) under $tmp/empty"
 
-if [[ ${RUNS_DIFF_ONLY:-} != 1 ]]; then :; fi
+# ---- aelab diff ----
+expect 1 "$A" diff "$R/a" "$R/b"
+same "$out" "--- $R/a
++++ $R/b
+config:
+  pipeline[1].pretrain_layer.units: 16 -> 32
+metrics:
+  pretrain_layer_final_loss: 0.25 -> 0.125 (-0.125)
+  test_accuracy: 90 -> 92.5 (+2.5)
+1 config key, 0 provenance keys and 2 metrics differ"
+# provenance (the date only with --all), a key on one side, a metric on one side, 90 = 90.0
+mkrun "$tmp/d/x" 16 0.5 1 2026-01-01T00:00:00Z cpu 0.25 90
+mkrun "$tmp/d/y" 16 0.5 1 2026-02-01T00:00:00Z cuda 0.25 90.0
+sed -i 's/^  threads: 2/  threads: 4\n  blas: OpenBLAS (core Haswell)/' "$tmp/d/y/config.yaml"
+sed -i 's/^    subset: 300/    subset: 300\n    test_subset: 100/' "$tmp/d/y/config.yaml"
+echo "recon_mse,0.5" >>"$tmp/d/x/summary.csv"
+expect 1 "$A" diff "$tmp/d/x" "$tmp/d/y"
+same "$out" "--- $tmp/d/x
++++ $tmp/d/y
+config:
+  pipeline[0].load_dataset.test_subset: (none) -> 100
+provenance:
+  backend: cpu -> cuda
+  threads: 2 -> 4
+  blas: (none) -> OpenBLAS (core Haswell)
+metrics:
+  recon_mse: 0.5 -> (none)
+1 config key, 3 provenance keys and 1 metric differ"
+expect 1 "$A" diff "$tmp/d/x" "$tmp/d/y" --all --format json
+same "$out" "{
+  \"a\": \"$tmp/d/x\",
+  \"b\": \"$tmp/d/y\",
+  \"identical\": false,
+  \"config\": [
+    {\"key\": \"pipeline[0].load_dataset.test_subset\", \"a\": null, \"b\": \"100\"}
+  ],
+  \"provenance\": [
+    {\"key\": \"backend\", \"a\": \"cpu\", \"b\": \"cuda\"},
+    {\"key\": \"threads\", \"a\": \"2\", \"b\": \"4\"},
+    {\"key\": \"date\", \"a\": \"2026-01-01T00:00:00Z\", \"b\": \"2026-02-01T00:00:00Z\"},
+    {\"key\": \"blas\", \"a\": null, \"b\": \"OpenBLAS (core Haswell)\"}
+  ],
+  \"metrics\": [
+    {\"key\": \"recon_mse\", \"a\": \"0.5\", \"b\": null, \"delta\": null}
+  ]
+}"
+expect 0 "$A" diff "$R/a" "$R/a"
+same "$out" "--- $R/a
++++ $R/a
+no difference"
+expect 2 "$A" diff "$R/a"
+contains "aelab diff: error: missing RUN_B"
+expect 2 "$A" diff "$R/a" "$tmp/empty"
+contains "$tmp/empty: error: not a run directory (neither config.yaml nor summary.csv)"
+expect 2 "$A" diff "$R/a" "$R/b" "$R/a"
+contains "unexpected argument"
+
+# Two real runs of one config are the same run (the date aside); a --set shows as a key path.
+cat >"$tmp/real.yaml" <<'YAML'
+name: real
+seed: 3
+pipeline:
+  - load_dataset: {name: mnist, batch_size: 100, subset: 300, test_subset: 100}
+  - pretrain_layer: {units: 16, optimizer: {name: sgd, lr: 0.5}, epochs: 1}
+  - evaluate
+YAML
+if "$A" check "$tmp/real.yaml" >/dev/null 2>&1; then
+    for k in 1 2; do
+        "$A" run "$tmp/real.yaml" --out "$tmp/real$k" -q --no-plots --threads 1 --no-cache
+    done
+    "$A" run "$tmp/real.yaml" --out "$tmp/real3" -q --no-plots --threads 1 --no-cache \
+        --set pretrain_layer.optimizer.lr=0.25
+    expect 0 "$A" diff "$tmp/real1" "$tmp/real2"
+    contains "no difference"
+    expect 1 "$A" diff "$tmp/real1" "$tmp/real3"
+    contains "pipeline[1].pretrain_layer.optimizer.lr: 0.5 -> 0.25"
+    contains "overrides: \"\" -> pretrain_layer.optimizer.lr=0.25"
+    expect 0 "$A" runs "$tmp" --format csv --filter name=real --sort pipeline[1].pretrain_layer.optimizer.lr
+    same "$(cut -d, -f1 <<<"$out" | sed "s|$tmp/||")" "run
+real3
+real1
+real2"
+else
+    echo "note: MNIST missing, the real runs are left out"
+fi
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
