@@ -23,6 +23,7 @@
 #include "data.h"
 #include "diag.h"
 #include "diff.h"
+#include "export.h"
 #include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
@@ -51,6 +52,8 @@ static const char USAGE[] =
     "  baseline RUN_DIR   write a baseline for compare from a run's summary\n"
     "  runs [DIR...]      a table of the runs under DIR (results/): config, metrics\n"
     "  diff RUN_A RUN_B   what differs between two runs: config keys, provenance, metrics\n"
+    "  export RUN_DIR     the model as a NumPy .npz (weights, biases, activations, metrics)\n"
+    "  encode RUN_DIR     the encoder's codes of a split as .npy or .csv\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
@@ -786,7 +789,8 @@ static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_che
                                    {"datasets", cmd_datasets}, {"gradcheck", cmd_gradcheck},
                                    {"keys", cmd_keys},
                                    {"baseline", report_baseline_main},
-                                   {"runs", runs_main},          {"diff", diff_main}};
+                                   {"runs", runs_main},          {"diff", diff_main},
+                                   {"export", export_main},      {"encode", encode_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {
