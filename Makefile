@@ -181,6 +181,10 @@ $(CUDA_SO): $(GPU_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,defs -o $@ $^ $(CUDA_SO_LIBS)
 
+# the compiler flags a run records in its provenance (runner/provenance.c)
+PROV_FLAGS := $(filter -O% -g -f% -m% -std=% -DAE_WITH_CUDA,$(CFLAGS))
+$(BUILD)/runner/provenance.o: CFLAGS += -DAE_CC_FLAGS='"$(PROV_FLAGS)"'
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
