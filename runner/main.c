@@ -34,6 +34,7 @@
 #include "report.h"
 #include "runs.h"
 #include "schema_doc.h"
+#include "schema_json.h"
 #include "sweep.h"
 
 #define MAX_SETS 256
@@ -150,10 +151,13 @@ static const char USAGE_GRADCHECK[] =
     "Exit 1 when any relative error exceeds T (default 1e-3).\n";
 
 static const char USAGE_KEYS[] =
-    "usage: aelab keys\n"
+    "usage: aelab keys [--format markdown|json-schema|paths]\n"
     "\n"
     "Prints the config reference (every key, what it takes, its default) as Markdown, from the\n"
-    "schema that validates configs.\n";
+    "schema that validates configs.\n"
+    "  --format json-schema   the same schema as a JSON Schema (draft 2020-12), for editors\n"
+    "                         (yaml-language-server) and validators\n"
+    "  --format paths         the key paths --set takes (KIND.KEY), one a line\n";
 
 /* Long-only options: vals above every character (runner/cliopt.h). */
 enum {
@@ -690,9 +694,24 @@ static int cmd_datasets(int argc, char **argv) {
 }
 
 static int cmd_keys(int argc, char **argv) {
-    int n, rc = parse_plain(argc, argv, USAGE_KEYS, NULL, 0, &n);
-    if (rc != GO_ON) return rc;
-    schema_doc_print(stdout);
+    static const struct option longs[] = {{"format", required_argument, NULL, 'f'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *format = "markdown";
+    CliParser p;
+    cli_init(&p, argc, argv, "h", longs);
+    for (int c; (c = cli_next(&p)) != CLI_DONE;) {
+        if (c == 'h') return fputs(USAGE_KEYS, stdout), 0;
+        if (c == CLI_BAD) return usage_error("keys", "%s", p.error);
+        if (c == CLI_MISSING) return usage_error("keys", "%s needs a value", p.name);
+        if (c == CLI_ARG) return usage_error("keys", "unexpected argument '%s'", p.arg);
+        format = p.arg;
+    }
+    if (strcmp(format, "markdown") == 0) schema_doc_print(stdout);
+    else if (strcmp(format, "json-schema") == 0) schema_json_print(stdout);
+    else if (strcmp(format, "paths") == 0) schema_paths_print(stdout);
+    else return usage_error("keys", "--format: expected markdown, json-schema or paths, got '%s'",
+                            format);
     return 0;
 }
 
