@@ -769,8 +769,13 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     time_t start = time(NULL);
     strftime(r.started, sizeof r.started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&start));
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
+    if (!opt->no_cache) {
+        const char *env = getenv("AELAB_CACHE");
+        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
+                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
+    }
     r.prov = ae_xmalloc(sizeof *r.prov);
-    provenance_collect(r.prov, cfg, r.be->name);
+    provenance_collect(r.prov, cfg, r.be->name, r.cache_dir[0] ? r.cache_dir : NULL);
     if (!write_resolved(&r, -1, &err)) {
         report_error(err.msg);
         rundir_unlock(lock);
@@ -783,11 +788,6 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
                   r.be->name, r.threads, r.threads == 1 ? "" : "s", r.dir);
     r.metrics = csvtable_create(METRICS_HEADER, METRICS_NCOLS);
 
-    if (!opt->no_cache) {
-        const char *env = getenv("AELAB_CACHE");
-        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
-                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
-    }
     for (int i = 0; i < cfg->nstages && rc == 0; i++) {
         r.stage = &cfg->stages[i];
         r.stage_index = i;

@@ -37,8 +37,10 @@ typedef struct Provenance {
  *   blas_core, libyaml, zlib, libcsv     the libraries' versions, as loaded where they say
  *   command                              this process's command line (/proc/self/cmdline)
  *   data.SPLIT                           per data file: "PATH (N bytes, crc32 XXXXXXXX)"
- * Reading the data files costs a pass over them (zlib's crc32: about 50 ms for MNIST). */
-void provenance_collect(Provenance *p, const Config *cfg, const char *backend);
+ * A data file's CRC-32 is remembered in memo_dir/datasums.csv (NULL: not remembered), keyed by
+ * path, size, modification time and inode, so that only a new or changed file is read. */
+void provenance_collect(Provenance *p, const Config *cfg, const char *backend,
+                        const char *memo_dir);
 
 /* Appends one pair (value copied, cut at PROV_VALUE_MAX - 1 bytes); ignored when p is full. */
 void provenance_add(Provenance *p, const char *key, const char *value);

@@ -85,5 +85,26 @@ want "$(prov "$tmp/c/config.yaml" config_git_commit)" "unknown" "config_git_comm
 mkdir -p "$tmp/d/summary.csv"
 expect 1 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/d" -q --no-plots --threads 1 --no-cache
 want "$(prov "$tmp/d/config.yaml" exit_status)" "1" "exit_status of a failed run"
+# the CRC-32s are remembered in the stage cache's directory: a second run reads them from
+# $AELAB_CACHE/datasums.csv (same values), a rewritten file is read again
+crcs() { sed -n '/^provenance:/,$p' "$1" | grep '^  data\.'; }
+expect 0 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/m1" -q --no-plots --threads 1
+[[ $(grep -c '|' "$AELAB_CACHE/datasums.csv") -eq 4 ]] && ok || bad "datasums.csv: $(cat "$AELAB_CACHE/datasums.csv")"
+expect 0 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/m2" -q --no-plots --threads 1
+[[ $(crcs "$tmp/m2/config.yaml") == "$(crcs "$tmp/a/config.yaml")" ]] && ok || bad "memo: $(crcs "$tmp/m2/config.yaml")"
+printf '0,1,2\n1,3,4\n' >"$tmp/t.csv"
+cat >"$tmp/csv.yaml" <<YAML
+name: provcsv
+pipeline:
+  - load_dataset: {name: csv, train_csv: $tmp/t.csv, label_column: 0, batch_size: 2}
+  - pretrain_layer: {units: 2, optimizer: {name: sgd, lr: 0.5}, epochs: 1}
+YAML
+for content in '0,1,2\n1,3,4\n' '0,9,9\n1,8,8\n'; do
+    printf "$content" >"$tmp/t.csv"
+    expect 0 "$AELAB" run "$tmp/csv.yaml" --out "$tmp/csvrun" -q --no-plots --threads 1
+    want "$(prov "$tmp/csvrun/config.yaml" data.train_csv)" \
+        "$(python3 -c 'import sys, zlib; p = sys.argv[1]; b = open(p, "rb").read(); print("%s (%d bytes, crc32 %08x)" % (p, len(b), zlib.crc32(b)))' "$tmp/t.csv")" \
+        "data.train_csv after a rewrite"
+done
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
