@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libcsv-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time
-      python3-numpy python3-jsonschema) # the last two: tests (test_export.sh, test_schema_json.sh)
+      python3-numpy python3-jsonschema python3-yaml) # the last three: tests (test_export.sh, test_schema_json.sh)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: error: dpkg-query not found; this script installs Debian packages." >&2
