@@ -149,6 +149,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 
 
 .PHONY: print-config
+.PHONY: install uninstall man
 .PHONY: all help deps data data-only run test test-gpu test-slurm device-check regress regress-asan bench bench-deps asan fuzz valgrind clean
 all: $(BIN) $(CUDA_SO)
 
@@ -167,6 +168,8 @@ help:
 	@echo "make regress-asan  every experiment, shortened, under AddressSanitizer + UBSan"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)"
 	@echo "make valgrind   a short training and the bad-input catalogue under memcheck"
+	@echo "make install    PREFIX=/usr/local DESTDIR=: bin/aelab (and its CUDA library), the plot\n                  templates, the man page and the bash completion; make uninstall removes them"
+	@echo "make man        rewrite docs/aelab.1 from the program's --help (docs/mkman.sh)"
 	@echo "make clean      remove build outputs"
 
 $(BUILD)/lib/libaelab.a: $(LIB_OBJ)
@@ -180,6 +183,10 @@ $(BIN): $(BUILD)/runner/main.o $(BUILD)/lib/libaelab.a
 $(CUDA_SO): $(GPU_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,defs -o $@ $^ $(CUDA_SO_LIBS)
+
+# the compiler flags a run records in its provenance (runner/provenance.c)
+PROV_FLAGS := $(filter -O% -g -f% -m% -std=% -DAE_WITH_CUDA,$(CFLAGS))
+$(BUILD)/runner/provenance.o: CFLAGS += -DAE_CC_FLAGS='"$(PROV_FLAGS)"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -277,6 +284,30 @@ valgrind: all
 
 clean:
 	rm -rf build build-asan bin
+
+# ---- install (tests/test_install.sh installs into a temp DESTDIR and runs the result) ----
+# PREFIX/bin/aelab finds its templates in PREFIX/share/aelab/plots (runner/plots.c) and its CUDA
+# library next to itself (runner/cudaload.c), so the tree can move as a whole.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_FILES := bin/aelab $(if $(CUDA_SO),bin/libaelab-cuda.so) \
+    $(patsubst plots/%,share/aelab/plots/%,$(wildcard plots/*.gp)) share/man/man1/aelab.1 \
+    share/bash-completion/completions/aelab
+install: all
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/aelab/plots" \
+	    "$(DESTDIR)$(PREFIX)/share/man/man1" "$(DESTDIR)$(PREFIX)/share/bash-completion/completions"
+	install -m 0755 $(BIN) "$(DESTDIR)$(PREFIX)/bin/aelab"
+	$(if $(CUDA_SO),install -m 0755 $(CUDA_SO) "$(DESTDIR)$(PREFIX)/bin/libaelab-cuda.so")
+	install -m 0644 plots/*.gp "$(DESTDIR)$(PREFIX)/share/aelab/plots/"
+	install -m 0644 docs/aelab.1 "$(DESTDIR)$(PREFIX)/share/man/man1/aelab.1"
+	install -m 0644 docs/aelab.bash "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/aelab"
+
+uninstall:
+	rm -f $(foreach f,$(INSTALL_FILES) bin/libaelab-cuda.so,"$(DESTDIR)$(PREFIX)/$(f)")
+	-rmdir "$(DESTDIR)$(PREFIX)/share/aelab/plots" "$(DESTDIR)$(PREFIX)/share/aelab" 2>/dev/null
+
+man: $(BIN)
+	docs/mkman.sh $(BIN) >docs/aelab.1.tmp && mv docs/aelab.1.tmp docs/aelab.1
 
 # What the probes above decided, one `name=value` per line (tests/test_make_probe.sh reads it).
 print-config:

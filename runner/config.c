@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "datapath.h"
 #include "diag.h"
 #include "machine.h"
 #include "plan.h"
@@ -905,6 +906,7 @@ static Config *load(const char *name, const char *text, size_t len, const char *
     YDoc *doc = ydoc_parse(text, len, NULL, d);
     if (!doc) return c;
     for (int i = 0; i < nsets; i++) apply_set(doc, sets[i], d);
+    datapath_resolve(doc, name); /* relative data paths: from the config's directory */
     const YNode *root = doc->root;
     if (!root || ynode_is_null(root)) {
         diag_emit(d, DIAG_ERROR, NULL, root ? root->line : 1, root ? root->col : 1,

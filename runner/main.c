@@ -23,6 +23,8 @@
 #include "data.h"
 #include "datacheck.h"
 #include "diag.h"
+#include "diff.h"
+#include "export.h"
 #include "fsutil.h"
 #include "datasets.h"
 #include "gradcheck.h"
@@ -31,7 +33,9 @@
 #include "plan.h"
 #include "plots.h"
 #include "report.h"
+#include "runs.h"
 #include "schema_doc.h"
+#include "schema_json.h"
 #include "sweep.h"
 
 #define MAX_SETS 256
@@ -48,6 +52,10 @@ static const char USAGE[] =
     "  plot RUN_DIR       draw the run's pictures again from its data\n"
     "  compare BASE CUR   compare accuracy tables; exit 3 on a regression\n"
     "  baseline RUN_DIR   write a baseline for compare from a run's summary\n"
+    "  runs [DIR...]      a table of the runs under DIR (results/): config, metrics\n"
+    "  diff RUN_A RUN_B   what differs between two runs: config keys, provenance, metrics\n"
+    "  export RUN_DIR     the model as a NumPy .npz (weights, biases, activations, metrics)\n"
+    "  encode RUN_DIR     the encoder's codes of a split as .npy or .csv\n"
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
@@ -144,10 +152,13 @@ static const char USAGE_GRADCHECK[] =
     "Exit 1 when any relative error exceeds T (default 1e-3).\n";
 
 static const char USAGE_KEYS[] =
-    "usage: aelab keys\n"
+    "usage: aelab keys [--format markdown|json-schema|paths]\n"
     "\n"
     "Prints the config reference (every key, what it takes, its default) as Markdown, from the\n"
-    "schema that validates configs.\n";
+    "schema that validates configs.\n"
+    "  --format json-schema   the same schema as a JSON Schema (draft 2020-12), for editors\n"
+    "                         (yaml-language-server) and validators\n"
+    "  --format paths         the key paths --set takes (KIND.KEY), one a line\n";
 
 /* Long-only options: vals above every character (runner/cliopt.h). */
 enum {
@@ -720,9 +731,24 @@ static int cmd_datasets(int argc, char **argv) {
 }
 
 static int cmd_keys(int argc, char **argv) {
-    int n, rc = parse_plain(argc, argv, USAGE_KEYS, NULL, 0, &n);
-    if (rc != GO_ON) return rc;
-    schema_doc_print(stdout);
+    static const struct option longs[] = {{"format", required_argument, NULL, 'f'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *format = "markdown";
+    CliParser p;
+    cli_init(&p, argc, argv, "h", longs);
+    for (int c; (c = cli_next(&p)) != CLI_DONE;) {
+        if (c == 'h') return fputs(USAGE_KEYS, stdout), 0;
+        if (c == CLI_BAD) return usage_error("keys", "%s", p.error);
+        if (c == CLI_MISSING) return usage_error("keys", "%s needs a value", p.name);
+        if (c == CLI_ARG) return usage_error("keys", "unexpected argument '%s'", p.arg);
+        format = p.arg;
+    }
+    if (strcmp(format, "markdown") == 0) schema_doc_print(stdout);
+    else if (strcmp(format, "json-schema") == 0) schema_json_print(stdout);
+    else if (strcmp(format, "paths") == 0) schema_paths_print(stdout);
+    else return usage_error("keys", "--format: expected markdown, json-schema or paths, got '%s'",
+                            format);
     return 0;
 }
 
@@ -818,7 +844,9 @@ static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_che
                                    {"plot", cmd_plot},         {"compare", compare_main},
                                    {"datasets", cmd_datasets}, {"gradcheck", cmd_gradcheck},
                                    {"keys", cmd_keys},
-                                   {"baseline", report_baseline_main}};
+                                   {"baseline", report_baseline_main},
+                                   {"runs", runs_main},          {"diff", diff_main},
+                                   {"export", export_main},      {"encode", encode_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {

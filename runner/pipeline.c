@@ -21,6 +21,7 @@
 #include "datasets.h"
 #include "fsutil.h"
 #include "plots.h"
+#include "provenance.h"
 #include "progress.h"
 #include "rundir.h"
 #include "stagekey.h"
@@ -77,6 +78,9 @@ typedef struct Run {
     char cache_dir[CFG_PATH_MAX];  /* "" when the cache is off */
     int ntrained, nreused;         /* training stages trained here / reused */
     bool plots_failed;             /* a picture could not be drawn: the run exits 1 */
+    Provenance *prov;              /* runner/provenance.h, collected once at the start */
+    char started[32];              /* UTC, ISO 8601: the provenance's date */
+    struct timespec t0;
 } Run;
 
 /* ---- metrics columns ---- */
@@ -806,24 +810,42 @@ static void git_commit(char *out, size_t cap) {
     pclose(p);
 }
 
-static bool write_resolved(Run *r, AeError *err) {
-    char commit[64], threads[16], date[64], seed[32], sets[2048] = "";
+/* config.yaml with the provenance: what it was before issue 16 (version ... device_reason),
+ * then runner/provenance.h's pairs, then, once the run is over (rc >= 0), when it finished,
+ * its wall time and exit status. */
+static bool write_resolved(Run *r, int rc, AeError *err) {
+    char commit[64], threads[16], seed[32], sets[2048] = "", fin[32], wall[32], code[16];
     git_commit(commit, sizeof commit);
     snprintf(threads, sizeof threads, "%d", r->threads);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->cfg->seed);
-    time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     for (int i = 0; i < r->opt->nsets; i++) {
         size_t l = strlen(sets);
         snprintf(sets + l, sizeof sets - l, "%s%s", i ? " " : "", r->opt->provenance_sets[i]);
     }
     char blas[256];
     snprintf(blas, sizeof blas, "%s (core %s)", backend_cpu_blas_config(), backend_cpu_blas_core());
-    const char *kv[] = {"version", AE_VERSION, "git_commit", commit, "seed", seed, "backend",
-                        r->be->name, "threads", threads, "blas", blas, "date", date,
-                        "overrides", sets, "device_reason", r->device_reason};
-    int nkv = (int)(sizeof kv / sizeof kv[0]) / 2;
-    if (!r->device_reason[0]) nkv--; /* device_reason, last, only when there is one */
+    const char *kv[2 * (12 + PROV_MAX)] = {
+        "version", AE_VERSION, "git_commit", commit, "seed", seed, "backend", r->be->name,
+        "threads", threads, "blas", blas, "date", r->started, "overrides", sets,
+        "device_reason", r->device_reason};
+    int nkv = 9;
+    if (!r->device_reason[0]) nkv--; /* device_reason only when there is one */
+    for (int i = 0; r->prov && i < r->prov->n; i++, nkv++) {
+        kv[2 * nkv] = r->prov->key[i];
+        kv[2 * nkv + 1] = r->prov->value[i];
+    }
+    if (rc >= 0) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        time_t now = time(NULL);
+        strftime(fin, sizeof fin, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        snprintf(wall, sizeof wall, "%.3f", (double)(t1.tv_sec - r->t0.tv_sec) +
+                                                1e-9 * (double)(t1.tv_nsec - r->t0.tv_nsec));
+        snprintf(code, sizeof code, "%d", rc);
+        const char *end[6] = {"finished", fin, "wall_seconds", wall, "exit_status", code};
+        memcpy(kv + 2 * nkv, end, sizeof end);
+        nkv += 3;
+    }
     char path[CFG_PATH_MAX + 32];
     path_join(path, sizeof path, r->dir, "config.yaml");
     return config_write_resolved(r->cfg, path, kv, nkv, err);
@@ -870,9 +892,20 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         report_error(err.msg);
         return 1;
     }
-    if (!write_resolved(&r, &err)) {
+    time_t start = time(NULL);
+    strftime(r.started, sizeof r.started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&start));
+    clock_gettime(CLOCK_MONOTONIC, &r.t0);
+    if (!opt->no_cache) {
+        const char *env = getenv("AELAB_CACHE");
+        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
+                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
+    }
+    r.prov = ae_xmalloc(sizeof *r.prov);
+    provenance_collect(r.prov, cfg, r.be->name, r.cache_dir[0] ? r.cache_dir : NULL);
+    if (!write_resolved(&r, -1, &err)) {
         report_error(err.msg);
         rundir_unlock(lock);
+        free(r.prov);
         return 1;
     }
     /* A resumed run's directory may hold the temp files of the run that was killed. */
@@ -882,11 +915,6 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     metrics_columns(cfg, &r.cols);
     r.metrics = csvtable_create(r.cols.header, r.cols.n);
 
-    if (!opt->no_cache) {
-        const char *env = getenv("AELAB_CACHE");
-        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
-                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
-    }
     for (int i = 0; i < cfg->nstages && rc == 0; i++) {
         r.stage = &cfg->stages[i];
         r.stage_index = i;
@@ -944,6 +972,11 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
                       "(metrics.csv, summary.csv%s)", r.ntrained, r.ntrained == 1 ? "" : "s",
                       r.nreused, r.dir, opt->plots ? ", plots" : "");
     }
+    if (!write_resolved(&r, rc, &e2)) { /* the end time and exit status */
+        report_error(e2.msg);
+        if (rc == 0) rc = 1;
+    }
+    free(r.prov);
     if (opt->stats) *opt->stats = (RunStats){r.ntrained, r.nreused};
     csvtable_free(r.metrics);
     free(r.summary);

@@ -165,8 +165,9 @@ static const char *plots_find_templates(void) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
+            /* the checkout (bin/, build/tests/), then an installed PREFIX/bin/aelab */
             static const char *const ups[] = {"/../plots", "/../../plots", "/../../../plots",
-                                              "/plots"};
+                                              "/plots", "/../share/aelab/plots"};
             for (size_t i = 0; i < sizeof ups / sizeof *ups; i++) {
                 int k = snprintf(dir, sizeof dir, "%s%s", exe, ups[i]);
                 if (k > 0 && k < (int)sizeof dir && plots_template_dir_ok(dir))
@@ -187,8 +188,8 @@ bool plots_install_template(const char *run_dir, const char *name, AeError *err)
     const char *src_dir = plots_find_templates();
     if (!src_dir)
         return ae_fail(err, "%s: error: cannot find aelab's gnuplot template %s (looked in "
-                            "$AELAB_PLOTS and plots/ next to or above the executable and in the "
-                            "current directory); set AELAB_PLOTS to the checkout's plots/",
+                            "$AELAB_PLOTS, plots/ next to or above the executable, "
+                            "../share/aelab/plots from it and the current directory); set AELAB_PLOTS to the checkout's plots/",
                        dst, file);
     if (!plots_join(src, src_dir, file, err))
         return false;

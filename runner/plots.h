@@ -35,7 +35,8 @@
  * exits 0) and renamed into place (gnuplot_render); pngcairo when gnuplot has it, else png.
  *
  * Templates are looked up in: plots_set_template_dir's argument, $AELAB_PLOTS, then plots/ next
- * to or above the executable (bin/aelab -> ../plots, build/tests/x -> ../../plots), then ./plots.
+ * to or above the executable (bin/aelab -> ../plots, build/tests/x -> ../../plots), then
+ * ../share/aelab/plots from it (an installed PREFIX/bin/aelab, `make install`), then ./plots.
  * When none has them, drawing fails (a copy found in a run directory is never used).
  *
  * Errors ("PATH: error: WHAT") name the file; a gnuplot failure carries its exit status and the
