@@ -63,7 +63,7 @@ ifeq ($(WERROR),1)
   CFLAGS += -Werror
 endif
 CFLAGS += -I. -Iengine -Irunner
-LDLIBS := $(PKG_LIBS) -lcsv -lm -fopenmp $(SANFLAGS)
+LDLIBS := $(PKG_LIBS) -lcsv -lxxhash -lm -fopenmp $(SANFLAGS)
 
 # ---- CUDA probe (tested by tests/test_make_probe.sh) ----
 # nvcc may be the toolkit's own binary or a wrapper script elsewhere on PATH (CI has
@@ -138,6 +138,19 @@ else
   GPU_SRC :=
   CUDA_SO :=
 endif
+# The build ID (scripts/buildid.sh: the sources, the compiler's version and the flags) goes into
+# every stage key, so that a changed program never reuses a stage another one stored in the stage
+# cache (runner/buildid.c). A stamp holding it, rewritten only when it changes, rebuilds
+# runner/buildid.o when it does.
+ifeq ($(filter clean print-config help,$(MAKECMDGOALS)),)
+  BUILD_ID := $(shell AE_CC='$(CC)' AE_CFLAGS='$(CFLAGS)' AE_NVCC='$(NVCC)' AE_NVCCFLAGS='$(NVCCFLAGS)' scripts/buildid.sh)
+  ifeq ($(BUILD_ID),)
+    $(error scripts/buildid.sh printed no build ID)
+  endif
+  $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/build_id 2>/dev/null)" = "$(BUILD_ID)" ] || echo "$(BUILD_ID)" >$(BUILD)/build_id; })
+endif
+$(BUILD)/runner/buildid.o: CFLAGS += -DAELAB_BUILD_ID='"$(BUILD_ID)"'
+$(BUILD)/runner/buildid.o: $(BUILD)/build_id
 ENGINE_SRC := $(wildcard engine/*.c)
 RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(RUNNER_SRC))

@@ -5,7 +5,7 @@
 # Prints one line: what was installed, or that everything is present.
 set -euo pipefail
 
-pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libcsv-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time)
+pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libcsv-dev libxxhash-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: error: dpkg-query not found; this script installs Debian packages." >&2
