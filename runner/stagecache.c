@@ -92,10 +92,11 @@ int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg,
     }
 }
 
-int stagecache_trylock(const char *dir, const char *key, AeError *err) {
+int stagecache_trylock(const char *dir, const char *key, bool create, AeError *err) {
     char path[PATH_CAP];
     entry_path(path, dir, key, "lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0666);
+    if (fd < 0 && !create && errno == ENOENT) return STAGECACHE_NOLOCK;
     if (fd < 0) {
         ae_fail(err, "%s: error: cannot open the lock: %s", path, strerror(errno));
         return -1;

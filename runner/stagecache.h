@@ -42,8 +42,10 @@ int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg,
                     void *arg, AeError *err);
 
 /* Takes the lock without waiting: the descriptor, or -1 when another process holds it or the
- * lock file cannot be opened (err says which). Does not change the last use. */
-int stagecache_trylock(const char *dir, const char *key, AeError *err);
+ * lock file cannot be opened (err says which). create: make the lock file when missing; without
+ * it, a missing lock file (nobody holds it) returns STAGECACHE_NOLOCK. Does not change the last
+ * use. */
+int stagecache_trylock(const char *dir, const char *key, bool create, AeError *err);
 
 /* Releases a lock from stagecache_lock/trylock; a negative value is a no-op. */
 void stagecache_unlock(int fd);
