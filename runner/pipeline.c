@@ -712,7 +712,8 @@ static int run_training_stage(Run *r, AeError *err) {
     if (!stage_key(r->cfg, r->stage_index, &env, key, &h64, err)) return 1;
     r->cache_lock = -1;
     if (r->cache_dir[0]) {
-        r->cache_lock = stagecache_lock(r->cache_dir, key, note_waiting, r, err);
+        r->cache_lock = stagecache_lock(r->cache_dir, key, note_waiting, r,
+                                        &pipeline_interrupted, err);
         if (r->cache_lock == -1) return pipeline_interrupted ? 130 : 1;
     }
     int rc = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filehash.h"
@@ -53,8 +54,24 @@ static int open_lock(const char *dir, const char *key, AeError *err) {
     return fd;
 }
 
+/* Waits for the lock on fd, polling, since a blocking flock() is restarted after a signal
+ * (SA_RESTART) and ^C must end the wait: false with errno EINTR when *stop became true, or
+ * another errno when flock fails otherwise. */
+static bool wait_for(int fd, const volatile sig_atomic_t *stop) {
+    const struct timespec tick = {0, 20 * 1000 * 1000}; /* 20 ms: nothing next to a training */
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno != EWOULDBLOCK) return false;
+        if (stop && *stop) {
+            errno = EINTR;
+            return false;
+        }
+        nanosleep(&tick, NULL);
+    }
+}
+
 int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg, long pid),
-                    void *arg, AeError *err) {
+                    void *arg, const volatile sig_atomic_t *stop, AeError *err) {
     char path[PATH_CAP];
     entry_path(path, dir, key, "lock");
     AeError e2;
@@ -71,7 +88,7 @@ int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg,
             }
             if (!said && on_wait) on_wait(arg, holder_pid(fd));
             said = true;
-            if (flock(fd, LOCK_EX) != 0) { /* EINTR: a signal (^C) ended the wait */
+            if (!wait_for(fd, stop)) {
                 ae_fail(err, "%s: error: %s while waiting for the lock", path,
                         errno == EINTR ? "interrupted" : strerror(errno));
                 close(fd);

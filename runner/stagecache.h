@@ -18,6 +18,7 @@
 #ifndef AE_STAGECACHE_H
 #define AE_STAGECACHE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,11 +36,12 @@ const char *stagecache_dir(const char *dir);
 
 /* Takes the lock of entry key in dir (dir is created when missing), waiting while another
  * process holds it; when it must wait, calls on_wait(arg, pid of the holder or 0) once first.
+ * The wait ends early when *stop (may be NULL) becomes true (a signal handler's flag).
  * Records this process's PID in the lock and makes now the entry's last use. Returns the lock's
  * descriptor (>= 0; stagecache_unlock releases it), STAGECACHE_NOLOCK, or -1 with err filled
- * (the lock cannot be opened or taken; "interrupted" when a signal ended the wait). */
+ * (the lock cannot be opened or taken; "interrupted" when *stop ended the wait). */
 int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg, long pid),
-                    void *arg, AeError *err);
+                    void *arg, const volatile sig_atomic_t *stop, AeError *err);
 
 /* Takes the lock without waiting: the descriptor, or -1 when another process holds it or the
  * lock file cannot be opened (err says which). create: make the lock file when missing; without
