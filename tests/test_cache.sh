@@ -135,14 +135,14 @@ export AELAB_CACHE=$tmp/cache4
 AELAB_TEST_CACHE_HOLD=30 "$AELAB" run "$tmp/c.yaml" --out "$tmp/k1" --no-plots --threads 1 \
     >"$tmp/k1.log" 2>&1 &
 holder=$!; pids+=($holder)
-for _ in $(seq 200); do grep -qx "$holder" "$AELAB_CACHE"/*.lock 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 600); do grep -qx "$holder" "$AELAB_CACHE"/*.lock 2>/dev/null && break; sleep 0.05; done
 "$AELAB" run "$tmp/c.yaml" --out "$tmp/k2" --no-plots --threads 1 >"$tmp/k2.log" 2>&1 &
 waiter=$!; pids+=($waiter)
-for _ in $(seq 200); do grep -q 'waiting for another aelab' "$tmp/k2.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q 'waiting for another aelab' "$tmp/k2.log" && break; sleep 0.05; done
 # ^C ends a wait (exit 130), even though the holder keeps the lock
 "$AELAB" run "$tmp/c.yaml" --out "$tmp/k3" --no-plots --threads 1 >"$tmp/k3.log" 2>&1 &
 w2=$!; pids+=($w2)
-for _ in $(seq 200); do grep -q 'waiting for another aelab' "$tmp/k3.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q 'waiting for another aelab' "$tmp/k3.log" && break; sleep 0.05; done
 kill -INT "$w2"; wait "$w2"; rc=$?
 [[ $rc -eq 130 ]] && grep -q '^aelab: interrupted in stage 1 (pretrain_layer)' "$tmp/k3.log" && ok ||
     bad "a waiter sent SIGINT exited $rc: $(cat "$tmp/k3.log")"
