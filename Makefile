@@ -143,7 +143,7 @@ endif
 # cache (runner/buildid.c). A stamp holding it, rewritten only when it changes, rebuilds
 # runner/buildid.o when it does.
 ifeq ($(filter clean print-config help,$(MAKECMDGOALS)),)
-  BUILD_ID := $(shell AE_CC='$(CC)' AE_CFLAGS='$(CFLAGS)' AE_NVCC='$(NVCC)' AE_NVCCFLAGS='$(NVCCFLAGS)' scripts/buildid.sh)
+  BUILD_ID := $(shell AE_CC='$(CC)' AE_CFLAGS='$(CFLAGS)' AE_NVCC='$(NVCC)' AE_NVCCFLAGS='$(NVCCFLAGS)' bash scripts/buildid.sh)
   ifeq ($(BUILD_ID),)
     $(error scripts/buildid.sh printed no build ID)
   endif
