@@ -1,4 +1,5 @@
-/* runner/main.c — the aelab command line: run, check, plot, compare, datasets, gradcheck, keys.
+/* runner/main.c — the aelab command line: run, check, plot, compare, datasets, gradcheck, keys,
+ * cache.
  * Exit codes (README.md, "Command line"): 0 success, 1 run failed, 2 usage or config error,
  * 3 regression found by compare, 130 interrupted. stdout carries requested output only;
  * diagnostics go to stderr.
@@ -15,6 +16,8 @@
 
 
 #include "backend.h"
+#include "buildid.h"
+#include "cache_cmd.h"
 #include "cliopt.h"
 #include "compare.h"
 #include "config.h"
@@ -59,6 +62,7 @@ static const char USAGE[] =
     "  datasets           list the known data sets and where they were found\n"
     "  gradcheck          check every layer, loss and penalty gradient numerically\n"
     "  keys               print the config reference (every key and its default)\n"
+    "  cache ls|du|gc     list, size or prune the stage cache\n"
     "  help COMMAND       the options of COMMAND (as 'aelab COMMAND --help')\n"
     "\n"
     "options: --help (also after a command), --version\n"
@@ -846,7 +850,8 @@ static const Command COMMANDS[] = {{"run", cmd_run},           {"check", cmd_che
                                    {"keys", cmd_keys},
                                    {"baseline", report_baseline_main},
                                    {"runs", runs_main},          {"diff", diff_main},
-                                   {"export", export_main},      {"encode", encode_main}};
+                                   {"export", export_main},      {"encode", encode_main},
+                                   {"cache", cache_main}};
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 
 static const Command *find_command(const char *name) {
@@ -866,9 +871,9 @@ static int unknown_command(const char *name) {
 }
 
 static int print_version(void) {
-    printf("aelab %s (backends: cpu%s)\nblas: %s (core %s)\n", AE_VERSION,
+    printf("aelab %s (backends: cpu%s)\nblas: %s (core %s)\nbuild: %s\n", AE_VERSION,
            backend_cuda_compiled() ? ", cuda" : "", backend_cpu_blas_config(),
-           backend_cpu_blas_core());
+           backend_cpu_blas_core(), aelab_build_id());
     return 0;
 }
 

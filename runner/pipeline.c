@@ -24,6 +24,7 @@
 #include "provenance.h"
 #include "progress.h"
 #include "rundir.h"
+#include "stagecache.h"
 #include "stagekey.h"
 
 volatile sig_atomic_t pipeline_interrupted;
@@ -76,6 +77,7 @@ typedef struct Run {
     Summary *summary;
     int nsummary, summary_cap;
     char cache_dir[CFG_PATH_MAX];  /* "" when the cache is off */
+    int cache_lock;                /* the lock of the entry being trained or read; -1: none */
     int ntrained, nreused;         /* training stages trained here / reused */
     bool plots_failed;             /* a picture could not be drawn: the run exits 1 */
     Provenance *prov;              /* runner/provenance.h, collected once at the start */
@@ -676,15 +678,18 @@ static CsvTable *stage_rows(const Run *r, int stage_index) {
     return t;
 }
 
-/* Writes PREFIX.csv (the rows) then PREFIX.ckpt (the model): the checkpoint's appearance
- * marks a complete entry. */
-static bool save_entry(Run *r, const char *prefix, uint64_t h64, AeError *err) {
+/* Writes PREFIX.csv (the rows), then for a cache entry (key not NULL) KEY.info, then
+ * PREFIX.ckpt (the model): the checkpoint's appearance marks a complete entry. */
+static bool save_entry(Run *r, const char *prefix, const char *key, uint64_t h64, AeError *err) {
     char path[CFG_PATH_MAX + 300];
     CsvTable *rows = stage_rows(r, r->stage_index);
     snprintf(path, sizeof path, "%s.csv", prefix);
     bool ok = csvtable_write_atomic(rows, path, err);
     csvtable_free(rows);
     if (!ok) return false;
+    if (key && !stagecache_write_info(r->cache_dir, key, r->cfg->name, r->stage->label,
+                                      r->stage_index, err))
+        return false;
     CheckpointMeta meta;
     memset(&meta, 0, sizeof meta);
     meta.stage_index = r->stage_index;
@@ -699,16 +704,20 @@ static void entry_prefix(const Run *r, char *out, size_t cap) {
     snprintf(out, cap, "%s/checkpoints/%02d_%s", r->dir, r->stage_index, r->stage->label);
 }
 
-static bool save_stage_result(Run *r, const char *key, uint64_t h64, AeError *err) {
+/* Saves the stage's result in the run directory, and in the stage cache unless to_cache is
+ * false (the result came from there). */
+static bool save_stage_result(Run *r, const char *key, uint64_t h64, bool to_cache,
+                              AeError *err) {
     char dir[CFG_PATH_MAX + 32], prefix[CFG_PATH_MAX + 300];
     path_join(dir, sizeof dir, r->dir, "checkpoints");
     if (!fs_mkdir_p(dir, err)) return false;
     entry_prefix(r, prefix, sizeof prefix);
-    if (!save_entry(r, prefix, h64, err)) return false;
-    if (r->cache_dir[0]) {
+    if (!save_entry(r, prefix, NULL, h64, err)) return false;
+    /* a cache nobody can write to (STAGECACHE_NOLOCK) is only read */
+    if (to_cache && r->cache_dir[0] && r->cache_lock >= 0) {
         AeError e2;
         snprintf(prefix, sizeof prefix, "%s/%s", r->cache_dir, key);
-        if (!fs_mkdir_p(r->cache_dir, &e2) || !save_entry(r, prefix, h64, &e2))
+        if (!save_entry(r, prefix, key, h64, &e2))
             progress_note(&r->prog, "warning: stage cache: %s", e2.msg);
     }
     return true;
@@ -716,10 +725,17 @@ static bool save_stage_result(Run *r, const char *key, uint64_t h64, AeError *er
 
 /* Reuses the entry at PREFIX when it exists and matches h64: loads the model and appends the
  * rows. A damaged entry is reported and ignored (the stage is trained). */
-static bool try_entry(Run *r, const char *prefix, uint64_t h64, const char *what) {
+static bool try_entry(Run *r, const char *prefix, const char *key, uint64_t h64,
+                      const char *what) {
     char path[CFG_PATH_MAX + 300];
     snprintf(path, sizeof path, "%s.ckpt", prefix);
     if (!fs_exists(path)) return false;
+    char why[512];
+    if (key && !stagecache_check_rows(r->cache_dir, key, why, sizeof why)) {
+        progress_note(&r->prog, "warning: stage cache: ignoring a damaged entry: %s; training "
+                      "the stage again", why);
+        return false;
+    }
     AeError err;
     CheckpointMeta meta;
     Model *m = ckptfile_load(path, r->be, &meta, &err);
@@ -760,17 +776,20 @@ static bool try_entry(Run *r, const char *prefix, uint64_t h64, const char *what
     return true;
 }
 
-static bool try_reuse(Run *r, const char *key, uint64_t h64) {
+/* Where a stage's result was found: nowhere, the run directory (--resume), the stage cache. */
+typedef enum { REUSE_NONE, REUSE_RUN_DIR, REUSE_CACHE } ReuseFrom;
+
+static ReuseFrom try_reuse(Run *r, const char *key, uint64_t h64) {
     char prefix[CFG_PATH_MAX + 300];
     if (r->opt->resume) {
         entry_prefix(r, prefix, sizeof prefix);
-        if (try_entry(r, prefix, h64, "the run directory")) return true;
+        if (try_entry(r, prefix, NULL, h64, "the run directory")) return REUSE_RUN_DIR;
     }
     if (r->cache_dir[0]) {
         snprintf(prefix, sizeof prefix, "%s/%s", r->cache_dir, key);
-        if (try_entry(r, prefix, h64, "the stage cache")) return true;
+        if (try_entry(r, prefix, key, h64, "the stage cache")) return REUSE_CACHE;
     }
-    return false;
+    return REUSE_NONE;
 }
 
 static int run_stage(Run *r, const StageCfg *s, AeError *err) {
@@ -794,6 +813,63 @@ static int run_stage(Run *r, const StageCfg *s, AeError *err) {
     case STAGE_EVALUATE: return stage_evaluate(r, s, err);
     default: return ae_fail(err, "unknown stage kind %d", (int)s->kind), 2;
     }
+}
+
+/* The message of a process that waits for another to train (or store) a stage it wants. */
+static void note_waiting(void *arg, long pid) {
+    Run *r = arg;
+    char who[48] = "another aelab";
+    if (pid) snprintf(who, sizeof who, "another aelab (pid %ld)", pid);
+    progress_note(&r->prog, "[%d/%d %s] waiting for %s, which holds this stage in the stage "
+                  "cache", r->stage_index + 1, r->cfg->nstages, r->stage->label, who);
+}
+
+/* Test hook for tests/test_cache.sh: with AELAB_TEST_CACHE_HOLD=SECONDS, a process that is
+ * about to train a stage, holding its cache entry's lock, waits that long first, so that
+ * concurrent runs are sure to meet at the lock. */
+static void test_hold_lock(void) {
+    const char *v = getenv("AELAB_TEST_CACHE_HOLD");
+    if (v && *v) sleep((unsigned)strtoul(v, NULL, 10));
+}
+
+/* A training stage: reused from the run directory (--resume) or the stage cache when there,
+ * else trained and stored. The cache entry's lock is held from the look-up to the store, so
+ * that concurrent processes wanting the same stage train it once. */
+static int run_training_stage(Run *r, AeError *err) {
+    char key[STAGE_KEY_HEX];
+    uint64_t h64 = 0;
+    StageKeyEnv env = {r->be->name, r->threads, r->cache_dir[0] ? r->cache_dir : NULL};
+    if (!stage_key(r->cfg, r->stage_index, &env, key, &h64, err)) return 1;
+    r->cache_lock = -1;
+    if (r->cache_dir[0]) {
+        r->cache_lock = stagecache_lock(r->cache_dir, key, note_waiting, r,
+                                        &pipeline_interrupted, err);
+        if (r->cache_lock == -1) return pipeline_interrupted ? 130 : 1;
+    }
+    int rc = 0;
+    ReuseFrom from = try_reuse(r, key, h64);
+    if (from != REUSE_NONE) {
+        r->nreused++;
+        summarise_stage(r, r->stage_index);
+        char path[CFG_PATH_MAX + 32];
+        path_join(path, sizeof path, r->dir, "metrics.csv");
+        if (!csvtable_write_atomic(r->metrics, path, err) ||
+            !save_stage_result(r, key, h64, from != REUSE_CACHE, err))
+            rc = 1;
+    } else {
+        if (r->cache_lock >= 0) test_hold_lock();
+        rc = run_stage(r, r->stage, err);
+        summarise_stage(r, r->stage_index);
+        if (rc == 0) {
+            r->ntrained++;
+            progress_note(&r->prog, "[%d/%d %s] trained", r->stage_index + 1, r->cfg->nstages,
+                          r->stage->label);
+            if (!save_stage_result(r, key, h64, true, err)) rc = 1;
+        }
+    }
+    stagecache_unlock(r->cache_lock);
+    r->cache_lock = -1;
+    return rc;
 }
 
 /* ---- provenance ---- */
@@ -896,9 +972,9 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     strftime(r.started, sizeof r.started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&start));
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     if (!opt->no_cache) {
-        const char *env = getenv("AELAB_CACHE");
-        snprintf(r.cache_dir, sizeof r.cache_dir, "%s",
-                 opt->cache_dir ? opt->cache_dir : env && env[0] ? env : "results/.cache");
+        snprintf(r.cache_dir, sizeof r.cache_dir, "%s", stagecache_dir(opt->cache_dir));
+        AeError ignored; /* an unwritable cache is only read: its lock says so */
+        fs_mkdir_p(r.cache_dir, &ignored);
     }
     r.prov = ae_xmalloc(sizeof *r.prov);
     provenance_collect(r.prov, cfg, r.be->name, r.cache_dir[0] ? r.cache_dir : NULL);
@@ -921,29 +997,7 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         bool training = r.stage->kind == STAGE_PRETRAIN_LAYER ||
                         r.stage->kind == STAGE_APPEND_LAYER ||
                         r.stage->kind == STAGE_ATTACH_CLASSIFIER;
-        char key[STAGE_KEY_HEX];
-        uint64_t h64 = 0;
-        if (training && !stage_key(cfg, i, r.be->name, key, &h64, &err)) {
-            rc = 1;
-            break;
-        }
-        if (training && try_reuse(&r, key, h64)) {
-            r.nreused++;
-            summarise_stage(&r, i);
-            char path[CFG_PATH_MAX + 32];
-            path_join(path, sizeof path, r.dir, "metrics.csv");
-            if (!csvtable_write_atomic(r.metrics, path, &err) ||
-                !save_stage_result(&r, key, h64, &err))
-                rc = 1;
-            continue;
-        }
-        rc = run_stage(&r, r.stage, &err);
-        if (training) summarise_stage(&r, i);
-        if (rc == 0 && training) {
-            r.ntrained++;
-            progress_note(&r.prog, "[%d/%d %s] trained", i + 1, cfg->nstages, r.stage->label);
-            if (!save_stage_result(&r, key, h64, &err)) rc = 1;
-        }
+        rc = training ? run_training_stage(&r, &err) : run_stage(&r, r.stage, &err);
         if (rc == 0 && pipeline_interrupted) rc = 130;
     }
 

@@ -204,9 +204,10 @@ static char (*point_keys(const Sweep *s, int k, int *n))[STAGE_KEY_HEX] {
     for (int i = 0; i < c->nstages; i++) {
         StageKind kind = c->stages[i].kind;
         AeError err;
+        StageKeyEnv env = {"sweep", 0, NULL};
         if ((kind == STAGE_PRETRAIN_LAYER || kind == STAGE_APPEND_LAYER ||
              kind == STAGE_ATTACH_CLASSIFIER) &&
-            stage_key(c, i, "sweep", keys[*n], NULL, &err))
+            stage_key(c, i, &env, keys[*n], NULL, &err))
             (*n)++;
     }
     config_free(c);
