@@ -419,6 +419,8 @@ static bool prefix_codes(const Backend *be, const Chain *c, int upto, const Devi
     buffers_free(&s);
     *out = P;
     return true;
+}
+
 /* ---- validation, clipping, early stopping ---- */
 
 /* The task's loss on the validation set (mean over its examples: each batch's mean weighted

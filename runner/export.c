@@ -291,7 +291,8 @@ static Dataset *load_split(const ExportArgs *a, int *rc) {
     *rc = 1;
     if (strcmp(d->name, "csv") == 0) {
         if (test && !d->test_csv[0]) *rc = 2;
-        else set = dataset_load_csv(test ? d->test_csv : d->train_csv, d->label_column, &err);
+        else set = dataset_load_csv(test ? d->test_csv : d->train_csv, d->label_column,
+                                    (CsvPixels)d->pixels, &err);
     } else if (strcmp(d->name, "idx") == 0 ||
                datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
         if (strcmp(d->name, "idx") == 0) {

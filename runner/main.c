@@ -217,15 +217,20 @@ static const char *blas_core_origin = "as OpenBLAS detected it";
 /* The plan's data shapes {D, C, N} (features, classes, training examples). For `check`
  * (report) from the data files, each checked against its header without being loaded
  * (datacheck_files: a CSV is read for its shape); otherwise from the training images' header
- * alone, MNIST's shape for csv. A data set that cannot be found or read returns false,
- * reported (when report) as an error pointing at its load_dataset stage. */
+ * alone (a CSV's shape when it can be read, else MNIST's). A data set that cannot be found or
+ * read returns false, reported (when report) as an error pointing at its load_dataset stage. */
 static bool plan_dims(const Config *cfg, int dims[3], bool report) {
     const StageCfg *ld = NULL;
     for (int i = 0; i < cfg->nstages && !ld; i++)
         if (cfg->stages[i].kind == STAGE_LOAD_DATASET) ld = &cfg->stages[i];
     dims[0] = 784, dims[1] = 10, dims[2] = 60000;
     bool csv = ld && strcmp(ld->data.name, "csv") == 0;
-    if (!ld || (csv && !report)) return true;
+    if (!ld) return true;
+    if (csv && !report) { /* the CSV's shape when it can be read; else MNIST's */
+        AeError ignored;
+        if (!datacheck_files(&ld->data, dims, &ignored)) dims[0] = 784, dims[1] = 10, dims[2] = 60000;
+        return true;
+    }
     char ti[CFG_PATH_MAX], tl[CFG_PATH_MAX], vi[CFG_PATH_MAX], vl[CFG_PATH_MAX];
     char why[2048];
     AeError err;

@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "csvout.h"
 #include "datasets.h"
+#include "filehash.h"
 #include "fsutil.h"
 
 #ifndef AE_CC_FLAGS
@@ -163,78 +164,21 @@ static void command_line(Provenance *p) {
     provenance_add(p, "command", out);
 }
 
-/* The CRC-32 of a data file is remembered in MEMO_DIR/datasums.csv (path, size, mtime in ns,
- * inode, crc32), so that a run of an unchanged data set does not read it again (MNIST: 55 MB,
- * measured 0.15-0.2 s a run on a busy 2-core machine). The file is identified as the stage
- * cache identifies it (runner/stagekey.h: path, size, modification time), the inode added. */
-#define MEMO_FILE "datasums.csv"
-
-static bool memo_lookup(const char *memo_dir, const char *key, unsigned long *crc) {
-    char path[CFG_PATH_MAX + 32];
-    if (!memo_dir) return false;
-    snprintf(path, sizeof path, "%s/%s", memo_dir, MEMO_FILE);
-    AeError err;
-    CsvTable *t = fs_exists(path) ? csvtable_read(path, &err) : NULL;
-    bool found = false;
-    for (int r = 0; t && r < csvtable_nrows(t) && !found; r++)
-        if (strcmp(csvtable_get(t, r, 0), key) == 0) {
-            *crc = strtoul(csvtable_get(t, r, 1), NULL, 16);
-            found = true;
-        }
-    csvtable_free(t);
-    return found;
-}
-
-/* Adds key -> crc to the memo (a rewrite through the atomic writer; a concurrent run's entry
- * may be lost, which costs it a recomputation only). Failures are ignored. */
-static void memo_store(const char *memo_dir, const char *key, unsigned long crc) {
-    char path[CFG_PATH_MAX + 32], hex[16];
-    if (!memo_dir) return;
-    AeError err;
-    if (!fs_mkdir_p(memo_dir, &err)) return;
-    snprintf(path, sizeof path, "%s/%s", memo_dir, MEMO_FILE);
-    CsvTable *t = fs_exists(path) ? csvtable_read(path, &err) : NULL;
-    if (t && csvtable_ncols(t) != 2) {
-        csvtable_free(t);
-        t = NULL;
-    }
-    if (!t) {
-        const char *hdr[2] = {"file", "crc32"};
-        t = csvtable_create(hdr, 2);
-    }
-    snprintf(hex, sizeof hex, "%08lx", crc);
-    const char *row[2] = {key, hex};
-    csvtable_add_row(t, row);
-    csvtable_write_atomic(t, path, &err);
-    csvtable_free(t);
-}
-
-/* "PATH (N bytes, crc32 XXXXXXXX)" of one file; "PATH (unreadable)" when it cannot be read. */
+/* "PATH (N bytes, xxh3 HEX)" of one file: its content's XXH3-128, as the stage cache keys it
+ * (runner/filehash.h, memoised in memo_dir's index, so that a run of an unchanged data set
+ * does not read it again); "PATH (REASON)" when it cannot be read. */
 static void data_file(Provenance *p, const char *key, const char *path, const char *memo_dir) {
     if (!path || !path[0]) return;
-    char why[256], buf[PROV_VALUE_MAX], id[CFG_PATH_MAX + 96];
+    char why[256], buf[PROV_VALUE_MAX], hex[FILEHASH_HEX];
     unsigned long long size = 0;
-    struct stat st;
     int fd = fs_open_regular(path, &size, why, sizeof why);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0) close(fd);
-        snprintf(buf, sizeof buf, "%s (%s)", path, fd < 0 ? why : "cannot stat");
+    if (fd >= 0) close(fd);
+    if (fd < 0 || !filehash_file(path, memo_dir, hex, why, sizeof why)) {
+        snprintf(buf, sizeof buf, "%s (%s)", path, why);
         provenance_add(p, key, buf);
         return;
     }
-    snprintf(id, sizeof id, "%s|%llu|%lld.%09ld|%llu", path, size, (long long)st.st_mtim.tv_sec,
-             st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
-    unsigned long crc;
-    if (!memo_lookup(memo_dir, id, &crc)) {
-        uLong c = crc32(0L, Z_NULL, 0);
-        static unsigned char chunk[1 << 16];
-        ssize_t r;
-        while ((r = read(fd, chunk, sizeof chunk)) > 0) c = crc32(c, chunk, (uInt)r);
-        crc = (unsigned long)c;
-        if (r == 0) memo_store(memo_dir, id, crc);
-    }
-    close(fd);
-    snprintf(buf, sizeof buf, "%s (%llu bytes, crc32 %08lx)", path, size, crc);
+    snprintf(buf, sizeof buf, "%s (%llu bytes, xxh3 %s)", path, size, hex);
     provenance_add(p, key, buf);
 }
 

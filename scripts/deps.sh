@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libcsv-dev libxxhash-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time valgrind
-      python3-numpy python3-jsonschema python3-yaml) # the last three: tests (test_export.sh, test_schema_json.sh)
+      python3-numpy python3-jsonschema python3-yaml python3-xxhash) # the last four: tests (test_export.sh, test_schema_json.sh, test_provenance.sh)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: error: dpkg-query not found; this script installs Debian packages." >&2

@@ -112,7 +112,7 @@ cmds=$("$AELAB" run "$tmp/c.yaml" --set 'attach_classifier.optimizer.lr=0.1,0.2,
 export AELAB_CACHE=$tmp/cache2
 k=0
 while read -r cmd; do
-    AELAB_TEST_CACHE_HOLD=2 bash -c "$cmd" >"$tmp/p$k.log" 2>&1 &
+    AELAB_TEST_CACHE_HOLD=4 bash -c "$cmd" >"$tmp/p$k.log" 2>&1 &
     pids+=($!); k=$((k + 1))
 done <<<"$cmds"
 for p in "${pids[@]}"; do wait "$p"; done
@@ -122,8 +122,10 @@ pre_trained=$(grep -c '\] trained' <<<"$(grep pretrain_layer <<<"$logs")")
 pre_reused=$(grep pretrain_layer <<<"$logs" | grep -c 'reused from the stage cache')
 waited=$(grep -c 'waiting for another aelab (pid [0-9]*), which holds this stage' <<<"$logs")
 cls_trained=$(grep attach_classifier <<<"$logs" | grep -c '\] trained')
-if [[ $pre_trained -eq 1 && $pre_reused -eq 2 && $waited -ge 2 && $cls_trained -eq 3 ]]; then ok
-else bad "3 concurrent points: pretraining trained $pre_trained, reused $pre_reused, waits $waited, classifiers trained $cls_trained (want 1, 2, >= 2, 3): $logs"; fi
+# (at least one of the two others waits on the holder's lock; on a loaded machine the last may
+# start only after the entry is stored, and reuse it without waiting)
+if [[ $pre_trained -eq 1 && $pre_reused -eq 2 && $waited -ge 1 && $cls_trained -eq 3 ]]; then ok
+else bad "3 concurrent points: pretraining trained $pre_trained, reused $pre_reused, waits $waited, classifiers trained $cls_trained (want 1, 2, >= 1, 3): $logs"; fi
 echo "test_cache: 3 concurrent points: pretrain_layer trained $pre_trained, reused $pre_reused ($waited waits)"
 # the same three points in one process (-j 3) give the same numbers
 AELAB_CACHE=$tmp/cache3 expect 0 "$AELAB" run "$tmp/c.yaml" --set 'attach_classifier.optimizer.lr=0.1,0.2,0.3' \

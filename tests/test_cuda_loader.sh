@@ -162,9 +162,9 @@ fi
 
 # 7. the device's memory in the plan: a stand-in library whose table (this backend.h's ABI and
 #    size) answers memory_info with FAKE_FREE bytes free of 80 GiB and has no ops at all, so a
-#    run that called one would crash. tiny.yaml is a CSV data set, so the plan takes MNIST's
-#    shape (60,000 x 784): its step is 2 x 21,964 bytes of parameters and gradients +
-#    8 x 8 x (784+3+784) of activations, plus 60,000 x 785 bytes of training data on the device.
+#    run that called one would crash. tiny.yaml is a CSV data set of 40 rows of 6 features (its
+#    shape is read from the file): the step is 2 x 180 bytes of parameters and gradients +
+#    8 x 8 x (6+3+6) of activations, plus 40 x 7 bytes of training data on the device.
 cat >"$tmp/mem.c" <<'END'
 #include "backend.h"
 static bool mem(uint64_t *f, uint64_t *t) { *f = FAKE_FREE; *t = 80ull << 30; return true; }
@@ -175,14 +175,14 @@ const Backend *gpu_backend_create(char *why, size_t n) {
     return &b;
 }
 END
-need=$((2 * 21964 + 8 * 8 * 1571 + 60000 * 785))
+need=$((2 * 180 + 8 * 8 * 15 + 40 * 7))
 if $cc -shared -fPIC -Iengine -DFAKE_FREE=$((need - 1))ull -o "$tmp/mem_small.so" "$tmp/mem.c" &&
    $cc -shared -fPIC -Iengine -DFAKE_FREE=${need}ull -o "$tmp/mem_fits.so" "$tmp/mem.c"; then
     hook=(env AELAB_TEST_NO_DRIVER_CHECK=1)
-    want="pipeline[1].pretrain_layer: the plan needs 45.1 MiB on the cuda device (parameters 21.4 KiB, gradients 21.4 KiB, optimizer 0 bytes, activations 98.2 KiB, training data 44.9 MiB), more than the 45.1 MiB free there (of 80.0 GiB)"
+    want="pipeline[1].pretrain_layer: the plan needs 1.6 KiB on the cuda device (parameters 180 bytes, gradients 180 bytes, optimizer 0 bytes, activations 960 bytes, training data 280 bytes), more than the 1.6 KiB free there (of 80.0 GiB)"
     expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_small.so" "$AELAB" check "$tmp/tiny.yaml" --set device=gpu
     contains "aelab check: error: $want"
-    contains "pretrain_layer: encoder 784->3" # the plan that explains it is still printed
+    contains "pretrain_layer: encoder 6->3" # the plan that explains it is still printed
     expect 2 "${hook[@]}" AELAB_CUDA_LIB="$tmp/mem_small.so" "$AELAB" "${tiny[@]}" --out "$tmp/m1" --device gpu
     contains "aelab run: error: $want"
     if [[ ! -e $tmp/m1 ]]; then ok; else bad "a run refused for device memory made its directory"; fi

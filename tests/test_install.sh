@@ -85,8 +85,8 @@ comp() { # WORD...: the words typed; prints COMPREPLY
     bad "--set: $(comp run x.yaml --set pretrain_layer.optimizer.l)"
 [[ $(comp keys --format j) == "json-schema" ]] && ok || bad "keys --format: $(comp keys --format j)"
 [[ $(comp encode r --split te) == "test" ]] && ok || bad "--split: $(comp encode r --split te)"
-[[ $(comp run experiments/lecture17_m) == "experiments/lecture17_mnist_stacked.yaml" ]] && ok ||
-    bad "files: $(comp run experiments/lecture17_m)"
+[[ $(comp run experiments/lecture17_mnist_s) == "experiments/lecture17_mnist_stacked.yaml" ]] && ok ||
+    bad "files: $(comp run experiments/lecture17_mnist_s)"
 [[ $(comp diff tes) == "tests/" ]] && ok || bad "directories: $(comp diff tes)"
 
 expect 0 "${mk[@]}" uninstall DESTDIR="$D" PREFIX="$P"

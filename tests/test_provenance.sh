@@ -2,7 +2,7 @@
 # tests/test_provenance.sh — what config.yaml's provenance records (runner/provenance.h): the
 # config file's repository (a git repository made here: its commit, then dirty after an edit),
 # host, CPU model, compiler, library versions, the command line, each data file's size and
-# CRC-32 (checked against Python's zlib), and the end of the run (finished, wall_seconds,
+# XXH3-128 (checked against Python's xxhash), and the end of the run (finished, wall_seconds,
 # exit_status), each against what the system says independently.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,6 +22,12 @@ prov() {
         END { print v }'
 }
 want() { if [[ $1 == "$2" ]]; then ok; else bad "$3: got '$1', expected '$2'"; fi; }
+# "PATH (N bytes, xxh3 HEX)" of a file, computed by Python's xxhash (Debian's python3-xxhash)
+PY=/usr/bin/python3
+[[ -x $PY ]] && "$PY" -c 'import xxhash' 2>/dev/null || PY=python3
+xxh3() {
+    "$PY" -c 'import os, sys, xxhash; p = sys.argv[1]; b = open(p, "rb").read(); print("%s (%d bytes, xxh3 %s)" % (p, len(b), xxhash.xxh3_128_hexdigest(b)))' "$1"
+}
 
 repo=$tmp/repo
 mkdir -p "$repo/exp"
@@ -58,12 +64,13 @@ done
 start=$(prov "$c" date) end=$(prov "$c" finished)
 [[ $end =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ && ! $end < $start ]] && ok || bad "finished '$end' vs date '$start'"
 awk -v w="$(prov "$c" wall_seconds)" 'BEGIN { exit !(w > 0 && w < 600) }' && ok || bad "wall_seconds $(prov "$c" wall_seconds)"
-# every data file: its path, size and CRC-32, as Python's zlib computes them
+# every data file: its path, size and XXH3-128 (as the stage cache keys it), as Python's xxhash
+# computes them
 n=0
 while IFS= read -r line; do
     key=${line%%: *} v=${line#*: }
     path=${v% (*}
-    got=$(python3 -c 'import os, sys, zlib; p = sys.argv[1]; print("%s (%d bytes, crc32 %08x)" % (p, os.path.getsize(p), zlib.crc32(open(p, "rb").read())))' "$path")
+    got=$(xxh3 "$path")
     want "$v" "$got" "$key"
     n=$((n + 1))
 done < <(sed -n '/^provenance:/,$p' "$c" | sed -n 's/^  \(data\.[a-z_]*: .*\)/\1/p')
@@ -85,11 +92,11 @@ want "$(prov "$tmp/c/config.yaml" config_git_commit)" "unknown" "config_git_comm
 mkdir -p "$tmp/d/summary.csv"
 expect 1 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/d" -q --no-plots --threads 1 --no-cache
 want "$(prov "$tmp/d/config.yaml" exit_status)" "1" "exit_status of a failed run"
-# the CRC-32s are remembered in the stage cache's directory: a second run reads them from
-# $AELAB_CACHE/datasums.csv (same values), a rewritten file is read again
+# the hashes are remembered in the stage cache's file-hash index: a second run reads them from
+# $AELAB_CACHE/filehash.idx (same values), a rewritten file is read again
 crcs() { sed -n '/^provenance:/,$p' "$1" | grep '^  data\.'; }
 expect 0 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/m1" -q --no-plots --threads 1
-[[ $(grep -c '|' "$AELAB_CACHE/datasums.csv") -eq 4 ]] && ok || bad "datasums.csv: $(cat "$AELAB_CACHE/datasums.csv")"
+[[ $(wc -l <"$AELAB_CACHE/filehash.idx") -ge 4 ]] && ok || bad "filehash.idx: $(cat "$AELAB_CACHE/filehash.idx")"
 expect 0 "$AELAB" run "$tmp/loose.yaml" --out "$tmp/m2" -q --no-plots --threads 1
 [[ $(crcs "$tmp/m2/config.yaml") == "$(crcs "$tmp/a/config.yaml")" ]] && ok || bad "memo: $(crcs "$tmp/m2/config.yaml")"
 printf '0,1,2\n1,3,4\n' >"$tmp/t.csv"
@@ -103,7 +110,7 @@ for content in '0,1,2\n1,3,4\n' '0,9,9\n1,8,8\n'; do
     printf "$content" >"$tmp/t.csv"
     expect 0 "$AELAB" run "$tmp/csv.yaml" --out "$tmp/csvrun" -q --no-plots --threads 1
     want "$(prov "$tmp/csvrun/config.yaml" data.train_csv)" \
-        "$(python3 -c 'import sys, zlib; p = sys.argv[1]; b = open(p, "rb").read(); print("%s (%d bytes, crc32 %08x)" % (p, len(b), zlib.crc32(b)))' "$tmp/t.csv")" \
+        "$(xxh3 "$tmp/t.csv")" \
         "data.train_csv after a rewrite"
 done
 echo "$pass passed, $fail failed"
