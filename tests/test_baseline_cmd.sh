@@ -44,6 +44,7 @@ expect 0 "$AELAB" compare "$tmp/base.csv" "$tmp/run"
 declare -A opts=(
     [lecture19_sparse_l1]="--acc 15 --no-per-class --tol attach_classifier_final_loss=50% --tol pretrain_layer_final_loss=10%"
     [lecture20_denoising_sparse]="--tol pretrain_layer_final_penalty=10% --tol pretrain_layer_final_objective=10% --tol pretrain_layer_final_mean_activation=10%"
+    [lecture17_mnist_validation]="--tol attach_classifier_stopped_epoch=2 --tol attach_classifier_restored_epoch=2"
     [ufldl_sparse_kl]="--tol softmax_finetune_final_loss=10% --tol softmax_finetune_final_weight_decay=10% --tol softmax_finetune_final_objective=10%"
 )
 for b in results/baselines/*.csv; do
