@@ -195,12 +195,7 @@ bool datacheck_files(const DatasetCfg *ds, int dims[3], AeError *err) {
         dims[2] = ds->subset > 0 && ds->subset < n ? ds->subset : n;
         return true;
     }
-    if (strcmp(ds->name, "idx") == 0) {
-        snprintf(ti, sizeof ti, "%s", ds->train_images);
-        snprintf(tl, sizeof tl, "%s", ds->train_labels);
-        snprintf(vi, sizeof vi, "%s", ds->test_images);
-        snprintf(vl, sizeof vl, "%s", ds->test_labels);
-    } else if (!datasets_resolve(ds->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+    if (!datasets_paths(ds, ti, tl, vi, vl, why, sizeof why)) {
         return ae_fail(err, "%s", why);
     }
     if (!idx_check_pair(ti, tl, &n, &rows, &cols, err)) return false;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "data.h"
 
 typedef struct KnownSet {
@@ -117,6 +118,17 @@ static bool set_find(const KnownSet *ks, char *paths[4], size_t cap, char *where
         appendf(why, why_cap, "; run `make data` to fetch it");
     }
     return false;
+}
+
+bool datasets_paths(const DatasetCfg *d, char ti[], char tl[], char vi[], char vl[], char *why,
+                    size_t why_cap) {
+    if (strcmp(d->name, "idx") != 0)
+        return datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, why_cap);
+    snprintf(ti, CFG_PATH_MAX, "%s", d->train_images);
+    snprintf(tl, CFG_PATH_MAX, "%s", d->train_labels);
+    snprintf(vi, CFG_PATH_MAX, "%s", d->test_images);
+    snprintf(vl, CFG_PATH_MAX, "%s", d->test_labels);
+    return true;
 }
 
 bool datasets_resolve(const char *name, char train_images[], char train_labels[],

@@ -28,6 +28,13 @@ bool datasets_resolve(const char *name, char train_images[], char train_labels[]
                       char test_images[], char test_labels[], size_t cap, char *why,
                       size_t why_cap);
 
+/* The four IDX paths of a load_dataset (each CFG_PATH_MAX bytes): the config's own for name
+ * idx (the test pair may be empty), else the named set's (datasets_resolve, with its why). Not
+ * for csv. */
+struct DatasetCfg;
+bool datasets_paths(const struct DatasetCfg *d, char train_images[], char train_labels[],
+                    char test_images[], char test_labels[], char *why, size_t why_cap);
+
 /* For `aelab datasets`: one block per known data set saying where it was found (or where it
  * was looked for), and the count and image shape of each split, read from the IDX headers
  * only (fast). Writes to out. */

@@ -293,14 +293,7 @@ static Dataset *load_split(const ExportArgs *a, int *rc) {
         if (test && !d->test_csv[0]) *rc = 2;
         else set = dataset_load_csv(test ? d->test_csv : d->train_csv, d->label_column,
                                     (CsvPixels)d->pixels, &err);
-    } else if (strcmp(d->name, "idx") == 0 ||
-               datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
-        if (strcmp(d->name, "idx") == 0) {
-            snprintf(ti, sizeof ti, "%s", d->train_images);
-            snprintf(tl, sizeof tl, "%s", d->train_labels);
-            snprintf(vi, sizeof vi, "%s", d->test_images);
-            snprintf(vl, sizeof vl, "%s", d->test_labels);
-        }
+    } else if (datasets_paths(d, ti, tl, vi, vl, why, sizeof why)) {
         if (test && !(vi[0] && vl[0])) *rc = 2;
         else set = dataset_load_idx(test ? vi : ti, test ? vl : tl, 0, &err);
     } else {

@@ -351,3 +351,13 @@ int fs_remove_stale_temps(const char *dir) {
     nftw(dir, fs_stale_visit, 16, FTW_PHYS);
     return fs_stale_removed;
 }
+
+long fs_lock_holder(int fd) {
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && pid > 0 ? pid : 0;
+}

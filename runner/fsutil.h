@@ -78,4 +78,8 @@ bool af_commit(AtomicFile *af, AeError *err);
 /* Closes and removes the temp file, leaving the final path untouched; frees af. NULL-safe. */
 void af_abort(AtomicFile *af);
 
+/* The PID a lock's holder wrote at the start of the lock file fd (runner/rundir.c,
+ * runner/stagecache.c), or 0 when it cannot be read (yet). */
+long fs_lock_holder(int fd);
+
 #endif

@@ -269,12 +269,7 @@ static bool read_sets(Run *r, const DatasetCfg *d, AeError *err) {
         if (d->test_csv[0]) r->test_host = dataset_load_csv(d->test_csv, d->label_column, (CsvPixels)d->pixels, err);
         return !d->test_csv[0] || r->test_host;
     }
-    if (strcmp(d->name, "idx") == 0) {
-        snprintf(ti, sizeof ti, "%s", d->train_images);
-        snprintf(tl, sizeof tl, "%s", d->train_labels);
-        snprintf(vi, sizeof vi, "%s", d->test_images);
-        snprintf(vl, sizeof vl, "%s", d->test_labels);
-    } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+    if (!datasets_paths(d, ti, tl, vi, vl, why, sizeof why)) {
         return ae_fail(err, "%s", why);
     }
     /* only the subsets' images are read (and inflated): a bomb behind a small subset stays shut */

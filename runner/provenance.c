@@ -192,12 +192,7 @@ static void data_info(Provenance *p, const Config *cfg, const char *memo) {
         data_file(p, "data.test_csv", d->test_csv, memo);
         return;
     }
-    if (strcmp(d->name, "idx") == 0) {
-        snprintf(ti, sizeof ti, "%s", d->train_images);
-        snprintf(tl, sizeof tl, "%s", d->train_labels);
-        snprintf(vi, sizeof vi, "%s", d->test_images);
-        snprintf(vl, sizeof vl, "%s", d->test_labels);
-    } else if (!datasets_resolve(d->name, ti, tl, vi, vl, CFG_PATH_MAX, why, sizeof why)) {
+    if (!datasets_paths(d, ti, tl, vi, vl, why, sizeof why)) {
         return;
     }
     data_file(p, "data.train_images", ti, memo);

@@ -41,6 +41,9 @@ void report_xml(StrBuf *b, const char *s);
 /* Appends s as a JSON string, quotes included (", \ and control characters escaped). */
 void report_json(StrBuf *b, const char *s);
 
+/* Whether s is a number by JSON's grammar (so that it may be written unquoted). */
+bool report_json_number(const char *s);
+
 /* Appends s as one Markdown table cell: '|' escaped, <, > and & as entities (GitHub renders
  * HTML in Markdown), newlines as spaces. */
 void report_md(StrBuf *b, const char *s);

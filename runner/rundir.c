@@ -8,16 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-/* The PID the holder wrote into the lock file, or 0 when it cannot be read (yet). */
-static long holder_pid(int fd) {
-    char buf[32] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    char *end;
-    long pid = strtol(buf, &end, 10);
-    return end != buf && pid > 0 ? pid : 0;
-}
+#include "fsutil.h"
 
 int rundir_lock(const char *dir, AeError *err) {
     char path[4096];
@@ -33,7 +24,7 @@ int rundir_lock(const char *dir, AeError *err) {
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
-        long pid = holder_pid(fd);
+        long pid = fs_lock_holder(fd);
         close(fd);
         if (e == EWOULDBLOCK && pid)
             ae_fail(err, "%s: error: in use by another aelab (pid %ld) writing there; wait for it "

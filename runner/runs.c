@@ -274,25 +274,6 @@ static void csv_cell(StrBuf *b, const char *s) {
     strbuf_printf(b, "\"");
 }
 
-/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool json_number(const char *s) {
-    const char *p = s + (*s == '-');
-    if (*p == '0') p++;
-    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
-    else return false;
-    if (*p == '.') {
-        if (!(*++p >= '0' && *p <= '9')) return false;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-') p++;
-        if (!(*p >= '0' && *p <= '9')) return false;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    return *p == '\0';
-}
-
 static void print_text(const RunList *l, const Columns *c) {
     size_t *w = ae_xcalloc((size_t)c->n, sizeof *w);
     char hash[13];
@@ -339,7 +320,7 @@ static void print_table(const RunList *l, const Columns *c, RunsFormat fmt) {
                 report_json(&b, c->key[k]);
                 strbuf_printf(&b, ": ");
                 if (!v) strbuf_printf(&b, "null");
-                else if (strcmp(c->key[k], "run") != 0 && json_number(v))
+                else if (strcmp(c->key[k], "run") != 0 && report_json_number(v))
                     strbuf_printf(&b, "%s", v);
                 else report_json(&b, v);
             }

@@ -21,25 +21,6 @@
 #include "schema.h"
 #include "strbuf.h"
 
-/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool is_json_number(const char *s) {
-    const char *p = s + (*s == '-');
-    if (*p == '0') p++;
-    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
-    else return false;
-    if (*p == '.') {
-        if (!(*++p >= '0' && *p <= '9')) return false;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-') p++;
-        if (!(*p >= '0' && *p <= '9')) return false;
-        while (*p >= '0' && *p <= '9') p++;
-    }
-    return *p == '\0';
-}
-
 /* Numbers may also come as text ('100', or 1e-3, which YAML 1.1 readers such as PyYAML take
  * for a string): the validator reads every scalar's text with strtoll/strtod. Such text is
  * matched by its form only; its bounds are left to aelab. */
@@ -58,7 +39,7 @@ static void bounds(StrBuf *b, const KeySpec *ks) {
 static void default_value(StrBuf *b, const KeySpec *ks) {
     if (!ks->def || ks->sel_defs || ks->type == KT_MAP) return;
     strbuf_printf(b, ", \"default\": ");
-    if ((ks->type == KT_INT || ks->type == KT_FLOAT) && is_json_number(ks->def))
+    if ((ks->type == KT_INT || ks->type == KT_FLOAT) && report_json_number(ks->def))
         strbuf_printf(b, "%s", ks->def);
     else if (ks->type == KT_BOOL) strbuf_printf(b, "%s", strcmp(ks->def, "true") ? "false" : "true");
     else if (ks->type == KT_INT_LIST) strbuf_printf(b, "%s", ks->def);

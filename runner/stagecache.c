@@ -26,16 +26,6 @@ static void entry_path(char *out, const char *dir, const char *key, const char *
     snprintf(out, PATH_CAP, "%s/%s.%s", dir, key, ext);
 }
 
-static long holder_pid(int fd) {
-    char buf[32] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    char *end;
-    long pid = strtol(buf, &end, 10);
-    return end != buf && pid > 0 ? pid : 0;
-}
-
 /* Whether fd is still the file at path: a gc may have removed the lock file between our open()
  * and our flock(); we then hold the lock of a file nobody else will see, and must start again. */
 static bool still_linked(int fd, const char *path) {
@@ -86,7 +76,7 @@ int stagecache_lock(const char *dir, const char *key, void (*on_wait)(void *arg,
                 close(fd);
                 return -1;
             }
-            if (!said && on_wait) on_wait(arg, holder_pid(fd));
+            if (!said && on_wait) on_wait(arg, fs_lock_holder(fd));
             said = true;
             if (!wait_for(fd, stop)) {
                 ae_fail(err, "%s: error: %s while waiting for the lock", path,
