@@ -159,13 +159,18 @@ pids=()
 
 # ---- 6. a damaged entry is reported, trained again and stored again
 export AELAB_CACHE=$tmp/cache
-key=$(for k in $(keys); do grep -q '^stage pretrain_layer$' "$C/$k.info" && grep -q '^config cached$' "$C/$k.info" && echo "$k"; done | head -n 1)
-printf 'X' | dd of="$C/$key.csv" bs=1 seek=5 conv=notrunc status=none
-# which of the thread counts' entries it is: try both
+# every pretrain_layer entry of this config (one per thread count) is damaged; the runs with 1
+# and 2 threads then name the one each used
+for k in $(keys); do
+    grep -q '^stage pretrain_layer$' "$C/$k.info" && grep -q '^config cached$' "$C/$k.info" &&
+        printf 'X' | dd of="$C/$k.csv" bs=1 seek=5 conv=notrunc status=none
+done
 expect 0 run "$tmp/c.yaml" --out "$tmp/x1"
 out1=$out
 expect 0 "$AELAB" run "$tmp/c.yaml" --out "$tmp/x2" --no-plots --threads 2
 out="$out1$out"
+key=$(grep -o 'ignoring a damaged entry: [0-9a-f]*\.csv' <<<"$out" | head -n 1 | sed 's/.*: //; s/\.csv$//')
+[[ -n $key && -e $C/$key.info ]] && ok || bad "no damaged entry named: $out"
 contains "warning: stage cache: ignoring a damaged entry: $key.csv does not match its checksum (XXH3 "
 contains "; training the stage again"
 expect 0 run "$tmp/c.yaml" --out "$tmp/x3"
