@@ -38,6 +38,10 @@ static const char cache_usage[] =
     "    --older-than D   the entries not used for D days (1.5: 36 hours)\n"
     "    --max-size SIZE  the least recently used entries until the rest take SIZE at most\n"
     "                     (bytes, or with K, M, G, T: 500M, 2G; 1024-based)\n"
+    "    --keep-referenced DIR\n"
+    "                     never removes an entry that a run directory under DIR (searched\n"
+    "                     recursively, sweep points included) used: each run records its\n"
+    "                     stages' keys in checkpoints/NN_STAGE.key; repeatable\n"
     "    -n, --dry-run    print what would be removed and remove nothing\n"
     "  --cache DIR        the cache directory\n"
     "  -h, --help         this text\n"
@@ -57,9 +61,15 @@ typedef struct CacheArgs {
     double older_than_days;      /* < 0: not given */
     long double max_bytes;       /* < 0: not given */
     bool dry_run;
+    const char **keep_dirs;      /* --keep-referenced, nkeep of them */
+    int nkeep;
 } CacheArgs;
 
-enum { OPT_CACHE = CLI_LONG_ONLY, OPT_OLDER, OPT_MAX_SIZE };
+enum { OPT_CACHE = CLI_LONG_ONLY, OPT_OLDER, OPT_MAX_SIZE, OPT_KEEP_REF };
+
+/* How deep --keep-referenced looks under DIR: a results directory, a run, its sweep, a point,
+ * its checkpoints are 5 levels; runs nested in a few more directories are found too. */
+#define REF_MAX_DEPTH 12
 
 static int cache_usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "aelab cache: error: ");
@@ -220,10 +230,96 @@ static int cache_du(const char *dir) {
     return 0;
 }
 
+/* ---- the keys that run directories reference (--keep-referenced) ---- */
+
+typedef struct KeySet {
+    char (*keys)[KEY_LEN + 1];
+    int n, cap;
+} KeySet;
+
+static bool keyset_has(const KeySet *ks, const char *key) {
+    for (int i = 0; i < ks->n; i++)
+        if (strcmp(ks->keys[i], key) == 0) return true;
+    return false;
+}
+
+/* Adds the key that the file PATH (a checkpoints/NN_STAGE.key) holds; warns and skips a file
+ * that cannot be read or holds no key. */
+static void ref_read_key(const char *path, KeySet *ks) {
+    char buf[KEY_LEN + 2];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (!f || ferror(f)) {
+        fprintf(stderr, "%s: warning: cannot read: %s; skipped\n", path, strerror(errno));
+        if (f) fclose(f);
+        return;
+    }
+    fclose(f);
+    if (n != KEY_LEN + 1 || buf[KEY_LEN] != '\n' || !is_key(buf, KEY_LEN)) {
+        fprintf(stderr, "%s: warning: not a stage key (32 hex digits and a newline); skipped\n",
+                path);
+        return;
+    }
+    buf[KEY_LEN] = '\0';
+    if (keyset_has(ks, buf)) return;
+    if (ks->n == ks->cap) {
+        ks->cap = ks->cap ? 2 * ks->cap : 64;
+        ks->keys = realloc(ks->keys, (size_t)ks->cap * sizeof *ks->keys);
+        AE_ASSERT(ks->keys);
+    }
+    memcpy(ks->keys[ks->n++], buf, KEY_LEN + 1);
+}
+
+static bool is_key_file(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".key") == 0;
+}
+
+/* Walks dir (depth levels below the DIR given), following no symbolic link, and reads the
+ * *.key files of every checkpoints/ directory found. */
+static void ref_walk(const char *dir, bool in_checkpoints, int depth, KeySet *ks) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "%s: warning: cannot read: %s; skipped\n", dir, strerror(errno));
+        return;
+    }
+    for (struct dirent *de; (de = readdir(d));) {
+        const char *name = de->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+        char path[4400];
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) continue;
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        if (S_ISREG(st.st_mode) && in_checkpoints && is_key_file(name))
+            ref_read_key(path, ks);
+        else if (S_ISDIR(st.st_mode) && depth < REF_MAX_DEPTH)
+            ref_walk(path, strcmp(name, "checkpoints") == 0, depth + 1, ks);
+    }
+    closedir(d);
+}
+
+/* The keys referenced under the --keep-referenced directories into ks. Returns false with a
+ * message when one of them is not a directory. */
+static bool collect_referenced(const CacheArgs *a, KeySet *ks) {
+    for (int i = 0; i < a->nkeep; i++) {
+        struct stat st;
+        const char *why = stat(a->keep_dirs[i], &st) != 0 ? strerror(errno)
+                          : !S_ISDIR(st.st_mode)            ? "not a directory"
+                                                            : NULL;
+        if (why) {
+            fprintf(stderr, "aelab cache: error: --keep-referenced %s: %s\n", a->keep_dirs[i],
+                    why);
+            return false;
+        }
+        ref_walk(a->keep_dirs[i], false, 0, ks);
+    }
+    return true;
+}
+
 /* ---- gc ---- */
 
 typedef struct GcTally {
-    int nremoved, nkept, nbusy;
+    int nremoved, nkept, nbusy, nref;
     unsigned long long removed, kept;
     bool failed;
 } GcTally;
@@ -253,10 +349,15 @@ static void gc_one(const char *dir, const Entry *e, bool dry_run, GcTally *t) {
 }
 
 static int cache_gc(const CacheArgs *a) {
+    KeySet refs = {0};
+    if (!collect_referenced(a, &refs)) return 2;
     Entry *v;
     int n;
     unsigned long long other;
-    if (!read_entries(a->dir, &v, &n, &other)) return 1;
+    if (!read_entries(a->dir, &v, &n, &other)) {
+        free(refs.keys);
+        return 1;
+    }
     GcTally t = {0};
     unsigned long long total = 0;
     for (int i = 0; i < n; i++)
@@ -275,6 +376,11 @@ static int cache_gc(const CacheArgs *a) {
             t.nkept++, t.kept += e->bytes;
             continue;
         }
+        if (keyset_has(&refs, e->key)) {
+            print_entry("referenced    ", e);
+            t.nref++, t.nkept++, t.kept += e->bytes;
+            continue;
+        }
         int before = t.nremoved;
         gc_one(a->dir, e, a->dry_run, &t);
         if (t.nremoved > before) total -= e->bytes;
@@ -283,10 +389,12 @@ static int cache_gc(const CacheArgs *a) {
     char r[32], k[32];
     printf("%s %d entr%s (%s), %s %d (%s)%s", a->dry_run ? "would remove" : "removed", t.nremoved,
            t.nremoved == 1 ? "y" : "ies", human(t.removed, r), a->dry_run ? "keep" : "kept",
-           t.nkept, human(t.kept, k), t.nbusy ? "" : "\n");
-    if (t.nbusy) printf(", %d of them in use\n", t.nbusy);
+           t.nkept, human(t.kept, k), t.nbusy || t.nref ? "" : "\n");
+    if (t.nbusy) printf(", %d of them in use%s", t.nbusy, t.nref ? "" : "\n");
+    if (t.nref) printf(", %d of them referenced by a run\n", t.nref);
     if (ntemps) printf("removed %d temp file%s of dead processes\n", ntemps, ntemps == 1 ? "" : "s");
     free(v);
+    free(refs.keys);
     return t.failed ? 1 : 0;
 }
 
@@ -313,6 +421,10 @@ static int cache_option(CacheArgs *a, int opt, const char *v) {
     char *end;
     if (opt == OPT_CACHE) {
         a->dir = v;
+    } else if (opt == OPT_KEEP_REF) {
+        a->keep_dirs = realloc(a->keep_dirs, (size_t)(a->nkeep + 1) * sizeof *a->keep_dirs);
+        AE_ASSERT(a->keep_dirs);
+        a->keep_dirs[a->nkeep++] = v;
     } else if (opt == OPT_OLDER) {
         errno = 0;
         a->older_than_days = strtod(v, &end);
@@ -330,6 +442,8 @@ static int cache_parse_args(int argc, char **argv, CacheArgs *a) {
     static const struct option longs[] = {{"cache", required_argument, NULL, OPT_CACHE},
                                           {"older-than", required_argument, NULL, OPT_OLDER},
                                           {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+                                          {"keep-referenced", required_argument, NULL,
+                                           OPT_KEEP_REF},
                                           {"dry-run", no_argument, NULL, 'n'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
@@ -356,18 +470,21 @@ static int cache_parse_args(int argc, char **argv, CacheArgs *a) {
     }
     if (!a->sub) return cache_usage_error("%s", "missing the subcommand: ls, du or gc");
     bool gc = strcmp(a->sub, "gc") == 0;
-    if (!gc && (a->dry_run || a->older_than_days >= 0 || a->max_bytes >= 0))
-        return cache_usage_error("--older-than, --max-size and --dry-run are options of gc, not "
-                                 "of %s", a->sub);
+    if (!gc && (a->dry_run || a->older_than_days >= 0 || a->max_bytes >= 0 || a->nkeep))
+        return cache_usage_error("--older-than, --max-size, --keep-referenced and --dry-run are "
+                                 "options of gc, not of %s", a->sub);
     return -1;
 }
 
 int cache_main(int argc, char **argv) {
     CacheArgs a = {.older_than_days = -1, .max_bytes = -1};
     int rc = cache_parse_args(argc, argv, &a);
-    if (rc >= 0) return rc;
-    a.dir = stagecache_dir(a.dir);
-    if (strcmp(a.sub, "ls") == 0) return cache_ls(a.dir);
-    if (strcmp(a.sub, "du") == 0) return cache_du(a.dir);
-    return cache_gc(&a);
+    if (rc < 0) {
+        a.dir = stagecache_dir(a.dir);
+        if (strcmp(a.sub, "ls") == 0) rc = cache_ls(a.dir);
+        else if (strcmp(a.sub, "du") == 0) rc = cache_du(a.dir);
+        else rc = cache_gc(&a);
+    }
+    free(a.keep_dirs);
+    return rc;
 }

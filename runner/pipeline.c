@@ -699,6 +699,21 @@ static void entry_prefix(const Run *r, char *out, size_t cap) {
     snprintf(out, cap, "%s/checkpoints/%02d_%s", r->dir, r->stage_index, r->stage->label);
 }
 
+/* Records in the run directory which cache entry holds the stage: PREFIX.key, the key and a
+ * newline (read by `aelab cache gc --keep-referenced`). With the cache off, nothing is recorded
+ * and a key left by an earlier run into this directory is removed. */
+static bool record_key(const Run *r, const char *prefix, const char *key, AeError *err) {
+    char path[CFG_PATH_MAX + 310], line[STAGE_KEY_HEX + 1];
+    snprintf(path, sizeof path, "%s.key", prefix);
+    if (!r->cache_dir[0]) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return ae_fail(err, "%s: cannot remove: %s", path, strerror(errno));
+        return true;
+    }
+    int n = snprintf(line, sizeof line, "%s\n", key);
+    return fs_write_atomic(path, line, (size_t)n, err);
+}
+
 /* Saves the stage's result in the run directory, and in the stage cache unless to_cache is
  * false (the result came from there). */
 static bool save_stage_result(Run *r, const char *key, uint64_t h64, bool to_cache,
@@ -707,7 +722,7 @@ static bool save_stage_result(Run *r, const char *key, uint64_t h64, bool to_cac
     path_join(dir, sizeof dir, r->dir, "checkpoints");
     if (!fs_mkdir_p(dir, err)) return false;
     entry_prefix(r, prefix, sizeof prefix);
-    if (!save_entry(r, prefix, NULL, h64, err)) return false;
+    if (!save_entry(r, prefix, NULL, h64, err) || !record_key(r, prefix, key, err)) return false;
     /* a cache nobody can write to (STAGECACHE_NOLOCK) is only read */
     if (to_cache && r->cache_dir[0] && r->cache_lock >= 0) {
         AeError e2;

@@ -159,18 +159,15 @@ pids=()
 
 # ---- 6. a damaged entry is reported, trained again and stored again
 export AELAB_CACHE=$tmp/cache
-# every pretrain_layer entry of this config (one per thread count) is damaged; the runs with 1
-# and 2 threads then name the one each used
-for k in $(keys); do
-    grep -q '^stage pretrain_layer$' "$C/$k.info" && grep -q '^config cached$' "$C/$k.info" &&
-        printf 'X' | dd of="$C/$k.csv" bs=1 seek=5 conv=notrunc status=none
-done
+# (r1's pretraining, by the key r1 recorded: the IDX runs of 2. have entries of the same
+# config and stage, so picking by the entry's info is up to the key's order)
+key=$(cat "$tmp/r1/checkpoints/01_pretrain_layer.key")
+printf 'X' | dd of="$C/$key.csv" bs=1 seek=5 conv=notrunc status=none
+# which of the thread counts' entries it is: try both
 expect 0 run "$tmp/c.yaml" --out "$tmp/x1"
 out1=$out
 expect 0 "$AELAB" run "$tmp/c.yaml" --out "$tmp/x2" --no-plots --threads 2
 out="$out1$out"
-key=$(grep -o 'ignoring a damaged entry: [0-9a-f]*\.csv' <<<"$out" | head -n 1 | sed 's/.*: //; s/\.csv$//')
-[[ -n $key && -e $C/$key.info ]] && ok || bad "no damaged entry named: $out"
 contains "warning: stage cache: ignoring a damaged entry: $key.csv does not match its checksum (XXH3 "
 contains "; training the stage again"
 expect 0 run "$tmp/c.yaml" --out "$tmp/x3"
@@ -254,6 +251,74 @@ expect 0 run "$tmp/c.yaml" --out "$tmp/g1"
 contains "done: 2 training stages trained, 0 reused"
 same_results "$tmp/r1" "$tmp/g1"
 
+# ---- 8b. gc --keep-referenced DIR: the entries that runs under DIR (sweep points included)
+# recorded in checkpoints/NN_STAGE.key are kept whatever --max-size says; no symlink followed
+export AELAB_CACHE=$tmp/cache6
+C5=$AELAB_CACHE
+expect 0 run "$tmp/c.yaml" --set 'attach_classifier.optimizer.lr=0.1,0.2' --out "$tmp/A/sw" -j 2 -q
+expect 0 run "$tmp/renamed.yaml" --set pretrain_layer.units=8 --out "$tmp/B/r"
+expect 0 run "$tmp/c.yaml" --out "$tmp/N" --no-cache
+pt=("$tmp"/A/sw/sweep/*/)
+# each stage's key, one line, and nothing recorded with --no-cache
+[[ $(cat "${pt[0]}checkpoints/01_pretrain_layer.key") == "$(cat "${pt[1]}checkpoints/01_pretrain_layer.key")" ]] &&
+    ok || bad "the two points' shared pretraining has two keys"
+KA=($(cat "$tmp"/A/sw/sweep/*/checkpoints/*.key | sort -u))
+KB=($(cat "$tmp"/B/r/checkpoints/*.key | sort -u))
+[[ ${#KA[@]} -eq 3 && ${#KB[@]} -eq 2 && $(keys | wc -l) -eq 5 ]] && ok ||
+    bad "3 keys in A, 2 in B, 5 entries expected: ${KA[*]} / ${KB[*]} / $(keys | tr '\n' ' ')"
+for k in "${KA[@]}" "${KB[@]}"; do [[ -f $C5/$k.ckpt ]] && ok || bad "no entry $k"; done
+[[ $(wc -c <"$tmp/B/r/checkpoints/03_attach_classifier.key") -eq 33 ]] && ok || bad "a .key is not one line"
+[[ -z $(find "$tmp/N" -name '*.key') ]] && ok || bad "a --no-cache run recorded keys"
+# a cached run's CSVs are those of an uncached one
+same_results "$tmp/N" "${pt[0]%/}"
+# B's entries the oldest, A's the newest; a link to B inside A and a junk key are not followed
+i=0
+for k in "${KB[@]}" "${KA[@]}"; do touch -d "2026-03-0$((i + 1)) 04:00 UTC" "$C5/$k.lock"; i=$((i + 1)); done
+ln -s "$tmp/B" "$tmp/A/linkB"
+echo 'not a key' >"${pt[1]}checkpoints/09_junk.key"
+line() { printf '%s%-32s  %-20s  %-24s  %7s  %s\n' "$1" "$2" "$(sed -n 's/^stage //p' "$C5/$2.info")" \
+         "$(sed -n 's/^config //p' "$C5/$2.info")" "$(human "$(size "$2")")" "$3"; }
+sa=0; for k in "${KA[@]}"; do sa=$((sa + $(size "$k"))); done
+sb=0; for k in "${KB[@]}"; do sb=$((sb + $(size "$k"))); done
+gc_want() { # gc_want VERB SUMMARY-VERB KEEP-VERB
+    for j in 0 1; do line "$1" "${KB[$j]}" "2026-03-0$((j + 1)) 04:00"; done
+    for j in 0 1 2; do line "referenced    " "${KA[$j]}" "2026-03-0$((j + 3)) 04:00"; done
+    echo "$2 2 entries ($(human $sb)), $3 3 ($(human $sa)), 3 of them referenced by a run"
+}
+out=$("$AELAB" cache gc --dry-run --max-size 0 --keep-referenced "$tmp/A" 2>"$tmp/gc.err"); rc=$?
+want=$(gc_want "would remove  " "would remove" keep)
+[[ $rc -eq 0 && $out == "$want" ]] && ok || bad "gc --dry-run --keep-referenced: exit $rc, got
+$out
+want
+$want"
+[[ $(cat "$tmp/gc.err") == "${pt[1]}checkpoints/09_junk.key: warning: not a stage key (32 hex digits and a newline); skipped" ]] &&
+    ok || bad "the junk key's warning: $(cat "$tmp/gc.err")"
+[[ $(keys | wc -l) -eq 5 ]] && ok || bad "gc --dry-run removed something: $(keys)"
+rm "${pt[1]}checkpoints/09_junk.key"
+# repeatable, and A's own directory twice counts each entry once
+want=$(gc_want "removed       " removed kept)
+out=$("$AELAB" cache gc --max-size 0 --keep-referenced "$tmp/A" --keep-referenced "$tmp/A/sw" 2>&1); rc=$?
+[[ $rc -eq 0 && $out == "$want" ]] && ok || bad "gc --keep-referenced: exit $rc, got
+$out
+want
+$want"
+[[ $(keys | sort | tr '\n' ' ') == "$(printf '%s\n' "${KA[@]}" | sort | tr '\n' ' ')" ]] && ok ||
+    bad "after gc --keep-referenced A: $(keys | tr '\n' ' '), want ${KA[*]}"
+# A's runs reuse what was kept
+expect 0 run "$tmp/c.yaml" --out "$tmp/A2"
+contains "done: 0 training stages trained, 2 reused"
+# a missing DIR (or a file) is an error naming it, and nothing is removed
+expect 2 "$AELAB" cache gc --max-size 0 --keep-referenced "$tmp/A" --keep-referenced "$tmp/nodir"
+[[ $out == "aelab cache: error: --keep-referenced $tmp/nodir: No such file or directory" ]] && ok ||
+    bad "gc --keep-referenced of a missing directory: $out"
+expect 2 "$AELAB" cache gc --keep-referenced "$tmp/c.yaml"
+contains "aelab cache: error: --keep-referenced $tmp/c.yaml: not a directory"
+[[ $(keys | wc -l) -eq 3 ]] && ok || bad "a failed gc removed something: $(keys)"
+expect 0 "$AELAB" cache gc --max-size 0 --keep-referenced "$tmp/B"
+contains "removed 3 entries ("
+[[ -z $(keys) ]] && ok || bad "gc --keep-referenced B left $(keys)"
+export AELAB_CACHE=$tmp/cache5 C5=$tmp/cache5
+
 # ---- 9. usage
 expect 2 "$AELAB" cache
 contains "aelab cache: error: missing the subcommand: ls, du or gc"
@@ -264,7 +329,9 @@ contains "aelab cache: error: --max-size: expected a size such as 500M or 2G (by
 expect 2 "$AELAB" cache gc --older-than -1
 contains "aelab cache: error: --older-than: expected a number of days >= 0, got '-1'"
 expect 2 "$AELAB" cache ls --dry-run
-contains "aelab cache: error: --older-than, --max-size and --dry-run are options of gc, not of ls"
+contains "aelab cache: error: --older-than, --max-size, --keep-referenced and --dry-run are options of gc, not of ls"
+expect 2 "$AELAB" cache du --keep-referenced "$tmp"
+contains "aelab cache: error: --older-than, --max-size, --keep-referenced and --dry-run are options of gc, not of du"
 expect 0 "$AELAB" help cache
 contains "usage: aelab cache ls|du|gc [options]"
 expect 0 "$AELAB" --help
