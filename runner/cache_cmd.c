@@ -350,7 +350,10 @@ static void gc_one(const char *dir, const Entry *e, bool dry_run, GcTally *t) {
 
 static int cache_gc(const CacheArgs *a) {
     KeySet refs = {0};
-    if (!collect_referenced(a, &refs)) return 2;
+    if (!collect_referenced(a, &refs)) {
+        free(refs.keys);
+        return 2;
+    }
     Entry *v;
     int n;
     unsigned long long other;
