@@ -23,3 +23,16 @@ skip_without_mnist() {
         exit 77
     fi
 }
+
+# python_with MODULE...: PY = the first of Debian's /usr/bin/python3 and the python3 on PATH
+# that imports every MODULE (the PATH's may be another interpreter without Debian's modules);
+# returns 1, PY empty, when neither does.
+python_with() {
+    local p imports
+    imports=$(IFS=,; echo "$*")
+    PY=
+    for p in /usr/bin/python3 python3; do
+        if "$p" -c "import $imports" 2>/dev/null; then PY=$p; return 0; fi
+    done
+    return 1
+}

@@ -10,11 +10,7 @@ cd "$(dirname "$0")/.."
 source tests/assert.sh
 AELAB=${AELAB:-bin/aelab}
 if [[ ! -x $AELAB ]]; then echo "skip: $AELAB not built"; exit 77; fi
-PY=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
-done
-if [[ -z $PY ]]; then
+if ! python_with numpy; then
     echo "skip: no python3 with numpy (Debian: apt-get install python3-numpy, or make deps)"
     exit 77
 fi

@@ -23,8 +23,7 @@ prov() {
 }
 want() { if [[ $1 == "$2" ]]; then ok; else bad "$3: got '$1', expected '$2'"; fi; }
 # "PATH (N bytes, xxh3 HEX)" of a file, computed by Python's xxhash (Debian's python3-xxhash)
-PY=/usr/bin/python3
-[[ -x $PY ]] && "$PY" -c 'import xxhash' 2>/dev/null || PY=python3
+python_with xxhash || PY=python3
 xxh3() {
     "$PY" -c 'import os, sys, xxhash; p = sys.argv[1]; b = open(p, "rb").read(); print("%s (%d bytes, xxh3 %s)" % (p, len(b), xxhash.xxh3_128_hexdigest(b)))' "$1"
 }

@@ -10,11 +10,7 @@ cd "$(dirname "$0")/.."
 source tests/assert.sh
 AELAB=${AELAB:-bin/aelab}
 if [[ ! -x $AELAB ]]; then echo "skip: $AELAB not built"; exit 77; fi
-PY=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import jsonschema, yaml' 2>/dev/null; then PY=$p; break; fi
-done
-if [[ -z $PY ]]; then
+if ! python_with jsonschema yaml; then
     echo "skip: no python3 with jsonschema and yaml (Debian: python3-jsonschema python3-yaml, or make deps)"
     exit 77
 fi
