@@ -186,6 +186,7 @@ typedef struct StepCtx {
     /* the validation pass (task->val): its own buffers and host copies, sized at the start */
     StageBuffers *vs;
     float *vslots;   /* (nb of the validation set) host */
+    float *val_codes; /* (validation n, dim_first) the frozen prefix's outputs, or NULL */
     int32_t *vconf;  /* (C, C) host */
     float *best[MAX_CHAIN]; /* restore_best: the best epoch's parameters per trained layer */
 } StepCtx;
@@ -436,9 +437,14 @@ static void val_measure(StepCtx *x, double *loss, double *acc) {
     if (C) be->fill((float *)s->conf, 0.0f, (size_t)C * C); /* int32 zero == float 0 bits */
     for (int b = 0; b < nb; b++) {
         int off = b * B, rows = off + B <= n ? B : n - off;
-        be->gather(s->A[0], ae ? NULL : s->labels, v->images, ae ? NULL : v->labels,
-                   s->perm + off, rows, v->D, 1.0f / 255.0f);
-        chain_forward(be, c, s->A, 0, c->n, rows);
+        int from = x->val_codes ? c->first : 0;
+        if (x->val_codes)
+            be->gather_rows(s->A[from], ae ? NULL : s->labels, x->val_codes,
+                            ae ? NULL : v->labels, s->perm + off, rows, dim_in(c, from));
+        else
+            be->gather(s->A[0], ae ? NULL : s->labels, v->images, ae ? NULL : v->labels,
+                       s->perm + off, rows, v->D, 1.0f / 255.0f);
+        chain_forward(be, c, s->A, from, c->n, rows);
         const float *target = ae ? s->A[c->target] : NULL;
         be->loss(s->slots + b, NULL, s->A[c->n], target, s->labels, t->loss, ACT_IDENTITY, rows,
                  dim_in(c, c->n), NULL);
@@ -819,6 +825,9 @@ static bool extras_create(StepCtx *x, StageBuffers *vs, int B, int C, AeError *e
         if (!buffers_create(vs, be, c, Bv, n, nb, C, OPT_COUNT, false, err)) return false;
         x->vs = vs;
         upload_identity_perm(be, vs->perm, n);
+        /* the frozen prefix's outputs once, in the batches val_measure then takes them in */
+        if (x->s->codes && !prefix_codes(be, c, c->first, t->val, n, Bv, &x->val_codes, err))
+            return false;
         x->vslots = ae_malloc((size_t)nb * sizeof *x->vslots, "the validation losses", err);
         if (!x->vslots) return false;
         if (C && !(x->vconf = ae_malloc((size_t)C * C * sizeof *x->vconf,
@@ -837,6 +846,7 @@ static void extras_free(StepCtx *x) {
     if (x->vs) buffers_free(x->vs);
     free(x->vslots);
     free(x->vconf);
+    x->be->free(x->val_codes);
     for (int i = 0; i < MAX_CHAIN; i++) x->be->free(x->best[i]);
 }
 
