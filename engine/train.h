@@ -14,8 +14,7 @@
  *
  * A frozen prefix (the layers below the first trained one) does not change during the stage:
  * its outputs for the training and validation rows (and, for a classifier, the test rows) are
- * computed once
- * when the stage starts, and the batches are assembled from them (gather_rows).
+ * computed once when the stage starts, and the batches are assembled from them (gather_rows).
  *
  * Random numbers: keys derived from (seed, stage index) per stream (shuffle, noise), so a stage
  * draws the same numbers whether or not earlier stages ran in this process.
