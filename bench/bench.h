@@ -42,7 +42,8 @@ extern const char *const WORKLOAD_TITLES[W_COUNT];
 /* The backend ops the timing backend tells apart, in the order of the `op` lines. */
 typedef enum {
     OP_GEMM_NN = 0, OP_GEMM_NT, OP_GEMM_TN, OP_BIAS_ACT, OP_ACT_BACKWARD, OP_COLSUM, OP_LOSS,
-    OP_L1, OP_KL, OP_WEIGHT_DECAY, OP_GATHER, OP_GATHER_ROWS, OP_NOISE, OP_SGD, OP_ADAM, OP_FILL, OP_COPY,
+    OP_L1, OP_KL, OP_WEIGHT_DECAY, OP_GATHER, OP_GATHER_ROWS, OP_NOISE, OP_SGD, OP_ADAM,
+    OP_FILL, OP_COPY,
     OP_UPLOAD, OP_DOWNLOAD, OP_ALLOC, OP_FREE, OP_DOT, OP_AXPY, OP_SCAL, OP_CONFUSION, OP_COUNT
 } OpId;
 

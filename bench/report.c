@@ -155,7 +155,8 @@ static void table_row(FILE *f, const char *title, const Side *as, const Side *ts
                  fmt(o1, sizeof o1, samples_median(&as->once_s), 3),
                  fmt(o2, sizeof o2, samples_median(&as->roofline_once_s), 3));
     }
-    fprintf(f, "| %s | %s (%s–%s)%s | %s | %s (%s) | %s%% | %s%% | %s%% | %s | %s | %s | %s | %s |\n",
+    fprintf(f,
+            "| %s | %s (%s–%s)%s | %s | %s (%s) | %s%% | %s%% | %s%% | %s | %s | %s | %s | %s |\n",
             title,
             fmt(a, sizeof a, r.s, 3), fmt(b, sizeof b, r.s_min, 3), fmt(c, sizeof c, r.s_max, 3),
             once,

@@ -665,12 +665,12 @@ static void grads_gather(const Backend *be, const Chain *c, float *g, bool param
 
 /* KL sparsity over a full batch evaluated in chunks needs the code's mean activations over all
  * n rows before any gradient: a forward pass up to the code first, chunk by chunk (drawing the
- * same noise the gradient pass then draws), summed into rhohat and, with x->kl_codes, kept there
- * for the gradient pass (copied out of the stage's buffer, which the ops then read at the
- * addresses they always do, so the bits cannot depend on where the rows lie); then, on the host, as
- * kl_penalty computes them (rhohat clamped to [1e-6, 1-1e-6]), the penalty (returned) and the
- * gradient row beta/n * (-rho/rhohat + (1-rho)/(1-rhohat)) into x->kl_grad, which
- * step_forward_backward adds to every row. */
+ * same noise the gradient pass then draws), summed into rhohat and, with x->kl_codes, kept for
+ * the gradient pass (copied out of the stage's buffer, and back into it by step_forward, so that
+ * every op reads the addresses it always reads: the bits cannot depend on where rows lie); then,
+ * on the host, as kl_penalty computes them (rhohat clamped to [1e-6, 1-1e-6]), the penalty
+ * (returned) and the gradient row beta/n * (-rho/rhohat + (1-rho)/(1-rhohat)) into x->kl_grad,
+ * which step_forward_backward adds to every row. */
 static double lbfgs_kl_pass(LbfgsCtx *lc) {
     StepCtx *x = lc->x;
     const Backend *be = x->be;
