@@ -230,6 +230,11 @@ $(BC_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/backend_compare
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# tests/test_bench_flops: the bench's FLOP model (bench/flops.c) against the engine's GEMMs
+$(BUILD)/tests/test_bench_flops: $(BUILD)/tests/test_bench_flops.o $(BUILD)/bench/flops.o $(BUILD)/lib/libaelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 

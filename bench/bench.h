@@ -42,7 +42,8 @@ extern const char *const WORKLOAD_TITLES[W_COUNT];
 /* The backend ops the timing backend tells apart, in the order of the `op` lines. */
 typedef enum {
     OP_GEMM_NN = 0, OP_GEMM_NT, OP_GEMM_TN, OP_BIAS_ACT, OP_ACT_BACKWARD, OP_COLSUM, OP_LOSS,
-    OP_L1, OP_KL, OP_WEIGHT_DECAY, OP_GATHER, OP_NOISE, OP_SGD, OP_ADAM, OP_FILL, OP_COPY,
+    OP_L1, OP_KL, OP_WEIGHT_DECAY, OP_GATHER, OP_GATHER_ROWS, OP_NOISE, OP_SGD, OP_ADAM,
+    OP_FILL, OP_COPY,
     OP_UPLOAD, OP_DOWNLOAD, OP_ALLOC, OP_FREE, OP_DOT, OP_AXPY, OP_SCAL, OP_CONFUSION, OP_COUNT
 } OpId;
 
@@ -115,20 +116,18 @@ typedef struct OpStats {
  * there is one per process. */
 const Backend *timing_backend(void);
 
-/* Also time the L-BFGS evaluations (from a gather to the next download) and stop recording
- * GEMM calls at the end of the first one. */
-void timing_time_evaluations(void);
-
 /* Zeroes the OpStats, forgets the recorded calls and starts recording. */
 void timing_start(void);
 
-/* The warm-up is over: stops recording and zeroes the OpStats (not the evaluation times). */
+/* The warm-up is over: stops recording and zeroes the OpStats. */
 void timing_warmup_done(void);
+
+/* Stops recording GEMM calls (L-BFGS: at the end of the first evaluation). */
+void timing_stop_recording(void);
 
 /* Borrowed views of the state: valid until the next call that changes it. */
 const OpStats *timing_stats(void);
 const GemmCall *timing_gemm_calls(int *n);
-const double *timing_eval_seconds(int *n);
 
 /* ---- the probes (probe.c) ---- */
 
@@ -209,6 +208,10 @@ typedef struct Side {
      * otherwise what differs, and the report prints no ratio against it. */
     char blas_mismatch[700];
     double features_s; /* frozen, PyTorch: the one-off feature computation */
+    /* aelab: what the engine does once per stage, before the first epoch (frozen: the prefix's
+     * outputs for all training rows): its time, GEMM FLOPs and the replay of its GEMMs */
+    Samples once_s, roofline_once_s;
+    double flops_once;
     double obj_first, obj_last;
     Samples others;     /* cores busy with other processes during each of its processes */
     int nprocs, nclean; /* merged sides: processes run, and clean ones (see runs_merge) */

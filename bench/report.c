@@ -148,10 +148,18 @@ static void table_row(FILE *f, const char *title, const Side *as, const Side *ts
                 spcol, trss, load);
         return;
     }
-    char pk[32];
-    fprintf(f, "| %s | %s (%s–%s) | %s | %s (%s) | %s%% | %s%% | %s%% | %s | %s | %s | %s | %s |\n",
+    char pk[32], once[160] = "";
+    if (as->flops_once > 0) {
+        char o1[32], o2[32];
+        snprintf(once, sizeof once, " (+ %s s once: the frozen layers' outputs, roofline %s s)",
+                 fmt(o1, sizeof o1, samples_median(&as->once_s), 3),
+                 fmt(o2, sizeof o2, samples_median(&as->roofline_once_s), 3));
+    }
+    fprintf(f,
+            "| %s | %s (%s–%s)%s | %s | %s (%s) | %s%% | %s%% | %s%% | %s | %s | %s | %s | %s |\n",
             title,
             fmt(a, sizeof a, r.s, 3), fmt(b, sizeof b, r.s_min, 3), fmt(c, sizeof c, r.s_max, 3),
+            once,
             fmt(d, sizeof d, r.gflops, 1), fmt(e, sizeof e, r.roof_s, 3),
             fmt(g, sizeof g, r.roof_gflops, 1), fmt(h, sizeof h, r.pct_roof, 0),
             fmt(pk, sizeof pk, r.pct_peak, 0),
@@ -208,14 +216,19 @@ static void md_method(FILE *f, const Options *o, const Results *R) {
     fprintf(f, "- Method: each workload runs in its own process: one warm-up epoch, then %d "
                "timed epochs (L-BFGS: %d iterations); %d round(s), alternating aelab and "
                "PyTorch per workload. Figures are medians over all timed epochs of all rounds. "
-               "FLOPs are the GEMM FLOPs of forward + backward (2·B·I·O per layer forward, "
-               "the same for dW, and for dX above the lowest trained layer; the classifier "
-               "epoch adds the forward pass over the 10k test images). The roofline is the exact "
-               "sequence of cblas_sgemm calls of one epoch (L-BFGS: one evaluation) as the "
-               "engine made them (shapes, transposes, alpha/beta, buffer aliasing), recorded "
-               "during the warm-up epoch and replayed alone after the training, in the same "
-               "process and threads: one untimed replay (warm), then %d timed ones; the figure "
-               "is the median of all timed replays of all processes. Each aelab process then "
+               "FLOPs are the GEMM FLOPs the engine performs (bench/flops.c, checked in every "
+               "process against the FLOPs of the GEMM calls it made, and in make test against "
+               "the engine): 2·B·I·O per layer forward, the same for dW, and for dX above the "
+               "lowest trained layer; the classifier epoch adds the forward pass over the 10k "
+               "test images; L-BFGS with KL over chunks adds its first pass (the forward pass up "
+               "to the code, whose outputs the second pass starts from); a frozen prefix's "
+               "outputs are computed once per stage and shown apart (\"+ s once\"). The "
+               "roofline is the exact sequence of cblas_sgemm calls of one epoch (L-BFGS: one "
+               "whole evaluation) as the engine made them (shapes, transposes, alpha/beta, "
+               "buffer aliasing), recorded during the warm-up and replayed alone after the "
+               "training, in the same process and threads: one untimed replay (warm), then %d "
+               "timed ones; the figure is the median of all timed replays of all processes "
+               "(the once-per-stage GEMMs are replayed apart). Each aelab process then "
                "measures the machine's limits, same threads: peak FP32 FMA throughput (12 "
                "independent vector-FMA chains per thread, AVX-512F or AVX2 by cpuid, median of "
                "5 samples of ~60 ms) and a warm 2048³ sgemm (median of 3). Element-wise = every "

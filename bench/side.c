@@ -36,6 +36,12 @@ static bool side_parse_line(Side *s, const char *key, const char *val) {
         samples_add(&s->roofline_s, v);
     else if (strcmp(key, "eval_s") == 0 && parse_double(val, &v))
         samples_add(&s->eval_s, v);
+    else if (strcmp(key, "once_s") == 0 && parse_double(val, &v))
+        samples_add(&s->once_s, v);
+    else if (strcmp(key, "roofline_once_s") == 0 && parse_double(val, &v))
+        samples_add(&s->roofline_once_s, v);
+    else if (strcmp(key, "flops_once") == 0 && parse_double(val, &v))
+        s->flops_once = v;
     else if ((strcmp(key, "flops_per_epoch") == 0 || strcmp(key, "flops_per_eval") == 0) &&
              parse_double(val, &v))
         s->flops = v;
@@ -121,6 +127,9 @@ static void side_add(Side *out, const Side *p) {
     samples_append(&out->epoch_s, &p->epoch_s);
     samples_append(&out->roofline_s, &p->roofline_s);
     samples_append(&out->eval_s, &p->eval_s);
+    samples_append(&out->once_s, &p->once_s);
+    samples_append(&out->roofline_once_s, &p->roofline_once_s);
+    out->flops_once = p->flops_once;
     samples_append(&out->others, &p->others);
     out->flops = p->flops;
     out->flops_counted = p->flops_counted;

@@ -1,7 +1,8 @@
 /* bench/timing.c — the timing backend: a Backend that forwards every op to backend_cpu() (which
  * is synchronous) and adds, per op, its time on the bench's clock, its calls, and the bytes the
- * byte model below says it moves; it also records the GEMM calls of one epoch for the roofline
- * (probe.c) and, for L-BFGS, times each evaluation. One per process (bench work).
+ * byte model below says it moves; it also records the GEMM calls of the warm-up for the roofline
+ * (probe.c). One per process (bench work); the worker (workload.c) times L-BFGS's evaluations
+ * through the engine's on_evaluation hook and stops the recording after the first.
  *
  * Shapes as in engine/backend.h: B rows (batch), O outputs, I/D inputs, n elements.
  */
@@ -10,21 +11,14 @@
 #include "bench.h"
 
 #define MAX_GEMM_REC 8192
-#define MAX_EVAL_REC 4096
 
 static struct Timing {
     const Backend *inner;
     Backend outer;
     OpStats st;              /* since the last reset */
-    bool recording;          /* record GEMM calls (one epoch / one evaluation) */
-    bool stop_on_download;   /* lbfgs: stop recording at the end of the first evaluation */
+    bool recording;          /* record GEMM calls (the warm-up epoch / first evaluation) */
     GemmCall rec[MAX_GEMM_REC];
     int nrec;
-    bool lbfgs;              /* time evaluations: from gather to the next download */
-    double eval_t0;
-    bool in_eval;
-    double eval_s[MAX_EVAL_REC];
-    int neval;
 } tb;
 
 static void stats_reset(void) { memset(&tb.st, 0, sizeof tb.st); }
@@ -66,11 +60,6 @@ static void w_upload(void *d, const void *s, size_t n) {
 }
 static void w_download(void *d, const void *s, size_t n) {
     TIMED(OP_DOWNLOAD, 2.0 * n, tb.inner->download(d, s, n));
-    if (tb.in_eval) {
-        if (tb.neval < MAX_EVAL_REC) tb.eval_s[tb.neval++] = now_seconds() - tb.eval_t0;
-        tb.in_eval = false;
-        if (tb.stop_on_download) tb.recording = false;
-    }
 }
 /* copy: n bytes read, n written */
 static void w_copy(void *d, const void *s, size_t n) {
@@ -87,8 +76,9 @@ static double gemm_bytes(int M, int N, int K, float beta) {
 static void gemm_note(char kind, int M, int N, int K, float alpha, float beta, const void *A,
                       const void *B, const void *C) {
     tb.st.gemm_flops += 2.0 * M * N * K;
-    if (tb.recording && tb.nrec < MAX_GEMM_REC)
-        tb.rec[tb.nrec++] = (GemmCall){kind, M, N, K, alpha, beta, A, B, C};
+    if (tb.recording && tb.nrec >= MAX_GEMM_REC)
+        die("more than %d GEMM calls to record for the roofline", MAX_GEMM_REC);
+    if (tb.recording) tb.rec[tb.nrec++] = (GemmCall){kind, M, N, K, alpha, beta, A, B, C};
 }
 static void w_gemm_nn(int M, int N, int K, float alpha, const float *A, const float *B,
                       float beta, float *C) {
@@ -174,12 +164,16 @@ static double gather_bytes(const int32_t *y, const uint8_t *labels, int B, int D
 }
 static void w_gather(float *X, int32_t *y, const uint8_t *images, const uint8_t *labels,
                      const int32_t *idx, int B, int D, float scale) {
-    if (tb.lbfgs) {
-        tb.eval_t0 = now_seconds();
-        tb.in_eval = true;
-    }
     TIMED(OP_GATHER, gather_bytes(y, labels, B, D),
           tb.inner->gather(X, y, images, labels, idx, B, D, scale));
+}
+/* rows: B rows of D floats read; idx (B) int32 read; X (B,D) written; with labels, B uint8 read
+ * and y (B) int32 written */
+static void w_gather_rows(float *X, int32_t *y, const float *rows, const uint8_t *labels,
+                          const int32_t *idx, int B, int D) {
+    double bd = (double)B * D;
+    double n = F4 * bd + F4 * B + F4 * bd + (y && labels ? B + F4 * B : 0.0);
+    TIMED(OP_GATHER_ROWS, n, tb.inner->gather_rows(X, y, rows, labels, idx, B, D));
 }
 /* X (n) read, Xn (n) written */
 static void w_noise(float *Xn, const float *X, const NoiseSpec *spec, uint64_t key,
@@ -244,6 +238,7 @@ const Backend *timing_backend(void) {
     b->kl_penalty = w_kl_penalty;
     b->weight_decay = w_weight_decay;
     b->gather = w_gather;
+    b->gather_rows = w_gather_rows;
     b->noise = w_noise;
     b->sgd_step = w_sgd_step;
     b->adam_step = w_adam_step;
@@ -252,11 +247,6 @@ const Backend *timing_backend(void) {
     b->scal = w_scal;
     b->confusion_acc = w_confusion_acc;
     return b;
-}
-
-void timing_time_evaluations(void) {
-    tb.lbfgs = true;
-    tb.stop_on_download = true;
 }
 
 void timing_start(void) {
@@ -270,14 +260,11 @@ void timing_warmup_done(void) {
     stats_reset();
 }
 
+void timing_stop_recording(void) { tb.recording = false; }
+
 const OpStats *timing_stats(void) { return &tb.st; }
 
 const GemmCall *timing_gemm_calls(int *n) {
     *n = tb.nrec;
     return tb.rec;
-}
-
-const double *timing_eval_seconds(int *n) {
-    *n = tb.neval;
-    return tb.eval_s;
 }

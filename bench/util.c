@@ -28,7 +28,8 @@ bool workload_is_lbfgs(int w) { return w == W_LBFGS || w == W_LBFGS60K; }
 
 const char *const OP_NAMES[OP_COUNT] = {
     "gemm_nn", "gemm_nt", "gemm_tn", "bias_act_forward", "act_backward", "colsum_acc", "loss",
-    "l1_penalty", "kl_penalty", "weight_decay", "gather", "noise", "sgd_step", "adam_step",
+    "l1_penalty", "kl_penalty", "weight_decay", "gather", "gather_rows", "noise", "sgd_step",
+    "adam_step",
     "fill", "copy", "upload", "download", "alloc", "free", "dot", "axpy", "scal",
     "confusion_acc",
 };

@@ -9,10 +9,12 @@
  * semantics), lbfgs (UFLDL 784-196-784 sigmoid, half_sse, KL rho 0.1 beta 3, weight decay 3e-3,
  * full batch of 10k, L-BFGS). Batch 1000 and the 60k training images unless said otherwise.
  *
- * FLOPs are GEMM FLOPs only (2*M*N*K per call): per row, a layer costs 2*I*O forward; a trained
- * layer adds 2*I*O for dW and 2*I*O for dX unless it is the lowest trained layer (whose input
- * gradient is not needed); a frozen prefix costs its forward only. They are computed from the
- * shapes and checked against the count of GEMM calls the timing backend saw.
+ * FLOPs are GEMM FLOPs only (2*M*N*K per call), from the shapes by the model in flops.c (which
+ * follows engine/train.c: a frozen prefix's outputs once per stage, L-BFGS with KL in two passes
+ * over chunks) and checked against the GEMM calls the timing backend saw: the worker dies when
+ * they differ (tests/test_bench_flops.c checks the model against the engine in make test).
+ * What the engine computes once per stage (a frozen prefix's outputs) is measured, counted and
+ * replayed apart from the epochs (once_s, flops_once, roofline_once_s).
  *
  * The output ("key value..." lines on stdout, the protocol bench/peer_torch.py speaks too; it
  * prints no `op` lines): per op "op NAME SECONDS CALLS BYTES" per timed epoch (BYTES: the byte
@@ -29,6 +31,7 @@
 
 #include "bench.h"
 #include "data.h"
+#include "flops.h"
 #include "datasets.h"
 #include "model.h"
 #include "train.h"
@@ -62,30 +65,12 @@ static DeviceData *upload(const Backend *be, const Dataset *d) {
 
 /* ---- the workloads ---- */
 
-typedef struct LayerShape {
-    int I, O;
-} LayerShape;
-
-/* GEMM FLOPs of one pass over `rows` rows of a chain of n layers whose trained part starts at
- * `first` (n = first: forward only). */
-static double chain_flops(const LayerShape *L, int n, int first, double rows) {
-    double f = 0.0;
-    for (int i = 0; i < n; i++) {
-        double io = 2.0 * L[i].I * L[i].O;
-        f += io;                          /* forward */
-        if (i >= first) f += io;          /* dW */
-        if (i > first) f += io;           /* dX */
-    }
-    return f * rows;
-}
-
-/* A workload, built: its training task and the shapes the FLOP count needs. */
+/* A workload, built: its training task and the shapes the FLOP model needs (fs: the chain's
+ * layers in the order setup_layer adds them, which is train.c's chain order for every
+ * workload here: the encoder, then the decoder's layers or the head). */
 typedef struct Setup {
     TrainTask t;
-    LayerShape L[8];
-    int nl, first;      /* layers in L; the lowest trained one */
-    double rows;        /* rows per epoch (lbfgs: per evaluation) */
-    double eval_flops;  /* the test evaluation's forward pass, per epoch (classifier) */
+    FlopShape fs;
     bool eval_test;     /* evaluate on the test set each epoch */
     bool lbfgs;         /* time the evaluations */
     Model *m;
@@ -100,7 +85,9 @@ static void setup_layer(Setup *s, Layer **stack, int *n, int I, int O, Act act, 
     if (!l) die("%s", err.msg);
     layer_init(s->be, l, init, &s->rng);
     stack[(*n)++] = l;
-    s->L[s->nl++] = (LayerShape){I, O};
+    s->fs.L[s->fs.nl].I = I;
+    s->fs.L[s->fs.nl].O = O;
+    s->fs.nl++;
 }
 
 /* ae1 and denoise: 784-400-784; denoise trains with Adam, noise and an L1 penalty. */
@@ -134,7 +121,7 @@ static void build_classifier(Setup *s, double test_rows) {
     s->t.loss = LOSS_NLL;
     s->t.opt.lr = 0.1f;
     s->eval_test = true;
-    s->eval_flops = chain_flops(s->L, s->nl, s->nl, test_rows);
+    s->fs.test_rows = test_rows;
 }
 
 /* lbfgs: UFLDL's 784-196-784 on the first 10k images; lbfgs60k: 784-200-784 on all of them
@@ -149,18 +136,35 @@ static void build_lbfgs(Setup *s, int hidden, int subset, double train_rows) {
     s->t.subset = subset;
     s->t.sparsity = (SparsitySpec){.kind = PEN_KL, .rho = 0.1f, .beta = 3.0f};
     s->t.weight_decay = 3e-3f;
-    s->rows = subset ? subset : train_rows;
+    s->fs.rows = subset ? subset : train_rows;
     s->lbfgs = true;
 }
 
-/* frozen: a softmax head trained on a frozen 784-400-256 encoder (freeze_encoder: the encoder
- * runs forward on every batch; no test evaluation). */
+/* frozen: a softmax head trained on a frozen 784-400-256 encoder (freeze_encoder: the engine
+ * computes the encoder's outputs for the 60k images once per stage and gathers the batches from
+ * them; no test evaluation). */
 static void build_frozen(Setup *s) {
     build_classifier(s, 0.0);
     s->t.freeze_encoder = true;
-    s->first = s->m->nenc;
     s->eval_test = false;
-    s->eval_flops = 0.0;
+    s->fs.test_rows = 0.0;
+}
+
+/* The rest of the FLOP model's shape, from the built task as train.c reads it. */
+static void setup_flop_shape(Setup *s) {
+    FlopShape *fs = &s->fs;
+    const TrainTask *t = &s->t;
+    const Model *m = s->m;
+    fs->code = m->nenc;
+    fs->first = t->kind == TASK_AUTOENCODER ? m->nenc - t->depth
+                                            : (t->freeze_encoder ? m->nenc : 0);
+    fs->prefix_once = fs->first > 0 && !t->recompute_prefix;
+    fs->lbfgs = t->opt.kind == OPT_LBFGS;
+    fs->chunk = t->lbfgs_chunk > 0 ? t->lbfgs_chunk : TRAIN_LBFGS_CHUNK;
+    fs->kl = t->sparsity.kind == PEN_KL;
+    fs->kl_codes_kept = !t->recompute_kl_codes && fs->code > 0 &&
+                        fs->rows * fs->L[fs->code - 1].O * sizeof(float) <=
+                            (double)TRAIN_KL_CODES_MAX_BYTES;
 }
 
 /* Builds workload w on a new model of backend be (s->m, owned by the caller) for `epochs` timed
@@ -168,7 +172,8 @@ static void build_frozen(Setup *s) {
 static void workload_build(Setup *s, WorkloadId w, const Backend *be, double train_rows,
                            double test_rows, int epochs) {
     AeError err;
-    *s = (Setup){.rows = train_rows, .be = be, .m = model_create(be, 784, &err)};
+    *s = (Setup){.be = be, .m = model_create(be, 784, &err)};
+    s->fs.rows = train_rows;
     if (!s->m) die("%s", err.msg);
     s->rng = rng_stream(train_stage_seed(1, 1), RNG_STREAM_INIT);
     s->t = (TrainTask){.kind = TASK_AUTOENCODER, .depth = 1, .loss = LOSS_MSE,
@@ -187,6 +192,7 @@ static void workload_build(Setup *s, WorkloadId w, const Backend *be, double tra
     }
     if (!model_check(s->m, &err)) die("%s", err.msg);
     s->t.epochs = 1 + epochs;
+    setup_flop_shape(s);
 }
 
 /* ---- one worker run ---- */
@@ -198,9 +204,16 @@ typedef struct Worker {
     double warm_s;
     int evals_after_warm;   /* lbfgs: evaluations at the end of the warm-up iteration */
     int evals_end;
-    int eval_index_warm;    /* evaluation times recorded by the end of the warm-up iteration */
     double loss_first, loss_last;
     double t_last; /* --cpu-clock: the bench's clock at the end of the last epoch */
+    double t_start;         /* the bench's clock as train_stage was called */
+    double once_s;          /* before the first epoch (evaluation): the once-per-stage part */
+    int once_calls;         /* GEMM calls recorded before the first epoch (evaluation) */
+    /* lbfgs: every evaluation, timed from its start to its end (both passes over the chunks
+     * when KL takes two), on the bench's clock; those of the warm-up iteration come first */
+    Samples eval_s;
+    double eval_t0;
+    int evals_warm;         /* evaluations timed by the end of the warm-up iteration */
 } Worker;
 
 static bool worker_on_epoch(void *ctx, const EpochStats *s, AeError *err) {
@@ -214,7 +227,10 @@ static bool worker_on_epoch(void *ctx, const EpochStats *s, AeError *err) {
         k->warm_s = sec;
         k->loss_first = s->objective;
         k->evals_after_warm = s->evaluations;
-        timing_eval_seconds(&k->eval_index_warm);
+        k->evals_warm = k->eval_s.n;
+        /* SGD/Adam: what came before the first epoch (the engine's epoch clock starts after
+         * it) is the once-per-stage part; on the wall clock only */
+        if (!workload_is_lbfgs(k->w)) k->once_s = clock_is_cpu_time() ? NAN : t - k->t_start - sec;
         timing_warmup_done();
     } else {
         samples_add(&k->epoch_s, sec);
@@ -224,22 +240,94 @@ static bool worker_on_epoch(void *ctx, const EpochStats *s, AeError *err) {
     return true;
 }
 
+/* lbfgs: the engine's bracket around each evaluation (TrainHooks.on_evaluation). The GEMM
+ * calls recorded before the first one are the once-per-stage part; recording stops at its end,
+ * so the roofline replays exactly one evaluation. */
+static void worker_on_evaluation(void *ctx, bool done) {
+    Worker *k = ctx;
+    double t = now_seconds();
+    if (!done) {
+        if (k->eval_s.n == 0) {
+            timing_gemm_calls(&k->once_calls);
+            k->once_s = t - k->t_start;
+        }
+        k->eval_t0 = t;
+        return;
+    }
+    if (k->eval_s.n == 0) timing_stop_recording();
+    samples_add(&k->eval_s, t - k->eval_t0);
+}
+
 /* Trains the built workload: the warm-up epoch records the GEMM calls, the timed epochs fill
  * k->epoch_s and the timing backend's OpStats. Dies when the stage fails or times nothing. */
 static void worker_train(Worker *k, const Setup *s, const DeviceData *train,
                          const DeviceData *test) {
     TrainHooks hooks = {.ctx = k, .on_epoch = worker_on_epoch};
+    if (s->lbfgs) hooks.on_evaluation = worker_on_evaluation;
     timing_start();
-    k->t_last = now_seconds();
+    k->t_last = k->t_start = now_seconds();
     AeError err;
     TrainStatus st = train_stage(s->m, &s->t, train, s->eval_test ? test : NULL, &hooks, &err);
     if (st != TRAIN_OK) die("train_stage: %s", err.msg);
     if (k->epoch_s.n == 0) die("no timed epochs (the stage stopped after its warm-up)");
 }
 
+/* The FLOPs of recorded calls [from, to). */
+static double calls_flops(const GemmCall *rec, int from, int to) {
+    double f = 0.0;
+    for (int i = from; i < to; i++) f += 2.0 * rec[i].M * rec[i].N * rec[i].K;
+    return f;
+}
+
+/* What the GEMMs did, split as the model splits it: the recorded calls of one epoch (lbfgs: one
+ * evaluation) and those once per stage before it, and the FLOPs counted in the timed part. */
+typedef struct Split {
+    const GemmCall *rec;
+    int once_n, step_n;        /* rec[0, once_n): once per stage; then step_n calls */
+    double step_counted;       /* per timed epoch (lbfgs: per timed evaluation) */
+    double step_recorded, once_recorded;
+} Split;
+
+/* Splits the recorded calls (SGD/Adam: the warm-up epoch is the tail of the record, as many
+ * calls as each timed epoch made; what precedes it ran once, before the first epoch) and checks
+ * them against the FLOP model: a worker whose model does not follow the engine dies rather than
+ * print GFLOP/s and roofline shares of the wrong work. */
+static Split worker_split(const Worker *k, const FlopCount *want) {
+    Split sp;
+    int nrec;
+    sp.rec = timing_gemm_calls(&nrec);
+    const OpStats *st = timing_stats();
+    int timed = k->epoch_s.n;
+    if (workload_is_lbfgs(k->w)) {
+        int evals = k->eval_s.n - k->evals_warm;
+        if (evals <= 0) die("no timed evaluations");
+        sp.once_n = k->once_calls;
+        sp.step_counted = st->gemm_flops / evals;
+    } else {
+        long calls = st->calls[OP_GEMM_NN] + st->calls[OP_GEMM_NT] + st->calls[OP_GEMM_TN];
+        if (calls % timed) die("the timed epochs made different numbers of GEMM calls");
+        sp.once_n = nrec - (int)(calls / timed);
+        if (sp.once_n < 0) die("the warm-up epoch recorded fewer GEMM calls than a timed one");
+        sp.step_counted = st->gemm_flops / timed;
+    }
+    sp.step_n = nrec - sp.once_n;
+    sp.step_recorded = calls_flops(sp.rec, sp.once_n, nrec);
+    sp.once_recorded = calls_flops(sp.rec, 0, sp.once_n);
+    const char *per = workload_is_lbfgs(k->w) ? "evaluation" : "epoch";
+    if (sp.step_counted != want->step || sp.step_recorded != want->step)
+        die("%s: the FLOP model (bench/flops.c) says %.6e GEMM FLOPs per %s, the engine's GEMM "
+            "calls did %.6e (the recorded %s: %.6e): the model no longer follows "
+            "engine/train.c", WORKLOAD_NAMES[k->w], want->step, per, sp.step_counted, per,
+            sp.step_recorded);
+    if (sp.once_recorded != want->once)
+        die("%s: the FLOP model says %.6e GEMM FLOPs once per stage, the engine did %.6e",
+            WORKLOAD_NAMES[k->w], want->once, sp.once_recorded);
+    return sp;
+}
+
 /* What the probes measured after the training. */
 typedef struct Probes {
-    Samples roof;
+    Samples roof, roof_once;
     long rss_kb;
     double gbs_l3, gbs_dram;
     double peak_gflops, sgemm_gflops;
@@ -249,11 +337,11 @@ typedef struct Probes {
 /* Timed replays of the roofline (bench work --roofline-reps; 5 unless told). */
 static int roofline_reps = 5;
 
-static void probes_run(int threads, Probes *p) {
-    int nrec;
-    const GemmCall *rec = timing_gemm_calls(&nrec);
+static void probes_run(int threads, const Split *sp, Probes *p) {
     p->roof = (Samples){0};
-    roofline_replay(rec, nrec, roofline_reps, &p->roof);
+    p->roof_once = (Samples){0};
+    roofline_replay(sp->rec + sp->once_n, sp->step_n, roofline_reps, &p->roof);
+    if (sp->once_n > 0) roofline_replay(sp->rec, sp->once_n, roofline_reps, &p->roof_once);
     /* The workload's peak RSS, before the probes' arrays (3 x 16 MiB for the sgemm, 3 x 64 MiB
      * for the triad) would add to it. */
     p->rss_kb = peak_rss_kb();
@@ -266,22 +354,24 @@ static void probes_run(int threads, Probes *p) {
     p->gbs_dram = stream_gbs((size_t)64 << 20);
 }
 
-/* The FLOPs: per epoch, or for lbfgs per evaluation with the evaluation times. */
-static void print_flops(const Worker *k, double flops) {
-    const OpStats *st = timing_stats();
+/* The FLOPs: per epoch, or for lbfgs per evaluation with the evaluation times; the part once
+ * per stage. */
+static void print_flops(const Worker *k, const FlopCount *want, const Split *sp) {
     int timed = k->epoch_s.n;
     if (workload_is_lbfgs(k->w)) {
-        printf("flops_per_eval %.6e\n", flops);
+        printf("flops_per_eval %.6e\n", want->step);
+        if (want->kl_pass > 0) printf("flops_kl_pass %.6e\n", want->kl_pass);
         int evals = k->evals_end - k->evals_after_warm;
         printf("evals_per_iter %.4f\n", (double)evals / timed);
-        int neval;
-        const double *eval_s = timing_eval_seconds(&neval);
-        for (int i = k->eval_index_warm; i < neval; i++) printf("eval_s %.6f\n", eval_s[i]);
-        double cnt_eval = evals > 0 ? st->gemm_flops / evals : NAN;
-        printf("flops_counted %.6e\n", cnt_eval);
+        for (int i = k->evals_warm; i < k->eval_s.n; i++) printf("eval_s %.6f\n", k->eval_s.v[i]);
     } else {
-        printf("flops_per_epoch %.6e\n", flops);
-        printf("flops_counted %.6e\n", st->gemm_flops / timed);
+        printf("flops_per_epoch %.6e\n", want->step);
+    }
+    printf("flops_counted %.6e\n", sp->step_counted);
+    printf("gemm_calls_once %d\n", sp->once_n);
+    if (sp->once_n > 0) {
+        printf("flops_once %.6e\n", want->once);
+        if (isfinite(k->once_s)) printf("once_s %.6f\n", k->once_s);
     }
 }
 
@@ -295,9 +385,8 @@ static void print_ops(int timed) {
     }
 }
 
-static void worker_print(const Worker *k, int threads, double flops, const Probes *p) {
-    int nrec;
-    timing_gemm_calls(&nrec);
+static void worker_print(const Worker *k, int threads, const FlopCount *want, const Split *sp,
+                         const Probes *p) {
     printf("workload %s\n", WORKLOAD_NAMES[k->w]);
     printf("threads %d\n", threads);
     printf("corename %s\n", openblas_get_corename());
@@ -310,8 +399,9 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
     printf("warm_s %.6f\n", k->warm_s);
     for (int i = 0; i < k->epoch_s.n; i++) printf("epoch_s %.6f\n", k->epoch_s.v[i]);
     for (int i = 0; i < p->roof.n; i++) printf("roofline_s %.6f\n", p->roof.v[i]);
-    printf("gemm_calls %d\n", nrec);
-    print_flops(k, flops);
+    for (int i = 0; i < p->roof_once.n; i++) printf("roofline_once_s %.6f\n", p->roof_once.v[i]);
+    printf("gemm_calls %d\n", sp->step_n);
+    print_flops(k, want, sp);
     print_ops(k->epoch_s.n);
     printf("stream_gbs_l3 %.3f\n", p->gbs_l3);
     printf("stream_gbs_dram %.3f\n", p->gbs_dram);
@@ -324,7 +414,12 @@ static void worker_print(const Worker *k, int threads, double flops, const Probe
 
 /* ---- the commands ---- */
 
-/* `bench work`'s arguments: the workload, --threads, --epochs, --cpu-clock. */
+/* For A/B measurements (bench/README.md): --recompute-kl-codes runs L-BFGS's KL gradient pass
+ * from the images again instead of from the first pass's codes (TrainTask.recompute_kl_codes). */
+static bool recompute_kl_codes;
+
+/* `bench work`'s arguments: the workload, --threads, --epochs, --cpu-clock, --roofline-reps,
+ * --recompute-kl-codes. */
 static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
     const char *name = NULL;
     for (int i = 0; i < argc; i++) {
@@ -335,6 +430,8 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
                 die("--epochs: expected >= 1");
         } else if (strcmp(argv[i], "--cpu-clock") == 0) {
             clock_use_cpu_time();
+        } else if (strcmp(argv[i], "--recompute-kl-codes") == 0) {
+            recompute_kl_codes = true;
         } else if (strcmp(argv[i], "--roofline-reps") == 0 && i + 1 < argc) {
             if (!ae_parse_int(argv[++i], 1, 100, &roofline_reps))
                 die("--roofline-reps: expected 1..100");
@@ -364,13 +461,17 @@ int cmd_work(int argc, char **argv) {
 
     Setup s;
     workload_build(&s, w, be, train->n, test->n, epochs);
-    if (s.lbfgs) timing_time_evaluations();
-    double flops = chain_flops(s.L, s.nl, s.first, s.rows) + s.eval_flops; /* per epoch/eval */
-    Worker k = {.w = w, .epochs = epochs};
+    if (recompute_kl_codes) {
+        s.t.recompute_kl_codes = true;
+        setup_flop_shape(&s);
+    }
+    FlopCount want = flop_model(&s.fs);
+    Worker k = {.w = w, .epochs = epochs, .once_s = NAN};
     worker_train(&k, &s, dtrain, dtest);
+    Split sp = worker_split(&k, &want);
     Probes p;
-    probes_run(threads, &p);
-    worker_print(&k, threads, flops, &p);
+    probes_run(threads, &sp, &p);
+    worker_print(&k, threads, &want, &sp, &p);
 
     model_free(s.m);
     device_data_free(dtrain);

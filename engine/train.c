@@ -28,8 +28,9 @@
 
 #define MAX_CHAIN (2 * AE_MAX_LAYERS + AE_MAX_LAYERS)
 
-/* Rows per chunk of a full-batch (L-BFGS) evaluation, and per batch of its test evaluations. */
-#define LBFGS_CHUNK 10000
+/* Rows per chunk of a full-batch (L-BFGS) evaluation (train.h), and per batch of its test
+ * evaluations. */
+#define LBFGS_CHUNK TRAIN_LBFGS_CHUNK
 #define LBFGS_EVAL_BATCH 10000
 
 typedef struct Chain {
@@ -183,6 +184,10 @@ typedef struct StepCtx {
     const float *test_codes; /* (test n, dim_first) the frozen prefix's test outputs, or NULL */
     float *kl_grad;  /* (code dim) KL gradient of the whole full batch, added to every row of
                         every chunk; NULL: each step's kl_penalty computes its own */
+    float *kl_codes; /* (n, code dim) the code's activations from lbfgs_kl_pass, kept for the
+                        gradient pass; NULL: the gradient pass computes them again */
+    const float *code_rows; /* set: the step's code activations (B rows of kl_codes), which
+                               step_forward copies in instead of running the code's layer */
     /* the validation pass (task->val): its own buffers and host copies, sized at the start */
     StageBuffers *vs;
     float *vslots;   /* (nb of the validation set) host */
@@ -216,6 +221,10 @@ static const float *step_forward(StepCtx *x, int offset, int B, int upto) {
         be->gather(s->A[0], ae ? NULL : s->labels, x->data->images, ae ? NULL : x->data->labels,
                    s->perm + offset, B, x->data->D, 1.0f / 255.0f);
 
+    /* With the code's activations at hand (code_rows) the forward pass stops below the code's
+     * layer, whose input the backward pass still needs, and goes on from them. */
+    int upto0 = upto;
+    if (x->code_rows && upto > c->code) upto = c->code - 1;
     const float *target = NULL;
     if (ae) {
         chain_forward(be, c, s->A, from, c->target, B);
@@ -232,6 +241,10 @@ static const float *step_forward(StepCtx *x, int offset, int B, int upto) {
         chain_forward(be, c, s->A, c->target, upto, B);
     } else {
         chain_forward(be, c, s->A, from, upto, B);
+    }
+    if (upto != upto0) {
+        be->copy(s->A[c->code], x->code_rows, (size_t)B * dim_in(c, c->code) * sizeof(float));
+        chain_forward(be, c, s->A, c->code, upto0, B);
     }
     return target;
 }
@@ -652,10 +665,12 @@ static void grads_gather(const Backend *be, const Chain *c, float *g, bool param
 
 /* KL sparsity over a full batch evaluated in chunks needs the code's mean activations over all
  * n rows before any gradient: a forward pass up to the code first, chunk by chunk (drawing the
- * same noise the gradient pass then draws), summed into rhohat; then, on the host, as
- * kl_penalty computes them (rhohat clamped to [1e-6, 1-1e-6]), the penalty (returned) and the
- * gradient row beta/n * (-rho/rhohat + (1-rho)/(1-rhohat)) into x->kl_grad, which
- * step_forward_backward adds to every row. */
+ * same noise the gradient pass then draws), summed into rhohat and, with x->kl_codes, kept for
+ * the gradient pass (copied out of the stage's buffer, and back into it by step_forward, so that
+ * every op reads the addresses it always reads: the bits cannot depend on where rows lie); then,
+ * on the host, as kl_penalty computes them (rhohat clamped to [1e-6, 1-1e-6]), the penalty
+ * (returned) and the gradient row beta/n * (-rho/rhohat + (1-rho)/(1-rhohat)) into x->kl_grad,
+ * which step_forward_backward adds to every row. */
 static double lbfgs_kl_pass(LbfgsCtx *lc) {
     StepCtx *x = lc->x;
     const Backend *be = x->be;
@@ -668,6 +683,9 @@ static double lbfgs_kl_pass(LbfgsCtx *lc) {
         int rows = n - off < B ? n - off : B;
         step_forward(x, off, rows, c->code);
         be->colsum_acc(x->s->rhohat, x->s->A[c->code], rows, O);
+        if (x->kl_codes)
+            be->copy(x->kl_codes + (size_t)off * O, x->s->A[c->code],
+                     (size_t)rows * O * sizeof(float));
     }
     x->noise_counter = counter;
     be->download(lc->kl_host, x->s->rhohat, (size_t)O * sizeof(float));
@@ -690,16 +708,22 @@ static double lbfgs_eval(void *vctx, const float *xv, float *g) {
     const Backend *be = x->be;
     int n = lc->n, B = x->s->B, nchunks = (n + B - 1) / B;
     int ntrained = x->c->n - x->c->first;
+    const TrainHooks *h = lc->hooks;
+    if (h && h->on_evaluation) h->on_evaluation(h->ctx, false);
     params_scatter(be, x->c, xv);
     zero_grads(be, x->c);
     be->fill(x->s->slots, 0.0f, (size_t)x->s->nslots);
     double kl = x->kl_grad ? lbfgs_kl_pass(lc) : 0.0;
+    int O = x->kl_codes ? dim_in(x->c, x->c->code) : 0;
     for (int k = 0; k < nchunks; k++) {
         int off = k * B, rows = off + B <= n ? B : n - off;
+        x->code_rows = x->kl_codes ? x->kl_codes + (size_t)off * O : NULL;
         step_forward_backward(x, off, rows, k * x->per_batch, (float)rows / n);
     }
+    x->code_rows = NULL;
     grads_gather(be, x->c, g, false);
     be->download(lc->hslots, x->s->slots, (size_t)nchunks * x->per_batch * sizeof(float));
+    if (h && h->on_evaluation) h->on_evaluation(h->ctx, true);
     Sums total = {.pen = kl};
     for (int k = 0; k < nchunks; k++) {
         int rows = (k + 1) * B <= n ? B : n - k * B;
@@ -769,6 +793,10 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
         free(lc.kl_host);
         return TRAIN_ERROR;
     }
+    /* the first pass's codes for the second, when they fit the bound and can be had */
+    size_t codes_bytes = (size_t)n * O * sizeof(float);
+    if (kl2 && !x->task->recompute_kl_codes && codes_bytes <= TRAIN_KL_CODES_MAX_BYTES)
+        x->kl_codes = be->alloc(codes_bytes);
     upload_identity_perm(be, x->s->perm, n);
     grads_gather(be, c, xv, true);
     lc.t0 = now_seconds();
@@ -785,7 +813,9 @@ static TrainStatus train_lbfgs(StepCtx *x, const DeviceData *test, const TrainHo
     params_scatter(be, c, xv);
     be->free(xv);
     be->free(x->kl_grad);
+    be->free(x->kl_codes);
     x->kl_grad = NULL;
+    x->kl_codes = NULL;
     free(lc.hslots);
     free(lc.kl_host);
     if (lc.failed) return TRAIN_ERROR;

@@ -98,7 +98,21 @@ typedef struct TrainTask {
     const DeviceData *val;   /* validation set: val_loss (and val_accuracy) per epoch; NULL */
     bool recompute_prefix;   /* run a frozen prefix forward every batch instead of computing
                                 its codes once per stage (tests compare the two) */
+    bool recompute_kl_codes; /* lbfgs, KL in two passes: run the code's layer forward again in
+                                the gradient pass instead of keeping the first pass's codes
+                                (tests compare the two) */
 } TrainTask;
+
+/* Rows per chunk of a full-batch (L-BFGS) evaluation when TrainTask.lbfgs_chunk is 0. */
+#define TRAIN_LBFGS_CHUNK 10000
+
+/* KL sparsity over a full batch of more than one chunk takes two passes over the chunks (the
+ * code's mean activations first, then the gradients). The first pass's code activations are kept
+ * for the second, which then starts its forward pass from them instead of running the code's
+ * layer again, when they take at most this many bytes (rows x code units x 4; all 60,000 MNIST
+ * images with 200 units: 48 MB) and that memory can be had; otherwise they are recomputed, with
+ * the same bits. */
+#define TRAIN_KL_CODES_MAX_BYTES ((size_t)256 << 20)
 
 typedef struct EpochStats {
     int epoch, epochs;       /* 1-based */
@@ -128,6 +142,10 @@ typedef struct TrainHooks {
     /* Called after each batch with the host-known position only (never synchronises). */
     void (*on_batch)(void *ctx, int epoch, int batch, int nbatches);
     volatile sig_atomic_t *interrupt; /* when set, stop after the current batch */
+    /* lbfgs: called as each evaluation of the full-batch objective and gradient starts
+     * (done = false) and after it ends, its results downloaded (done = true): both passes over
+     * the chunks, when KL sparsity takes two. NULL: not called. */
+    void (*on_evaluation)(void *ctx, bool done);
 } TrainHooks;
 
 typedef enum { TRAIN_OK = 0, TRAIN_INTERRUPTED, TRAIN_DIVERGED, TRAIN_ERROR } TrainStatus;
