@@ -9,6 +9,7 @@
 #   WERROR    [1]    warnings are errors; WERROR=0 to relax while hacking.
 #   THREADS   []     thread count for test runs (default: all cores).
 
+.DEFAULT_GOAL := all # (the build-ID rules below come before `all`)
 CUDA      ?= auto
 GPU       ?= 1
 CUDA_ARCH ?= 70 80 86 89 90
@@ -54,16 +55,36 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS)
 
+# oneDNN (libdnnl-dev, optional; `make deps` installs it): the bf16 GEMMs of `precision: bf16`
+# (engine/cpu_bf16.c). DNNL=auto uses it when its header and library are there; DNNL=0 leaves it
+# out (then `precision: bf16` is refused).
+DNNL ?= auto
+ifeq ($(filter $(DNNL),auto 0 1),)
+  $(error DNNL must be auto, 0 or 1, not '$(DNNL)')
+endif
+ifneq ($(DNNL),0)
+  ifneq ($(and $(wildcard /usr/include/oneapi/dnnl/dnnl.h),$(wildcard /usr/lib/$(MULTIARCH)/libdnnl.so)),)
+    DNNL_ON := 1
+  else ifeq ($(DNNL),1)
+    $(error DNNL=1 but oneDNN (libdnnl-dev) is not installed)
+  endif
+endif
+ifeq ($(DNNL_ON),1)
+  DNNL_CFLAGS := -DAE_WITH_DNNL
+  DNNL_LIBS := -ldnnl
+  DNNL_PROBE = $(BUILD)/bench/dnnl_gemm_probe
+endif
+
 # -fno-math-errno -fno-trapping-math: nothing reads errno after a math call or enables FP
 # traps; without them GCC keeps sqrtf and conditional float arithmetic out of SIMD loops
 # (engine/vecmath.h, the noise and Adam passes).
 CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -fopenmp -fno-math-errno -fno-trapping-math \
-           -MMD -MP $(SANFLAGS) $(PKG_CFLAGS)
+           -MMD -MP $(SANFLAGS) $(PKG_CFLAGS) $(DNNL_CFLAGS)
 ifeq ($(WERROR),1)
   CFLAGS += -Werror
 endif
 CFLAGS += -I. -Iengine -Irunner
-LDLIBS := $(PKG_LIBS) -lcsv -lxxhash -lm -fopenmp $(SANFLAGS)
+LDLIBS := $(PKG_LIBS) $(DNNL_LIBS) -lcsv -lxxhash -lm -fopenmp $(SANFLAGS)
 
 # ---- CUDA probe (tested by tests/test_make_probe.sh) ----
 # nvcc may be the toolkit's own binary or a wrapper script elsewhere on PATH (CI has
@@ -164,7 +185,7 @@ BIN := bin/aelab$(if $(SAN),-$(SAN))
 .PHONY: print-config
 .PHONY: install uninstall man
 .PHONY: all help deps data data-only run test test-gpu test-slurm device-check regress regress-asan bench bench-deps asan fuzz valgrind clean
-all: $(BIN) $(CUDA_SO)
+all: $(BIN) $(CUDA_SO) $(DNNL_PROBE)
 
 help:
 	@echo "make            build bin/aelab (and bin/libaelab-cuda.so, its CUDA backend, with nvcc)"
@@ -232,6 +253,12 @@ $(BC_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/backend_compare
 
 # tests/test_bench_flops: the bench's FLOP model (bench/flops.c) against the engine's GEMMs
 $(BUILD)/tests/test_bench_flops: $(BUILD)/tests/test_bench_flops.o $(BUILD)/bench/flops.o $(BUILD)/lib/libaelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# the GEMM probe of bench/README.md (OpenBLAS vs oneDNN FP32 vs oneDNN bf16 on the AE's shapes);
+# only with oneDNN
+$(BUILD)/bench/dnnl_gemm_probe: $(BUILD)/bench/dnnl/gemm_probe.o $(BUILD)/lib/libaelab.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS)
 
@@ -338,6 +365,7 @@ print-config:
 	@echo "cuda_archs=$(strip $(CUDA_ARCH_LIST))"
 	@echo "nvccflags=$(NVCCFLAGS)"
 	@echo "blas_libs=$(BLAS_LIBS)"
+	@echo "dnnl=$(if $(DNNL_ON),1,0)"
 	@echo "cflags=$(CFLAGS)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -112,7 +112,7 @@ static void blas_check(const Options *o, Side *s, bool same, const char *core) {
 /* One `bench work` process of workload w into s; core as for core_env, extra_env one more
  * "K=V" for its environment (or NULL). */
 static void run_aelab_worker(const Options *o, int w, Side *s, const char *core,
-                             const char *extra_env) {
+                             const char *extra_env, bool bf16) {
     char threads[16], epochs[16], ce[96], reps[16];
     snprintf(threads, sizeof threads, "%d", o->threads);
     snprintf(epochs, sizeof epochs, "%d", workload_iters(o, w));
@@ -124,9 +124,14 @@ static void run_aelab_worker(const Options *o, int w, Side *s, const char *core,
     if (extra_env) env[ne++] = extra_env;
     char *argv[] = {(char *)o->self, "work", (char *)WORKLOAD_NAMES[w], "--threads", threads,
                     "--epochs", epochs, "--roofline-reps", reps,
-                    o->cpu_clock ? "--cpu-clock" : NULL, NULL};
+                    o->cpu_clock ? "--cpu-clock" : NULL, NULL, NULL, NULL};
+    if (bf16) { /* after --cpu-clock, or in its place */
+        char **end = argv + 9 + (o->cpu_clock ? 1 : 0);
+        end[0] = "--precision", end[1] = "bf16";
+    }
     Proc p = proc_run(argv, env, false);
-    side_take(s, &p, "aelab", w, core, extra_env ? " [passive OpenMP waits]" : "");
+    side_take(s, &p, "aelab", w, core,
+              extra_env ? " [passive OpenMP waits]" : bf16 ? " [precision bf16]" : "");
     blas_check(o, s, true, core ? core : "");
 }
 
@@ -280,10 +285,16 @@ static const char USAGE_ALL[] =
 static void run_pair(const Options *o, Results *R, int w) {
     double t = now_seconds();
     Runs *a = &R->aelab_runs[w], *p = &R->torch_runs[w];
-    if (a->n < MAX_PROCS) run_aelab_worker(o, w, &a->p[a->n++], NULL, NULL);
+    if (a->n < MAX_PROCS) run_aelab_worker(o, w, &a->p[a->n++], NULL, NULL, false);
     if (p->n < MAX_PROCS) run_torch_worker(o, w, &p->p[p->n++], NULL, true);
     runs_merge(a, &R->aelab[w]);
     runs_merge(p, &R->torch[w]);
+    /* precision bf16 (oneDNN's bf16 matmul), interleaved with the FP32 pair it is set against */
+    Runs *b = &R->aelab_bf16_runs;
+    if (w == W_AE1 && backend_cpu_bf16_compiled() && b->n < MAX_PROCS) {
+        run_aelab_worker(o, w, &b->p[b->n++], NULL, NULL, true);
+        runs_merge(b, &R->aelab_bf16);
+    }
     t = now_seconds() - t;
     if (t > R->pair_s[w]) R->pair_s[w] = t;
 }
@@ -480,14 +491,14 @@ static void run_extra_rows(const Options *o, Results *R, const Clock *c) {
      * nor is told to use them; one AE1 process per side shows what they would give. */
     if (o->variants && avx512_usable() && strcasecmp(openblas_get_corename(), "skylakex") != 0) {
         say("AE1 with OPENBLAS_CORETYPE=SkylakeX (AVX-512) ...");
-        run_aelab_worker(o, W_AE1, &R->aelab_skx, "SkylakeX", NULL);
+        run_aelab_worker(o, W_AE1, &R->aelab_skx, "SkylakeX", NULL, false);
         run_torch_worker(o, W_AE1, &R->torch_skx, "SkylakeX", true);
     }
     /* Idle OpenMP threads spin before they sleep (libgomp's default); on a shared machine a
      * spinning thread takes the core its partner needs. */
     if (o->variants && !getenv("OMP_WAIT_POLICY")) {
         say("AE1 with OMP_WAIT_POLICY=passive ...");
-        run_aelab_worker(o, W_AE1, &R->aelab_passive, NULL, "OMP_WAIT_POLICY=passive");
+        run_aelab_worker(o, W_AE1, &R->aelab_passive, NULL, "OMP_WAIT_POLICY=passive", false);
     }
 }
 

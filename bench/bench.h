@@ -115,6 +115,7 @@ typedef struct OpStats {
  * OpStats; GEMM calls are recorded while recording is on (timing_start). Borrowed, static:
  * there is one per process. */
 const Backend *timing_backend(void);
+extern bool timing_bf16; /* set before timing_backend(): the bf16 GEMMs of precision: bf16 */
 
 /* Zeroes the OpStats, forgets the recorded calls and starts recording. */
 void timing_start(void);
@@ -274,6 +275,8 @@ typedef struct Results {
     Side kann;          /* AE1 in kann (bench/peers/kann.sh), CBLAS on the same OpenBLAS */
     Side aelab_skx, torch_skx; /* AE1 with OPENBLAS_CORETYPE=SkylakeX */
     Side aelab_passive;        /* AE1 with OMP_WAIT_POLICY=passive */
+    Runs aelab_bf16_runs;      /* AE1 with precision bf16, one process per round after the pair */
+    Side aelab_bf16;           /* merged from them */
     Samples version_s, datasets_s, load_proc_s, load_s, upload_s;
     long load_rss_kb;
     char startup_error[600];

@@ -216,8 +216,11 @@ static void w_confusion_acc(int32_t *conf, const float *Y, const int32_t *labels
 
 /* The wrapper starts as a copy of the CPU table, so an op added to backend.h later is still
  * forwarded (untimed: it shows up in the "outside the ops" remainder). */
+bool timing_bf16; /* bench work --precision bf16: forward to backend_cpu_bf16() instead */
 const Backend *timing_backend(void) {
-    tb.inner = backend_cpu();
+    char why[512];
+    tb.inner = timing_bf16 ? backend_cpu_bf16(why, sizeof why) : backend_cpu();
+    if (!tb.inner) die("--precision bf16: %s", why);
     tb.outer = *tb.inner;
     Backend *b = &tb.outer;
     b->name = "cpu (timed)";

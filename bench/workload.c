@@ -428,6 +428,11 @@ static WorkloadId work_args(int argc, char **argv, int *threads, int *epochs) {
         } else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) {
             if (!ae_parse_int(argv[++i], 1, MAX_SAMPLES - 1, epochs))
                 die("--epochs: expected >= 1");
+        } else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+            const char *p = argv[++i]; /* bf16: the timing backend wraps backend_cpu_bf16() */
+            if (strcmp(p, "bf16") != 0 && strcmp(p, "fp32") != 0)
+                die("--precision: expected fp32 or bf16");
+            timing_bf16 = strcmp(p, "bf16") == 0;
         } else if (strcmp(argv[i], "--cpu-clock") == 0) {
             clock_use_cpu_time();
         } else if (strcmp(argv[i], "--recompute-kl-codes") == 0) {

@@ -167,6 +167,20 @@ const Backend *backend_cpu(void);
  * NULL with a reason in why (if not NULL, size n) when no usable device is there. */
 typedef const Backend *GpuBackendCreate(char *why, size_t n);
 
+/* precision bf16 (engine/cpu_bf16.c): the CPU backend whose three gemm ops round A and B to
+ * bfloat16 (nearest, ties to even) and accumulate in float32 (oneDNN's matmul); everything else
+ * is backend_cpu()'s. Its name is "cpu-bf16". NULL with the reason in why (size n) when this
+ * binary has no oneDNN or oneDNN cannot run bf16 matmul on this CPU. */
+const Backend *backend_cpu_bf16(char *why, size_t n);
+bool backend_cpu_bf16_compiled(void);
+/* The first GEMM that failed after start-up (it left C = beta C), or NULL: the runner fails
+ * the run with it. */
+const char *backend_cpu_bf16_failure(void);
+/* oneDNN's instruction set on this CPU, in words (static text). */
+const char *backend_cpu_bf16_isa(void);
+/* dst[i] = src[i] rounded to bfloat16 (nearest, ties to even; NaN stays NaN), as bits. */
+void backend_bf16_round(uint16_t *dst, const float *src, size_t n);
+
 /* Whether this binary was built with the CUDA backend. */
 bool backend_cuda_compiled(void);
 

@@ -111,6 +111,7 @@ typedef struct Config {
     uint64_t seed;                  /* 1 */
     char device[8];                 /* auto | cpu | gpu */
     int threads;                    /* 0 = all cores */
+    char precision[8];              /* fp32 | bf16 (the GEMMs' inputs; engine/cpu_bf16.c) */
     StageCfg *stages;
     int nstages;
 } Config;

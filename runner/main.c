@@ -876,9 +876,12 @@ static int unknown_command(const char *name) {
 }
 
 static int print_version(void) {
-    printf("aelab %s (backends: cpu%s)\nblas: %s (core %s)\nbuild: %s\n", AE_VERSION,
+    printf("aelab %s (backends: cpu%s)\nblas: %s (core %s)\nonednn: %s\nbuild: %s\n", AE_VERSION,
            backend_cuda_compiled() ? ", cuda" : "", backend_cpu_blas_config(),
-           backend_cpu_blas_core(), aelab_build_id());
+           backend_cpu_blas_core(),
+           backend_cpu_bf16_compiled() ? backend_cpu_bf16_isa()
+                                       : "none (precision: bf16 needs libdnnl-dev at build time)",
+           aelab_build_id());
     return 0;
 }
 

@@ -960,10 +960,22 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
     progress_init(&r.prog, opt->quiet);
     const char *device = opt->device ? opt->device : cfg->device;
     char why[512] = "";
-    r.be = pick_backend(device, opt->quiet, why, sizeof why);
+    bool bf16 = strcmp(cfg->precision, "bf16") == 0;
+    if (bf16 && strcmp(device, "gpu") == 0) { /* --device gpu; the config's is refused on load */
+        fprintf(stderr, "aelab: error: precision: bf16 runs on the CPU only (the CUDA backend has "
+                        "no bf16 GEMMs); use --device cpu or auto\n");
+        return 2;
+    }
+    r.be = pick_backend(bf16 ? "cpu" : device, opt->quiet, why, sizeof why);
+    if (bf16 && strcmp(device, "auto") == 0)
+        snprintf(why, sizeof why, "precision: bf16 runs on the CPU only");
     r.device_reason = why;
     if (!r.be) {
         fprintf(stderr, "aelab: error: device gpu requested, but %s\n", why);
+        return 2;
+    }
+    if (bf16 && !(r.be = backend_cpu_bf16(why, sizeof why))) {
+        fprintf(stderr, "aelab: error: precision: bf16 is not available: %s\n", why);
         return 2;
     }
     r.threads = backend_cpu_set_threads(opt->threads >= 0 ? opt->threads : cfg->threads);
@@ -1011,6 +1023,10 @@ int pipeline_run(const Config *cfg, const RunOptions *opt) {
         if (rc == 0 && pipeline_interrupted) rc = 130;
     }
 
+    if (bf16 && rc == 0 && backend_cpu_bf16_failure()) {
+        rc = 1;
+        ae_fail(&err, "%s", backend_cpu_bf16_failure());
+    }
     AeError e2;
     if (r.nsummary && !write_summary(&r, &e2)) {
         report_error(e2.msg);

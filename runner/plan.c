@@ -703,8 +703,24 @@ static const int *config_dims(const Config *c, int dims[3]) {
     return dims;
 }
 
+/* precision: bf16 needs the CPU and oneDNN's bf16 matmul (engine/cpu_bf16.c) */
+static int check_precision(const Config *c, const YNode *root, Diag *d) {
+    if (strcmp(c->precision, "bf16") != 0) return 0;
+    const YNode *n = ynode_get(root, "precision");
+    char why[512] = "";
+    if (strcmp(c->device, "gpu") == 0)
+        snprintf(why, sizeof why, "runs on the CPU only (the CUDA backend has no bf16 GEMMs); "
+                                  "set device: cpu or auto");
+    else if (backend_cpu_bf16(why, sizeof why))
+        return 0;
+    diag_emit(d, DIAG_ERROR, n ? n->origin : NULL, n ? n->line : 0, n ? n->col : 0,
+              "precision: bf16 %s%s", strcmp(c->device, "gpu") == 0 ? "" : "is not available: ",
+              why);
+    return 1;
+}
+
 int plan_validate(const Config *c, const YNode *root, const MachineLimits *lim, Diag *d) {
-    int nerrors = check_threads(c, root, lim, d), dims[3];
+    int nerrors = check_threads(c, root, lim, d) + check_precision(c, root, d), dims[3];
     const YNode *pipeline = ynode_get(root, "pipeline");
     PlanState ps;
     plan_init(&ps, config_dims(c, dims));

@@ -53,6 +53,7 @@ static const EnumName noise_names[] = {
 static const EnumName dataset_names[] = {
     {"mnist", 0}, {"fashion-mnist", 1}, {"idx", 2}, {"csv", 3}, {NULL, 0}};
 static const EnumName device_names[] = {{"auto", 0}, {"cpu", 1}, {"gpu", 2}, {NULL, 0}};
+static const EnumName precision_names[] = {{"fp32", 0}, {"bf16", 1}, {NULL, 0}};
 static const EnumName split_names[] = {{"test", 1}, {"train", 0}, {NULL, 0}};
 /* names a KT_INT key also accepts (schema_format prints them for their values) */
 static const EnumName label_column_names[] = {
@@ -191,6 +192,10 @@ static const KeySpec top_keys[] = {
     {.key = "threads", .type = KT_INT, .ctype = CT_INT, .offset = offsetof(Config, threads),
      .def = "0", .flags = NONNEG, .min = 0,
      .help = "CPU threads; 0 = all cores; more than 4 per online CPU is an error"},
+    {.key = "precision", .type = KT_ENUM, .ctype = CT_CHARS, .offset = offsetof(Config, precision),
+     .size = sizeof(((Config *)0)->precision), .names = precision_names, .def = "fp32",
+     .help = "fp32, or bf16: GEMM inputs rounded to bfloat16, FP32 accumulation, FP32 weights "
+             "and optimizer state (PyTorch's CPU autocast); CPU only, needs oneDNN"},
     {.key = "pipeline", .type = KT_PIPELINE, .flags = KF_REQUIRED,
      .help = "the list of stages, starting with load_dataset"},
     {.key = "sweep", .type = KT_OPAQUE, .help = "parameter sweep (runner/sweep.c)"},

@@ -5,7 +5,7 @@
 # Prints one line: what was installed, or that everything is present.
 set -euo pipefail
 
-pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libcsv-dev libxxhash-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time valgrind
+pkgs=(libyaml-dev libopenblas-dev libopenblas-openmp-dev libdnnl-dev libcsv-dev libxxhash-dev zlib1g-dev pkg-config gnuplot-nox dataset-fashion-mnist parallel time valgrind
       python3-numpy python3-jsonschema python3-yaml python3-xxhash) # the last four: tests (test_export.sh, test_schema_json.sh, test_provenance.sh)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

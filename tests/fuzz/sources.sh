@@ -6,8 +6,8 @@ FUZZ_HARNESSES=(fuzz_config fuzz_set fuzz_idx fuzz_checkpoint fuzz_csv)
 # the seed generator of fuzz_idx and fuzz_checkpoint (tests/fuzz/gen_seeds.c)
 GEN_SEEDS_SRC="runner/data.c runner/datain.c runner/datacsv.c runner/fsutil.c runner/xalloc.c engine/dataset.c engine/checkpoint.c engine/model.c engine/cpu_backend.c engine/common.c"
 declare -A FUZZ_SRC=(
-    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/xalloc.c runner/plan.c runner/machine.c runner/data.c runner/datain.c runner/datacsv.c runner/datacheck.c runner/datasets.c runner/datapath.c engine/dataset.c engine/common.c"
-    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/xalloc.c runner/plan.c runner/machine.c runner/data.c runner/datain.c runner/datacsv.c runner/datacheck.c runner/datasets.c runner/datapath.c engine/dataset.c engine/common.c"
+    [fuzz_config]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/xalloc.c runner/plan.c runner/machine.c runner/data.c runner/datain.c runner/datacsv.c runner/datacheck.c runner/datasets.c runner/datapath.c engine/dataset.c engine/common.c engine/cpu_bf16.c"
+    [fuzz_set]="runner/config.c runner/diag.c runner/schema.c runner/yamldoc.c runner/fsutil.c runner/xalloc.c runner/plan.c runner/machine.c runner/data.c runner/datain.c runner/datacsv.c runner/datacheck.c runner/datasets.c runner/datapath.c engine/dataset.c engine/common.c engine/cpu_bf16.c"
     [fuzz_idx]="runner/data.c runner/datain.c runner/datacsv.c runner/fsutil.c runner/xalloc.c engine/dataset.c engine/common.c"
     [fuzz_checkpoint]="engine/checkpoint.c engine/model.c engine/cpu_backend.c engine/common.c"
     [fuzz_csv]="runner/csvout.c runner/fsutil.c runner/xalloc.c engine/common.c"
